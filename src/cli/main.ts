@@ -1,0 +1,75 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { systemClock } from '../core/clock.js';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { openDatabase } from '../db/database.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { roles, type Role } from '../modules/auth/principal.js';
+import { mintToken } from '../modules/auth/tokens.js';
+import { packageVersion, resolveJwtSecret } from './runtime.js';
+import { serve } from './serve.js';
+
+const configOrExit = (): Config => {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+};
+
+const positiveInteger = (raw: string): number => {
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new InvalidArgumentError('must be a positive integer');
+  return Number(raw);
+};
+
+const program: Command = new Command()
+  .name('billing')
+  .description('Multi-tenant billing service')
+  .version(packageVersion());
+
+program
+  .command('serve')
+  .description('apply migrations and serve the API (embedded database unless DATABASE_URL is set)')
+  .action(() => serve(configOrExit()));
+
+program
+  .command('migrate')
+  .description('apply pending database migrations and exit')
+  .action(async () => {
+    const config = configOrExit();
+    const database = await openDatabase(config.database);
+    try {
+      const { results = [] } = await migrateToLatest(database.db);
+      for (const result of results) process.stdout.write(`${result.status}: ${result.migrationName}\n`);
+      process.stdout.write(results.length === 0 ? 'database is up to date\n' : `applied ${results.length} migration(s)\n`);
+    } finally {
+      await database.close();
+    }
+  });
+
+program
+  .command('token')
+  .description('mint a JWT with the configured secret, for development and scripts')
+  .addOption(new Option('--role <role...>', 'roles to grant').choices(roles).makeOptionMandatory())
+  .option('--tenant <tenant_id>', 'tenant the token acts for (required for tenant roles)')
+  .option('--user <user_id>', 'subject (user id)', 'usr_dev')
+  .option('--ttl <seconds>', 'lifetime in seconds', positiveInteger, 3600)
+  .action(async (options: { role: Role[]; tenant?: string; user: string; ttl: number }) => {
+    const config = configOrExit();
+    const { secret } = resolveJwtSecret(config);
+    if (secret === undefined) program.error('token needs BILLING_JWT_SECRET (tokens from a JWKS issuer are minted there)');
+    const tenantRole = options.role.some((role) => role === 'tenant_admin' || role === 'tenant_viewer');
+    if (tenantRole && options.tenant === undefined) program.error('--tenant is required for tenant_admin and tenant_viewer');
+    const token = await mintToken(
+      secret,
+      { userId: options.user, tenantId: options.tenant, roles: options.role },
+      systemClock,
+      options.ttl,
+    );
+    process.stdout.write(`${token}\n`);
+  });
+
+await program.parseAsync();

@@ -1,0 +1,69 @@
+import { systemClock } from '../core/clock.js';
+import type { Config } from '../config.js';
+import { openDatabase } from '../db/database.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { buildApp } from '../http/app.js';
+import { createTokenVerifier } from '../modules/auth/tokens.js';
+import { packageVersion, resolveJwtSecret } from './runtime.js';
+
+/** Opens the database, applies migrations, serves the API until SIGINT/SIGTERM. */
+export const serve = async (config: Config): Promise<void> => {
+  const startedAt = performance.now();
+  const { secret, devSecret } = resolveJwtSecret(config);
+  let logPoolError: (error: Error) => void = () => undefined;
+  const database = await openDatabase(config.database, (error) => logPoolError(error));
+  await migrateToLatest(database.db);
+  const app = await buildApp({
+    database,
+    clock: systemClock,
+    tokens: createTokenVerifier({ secret, jwksUrl: config.jwksUrl, clock: systemClock }),
+    logLevel: config.logLevel,
+    version: packageVersion(),
+  });
+  // A dropped idle connection is logged, not fatal: the pool reconnects on the next query.
+  logPoolError = (error) => app.log.warn({ err: error }, 'database connection lost; the pool will reconnect');
+  const address = await app.listen({ port: config.port, host: config.host });
+  const base = address.replace('://0.0.0.0', '://localhost');
+  app.log.info(
+    { database: database.kind, startupMs: Math.round(performance.now() - startedAt) },
+    `billing service listening on ${address}`,
+  );
+  printWelcome(base, config, devSecret);
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info(`${signal} received, shutting down`);
+    app
+      .close()
+      .then(() => database.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          app.log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+};
+
+const printWelcome = (base: string, config: Config, devSecret?: { path: string; created: boolean }): void => {
+  const lines = [
+    '',
+    `  Billing service is up (${config.database.kind === 'embedded' ? `embedded database in ${config.dataDir}` : 'PostgreSQL server'})`,
+    `  API docs:   ${base}/docs`,
+    `  OpenAPI:    ${base}/openapi.json`,
+    `  Health:     ${base}/healthz  ${base}/readyz  ${base}/metrics`,
+  ];
+  if (devSecret !== undefined) {
+    lines.push(
+      `  Dev secret: ${devSecret.path}${devSecret.created ? ' (created now; set BILLING_JWT_SECRET in production)' : ''}`,
+      '  Get a token: npx billing token --role platform_admin',
+      '               npx billing token --role tenant_admin --tenant tnt_demo --user usr_demo',
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+};

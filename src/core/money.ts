@@ -1,0 +1,42 @@
+import { Decimal } from 'decimal.js';
+import { minorUnitsOf } from './currency.js';
+
+/** Largest amount in minor units the API accepts: safely inside both bigint columns and JSON numbers. */
+export const maxMinorAmount = BigInt(Number.MAX_SAFE_INTEGER);
+
+export type MajorAmountProblem = 'not_finite' | 'negative' | 'too_precise' | 'too_large';
+
+/**
+ * Turns an API amount in major units (99.5 CNY) into exact minor units (9950n). Numbers arrive
+ * from JSON already parsed; their shortest decimal form is what the client wrote, so it is read
+ * through decimal.js and never multiplied as a float.
+ */
+export const parseMajorAmount = (
+  value: number,
+  currency: string,
+): { ok: true; minor: bigint } | { ok: false; problem: MajorAmountProblem } => {
+  if (!Number.isFinite(value)) return { ok: false, problem: 'not_finite' };
+  if (value < 0) return { ok: false, problem: 'negative' };
+  const minor = new Decimal(String(value)).times(new Decimal(10).pow(minorUnitsOf(currency)));
+  if (!minor.isInteger()) return { ok: false, problem: 'too_precise' };
+  const result = BigInt(minor.toFixed(0));
+  if (result > maxMinorAmount) return { ok: false, problem: 'too_large' };
+  return { ok: true, minor: result };
+};
+
+/** Minor units back to a JSON number in major units: 594n CNY → 5.94. */
+export const toMajorNumber = (minor: bigint, currency: string): number =>
+  new Decimal(minor.toString()).dividedBy(new Decimal(10).pow(minorUnitsOf(currency))).toNumber();
+
+export const describeAmountProblem = (problem: MajorAmountProblem, currency: string): string => {
+  switch (problem) {
+    case 'not_finite':
+      return 'must be a finite number';
+    case 'negative':
+      return 'must not be negative';
+    case 'too_precise':
+      return `has more decimals than ${currency} allows (${minorUnitsOf(currency)})`;
+    case 'too_large':
+      return 'is too large';
+  }
+};

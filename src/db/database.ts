@@ -1,0 +1,95 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import type { DatabasePoolConfig } from '../config.js';
+import type { Database } from './schema.js';
+
+export type Db = Kysely<Database>;
+
+export type DatabaseTarget =
+  | { kind: 'server'; url: string; pool: DatabasePoolConfig }
+  | { kind: 'embedded'; dataDir: string }
+  | { kind: 'memory' };
+
+export interface DatabaseHandle {
+  db: Db;
+  kind: DatabaseTarget['kind'];
+  /** Throws when the database cannot answer; `/readyz` uses it. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// Postgres type oids whose JavaScript form differs between drivers.
+const int8Oid = 20;
+const numericOid = 1700;
+
+/**
+ * The one place driver differences are normalised: int8 (minor units, counts) becomes `bigint`
+ * and numeric (unit prices, rates) stays exact decimal text, on `pg` and on PGlite alike.
+ */
+const parseInt8 = (text: string): bigint => BigInt(text);
+const keepDecimalText = (text: string): string => text;
+
+export const defaultPoolConfig: DatabasePoolConfig = {
+  max: 10,
+  connectTimeoutMs: 5000,
+  statementTimeoutMs: 30_000,
+  idleInTransactionTimeoutMs: 60_000,
+};
+
+export const openDatabase = async (
+  target: DatabaseTarget,
+  onPoolError: (error: Error) => void = () => undefined,
+): Promise<DatabaseHandle> => {
+  if (target.kind === 'server') return openServerDatabase(target.url, target.pool, onPoolError);
+  if (target.kind === 'embedded') mkdirSync(target.dataDir, { recursive: true });
+  const client = await PGlite.create({
+    ...(target.kind === 'embedded' ? { dataDir: target.dataDir } : {}),
+    parsers: { [int8Oid]: parseInt8, [numericOid]: keepDecimalText },
+  });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
+  return {
+    db,
+    kind: target.kind,
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+};
+
+const openServerDatabase = (
+  url: string,
+  poolConfig: DatabasePoolConfig,
+  onPoolError: (error: Error) => void,
+): DatabaseHandle => {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolConfig.max,
+    connectionTimeoutMillis: poolConfig.connectTimeoutMs,
+    statement_timeout: poolConfig.statementTimeoutMs,
+    idle_in_transaction_session_timeout: poolConfig.idleInTransactionTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    application_name: 'billing-service',
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+        if (oid === int8Oid) return parseInt8;
+        if (oid === numericOid) return keepDecimalText;
+        return pg.types.getTypeParser(oid, format);
+      }) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client whose server connection drops emits here; without a listener the process would exit.
+  pool.on('error', onPoolError);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    kind: 'server',
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+};

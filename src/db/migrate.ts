@@ -1,0 +1,17 @@
+import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import * as foundation from './migrations/0001_foundation.js';
+
+/** Listed in code, not read from a folder, so the same set runs under tsx, a bundle or tests. */
+const migrations: Record<string, Migration> = {
+  '0001_foundation': foundation,
+};
+
+export const migrateToLatest = async <T>(db: Kysely<T>): Promise<MigrationResultSet> => {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: () => Promise.resolve(migrations) },
+  });
+  const result = await migrator.migrateToLatest();
+  if (result.error !== undefined) throw result.error;
+  return result;
+};

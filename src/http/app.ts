@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock } from '../core/clock.js';
+import type { DatabaseHandle } from '../db/database.js';
+import { createApiKeyAuthenticator } from '../modules/api-keys/authenticate.js';
+import { registerApiKeyRoutes } from '../modules/api-keys/routes.js';
+import { registerAppRoutes } from '../modules/apps/routes.js';
+import { installAccessGuard } from '../modules/auth/access.js';
+import type { TokenVerifier } from '../modules/auth/tokens.js';
+import { registerHealthRoutes } from '../modules/health/routes.js';
+import { registerTenantRoutes } from '../modules/tenants/routes.js';
+import { installDocs } from './docs.js';
+import { DetailErrorSchema, ErrorResponseSchema, PageInfoSchema } from './envelope.js';
+import { installErrorHandling } from './error-handler.js';
+import { installMetrics } from './metrics.js';
+import type { LogLevel } from '../config.js';
+
+export type Api = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface AppDependencies {
+  database: DatabaseHandle;
+  clock: Clock;
+  tokens: TokenVerifier;
+  logLevel: LogLevel;
+  version: string;
+}
+
+const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
+
+export const buildApp = async (deps: AppDependencies): Promise<Api> => {
+  const app = Fastify({
+    logger: {
+      level: deps.logLevel,
+      redact: ['req.headers.authorization', 'req.headers["df-api-key"]'],
+    },
+    // A caller's request id is kept when it is sane, so one id follows a request across services.
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
+    },
+    ajv: {
+      customOptions: {
+        // Unknown fields are refused by `additionalProperties: false`, never silently dropped.
+        removeAdditional: false,
+        coerceTypes: true,
+        allErrors: false,
+      },
+    },
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addSchema(PageInfoSchema);
+  app.addSchema(ErrorResponseSchema);
+  app.addSchema(DetailErrorSchema);
+  installErrorHandling(app, deps.clock);
+  const metrics = installMetrics(app);
+  await installDocs(app, deps.version);
+
+  installAccessGuard(app, deps.tokens, createApiKeyAuthenticator(deps.database.db));
+  registerHealthRoutes(app, deps.database, metrics);
+  registerTenantRoutes(app, deps);
+  registerAppRoutes(app, deps);
+  registerApiKeyRoutes(app, deps);
+  return app;
+};

@@ -1,0 +1,36 @@
+import type { Clock } from '../../core/clock.js';
+import { invalidParameter, notFound } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import { fail, ok, type Result } from '../../core/result.js';
+import type { Db } from '../../db/database.js';
+import { findApp } from '../apps/repository.js';
+import type { Principal, TenantScope } from '../auth/principal.js';
+import { findTenant } from '../tenants/repository.js';
+import { insertApiKey, type ApiKeyRow } from './repository.js';
+import type { CreateApiKeyInput } from './schemas.js';
+import { generateApiKey, hashApiKey } from './secret.js';
+
+/** Creates a key and returns it in clear this once; only its hash is kept. */
+export const createApiKey = async (
+  db: Db,
+  clock: Clock,
+  scope: TenantScope,
+  principal: Principal,
+  input: CreateApiKeyInput,
+): Promise<Result<{ row: ApiKeyRow; key: string }>> => {
+  if ((await findTenant(db, scope)) === undefined) return fail(notFound('tenant'));
+  if (input.app_id !== undefined && (await findApp(db, scope, input.app_id)) === undefined) {
+    return fail(invalidParameter('body', 'app_id', `names no app of this tenant`));
+  }
+  const { key, displayPrefix } = generateApiKey();
+  const row = await insertApiKey(db, scope, {
+    id: newId('apiKey'),
+    name: input.name,
+    app_id: input.app_id ?? null,
+    key_prefix: displayPrefix,
+    secret_hash: hashApiKey(key),
+    created_by: principal.userId,
+    created_at: clock.now(),
+  });
+  return ok({ row, key });
+};

@@ -1,0 +1,23 @@
+import type { Clock } from '../../core/clock.js';
+import { AppError, notFound } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import { fail, ok, type Result } from '../../core/result.js';
+import type { Db } from '../../db/database.js';
+import type { TenantScope } from '../auth/principal.js';
+import { findTenant } from '../tenants/repository.js';
+import { insertApp, type AppRow } from './repository.js';
+import type { CreateAppInput } from './schemas.js';
+
+export const createApp = async (
+  db: Db,
+  clock: Clock,
+  scope: TenantScope,
+  input: CreateAppInput,
+  status: AppRow['status'] = 'active',
+): Promise<Result<AppRow>> => {
+  if ((await findTenant(db, scope)) === undefined) return fail(notFound('tenant'));
+  const now = clock.now();
+  const id = input.app_id ?? newId('app');
+  const row = await insertApp(db, scope, { id, name: input.name, status, created_at: now, updated_at: now });
+  return row === undefined ? fail(new AppError('conflict', `app ${id} already exists`)) : ok(row);
+};

@@ -1,0 +1,52 @@
+import type { Insertable, Selectable, Updateable } from 'kysely';
+import { pageOffset, type PageRequest } from '../../core/pagination.js';
+import type { Db } from '../../db/database.js';
+import type { TenantsTable } from '../../db/schema.js';
+import type { TenantScope } from '../auth/principal.js';
+import type { ListTenantsFilter } from './schemas.js';
+
+export type TenantRow = Selectable<TenantsTable>;
+
+export const findTenant = (db: Db, scope: TenantScope): Promise<TenantRow | undefined> =>
+  db.selectFrom('tenants').selectAll().where('id', '=', scope.tenantId).executeTakeFirst();
+
+/** Locks the tenant row for the rest of the transaction. */
+export const findTenantForUpdate = (db: Db, scope: TenantScope): Promise<TenantRow | undefined> =>
+  db.selectFrom('tenants').selectAll().where('id', '=', scope.tenantId).forUpdate().executeTakeFirst();
+
+/** Inserts unless the id is taken; returns undefined when it was. */
+export const insertTenant = (db: Db, row: Insertable<TenantsTable>): Promise<TenantRow | undefined> =>
+  db
+    .insertInto('tenants')
+    .values(row)
+    .onConflict((conflict) => conflict.column('id').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+
+export const updateTenant = (
+  db: Db,
+  scope: TenantScope,
+  patch: Updateable<TenantsTable>,
+): Promise<TenantRow | undefined> =>
+  db.updateTable('tenants').set(patch).where('id', '=', scope.tenantId).returningAll().executeTakeFirst();
+
+/** Platform-wide listing for platform admins; newest first, ties by id. */
+export const listTenants = async (
+  db: Db,
+  filter: ListTenantsFilter & PageRequest,
+): Promise<{ rows: TenantRow[]; total: number }> => {
+  let query = db.selectFrom('tenants');
+  if (filter.admin_user_id !== undefined) query = query.where('admin_user_id', '=', filter.admin_user_id);
+  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+  const [rows, count] = await Promise.all([
+    query
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(filter.page_size)
+      .offset(pageOffset(filter))
+      .execute(),
+    query.select((eb) => eb.fn.countAll<bigint>().as('total')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(count.total) };
+};

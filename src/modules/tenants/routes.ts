@@ -1,0 +1,118 @@
+import { Type } from 'typebox';
+import { notFound } from '../../core/errors.js';
+import { unwrap } from '../../core/result.js';
+import type { Api, AppDependencies } from '../../http/app.js';
+import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
+import { access, tenantScopeOf } from '../auth/access.js';
+import { createTenant } from './create-tenant.js';
+import { findTenant, listTenants } from './repository.js';
+import {
+  CreateTenantBody,
+  ListTenantsQuery,
+  SyncTenantBody,
+  TenantIdParams,
+  TenantSchema,
+  UpdateTenantBody,
+} from './schemas.js';
+import { syncTenant } from './sync-tenant.js';
+import { updateTenant } from './update-tenant.js';
+import { toTenantView } from './view.js';
+
+const tenantRef = Type.Ref('Tenant');
+
+export const registerTenantRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+  app.addSchema(TenantSchema);
+
+  app.post(
+    '/admin/tenants',
+    {
+      config: { access: access.platformAdmin },
+      schema: {
+        tags: ['admin'],
+        summary: 'Create a tenant',
+        body: CreateTenantBody,
+        response: { 201: ObjectEnvelope(tenantRef), ...errorResponses(400, 401, 403, 409) },
+      },
+    },
+    async (request, reply) => {
+      const tenant = unwrap(await createTenant(db, clock, request.body));
+      return reply.status(201).send(objectEnvelope(toTenantView(tenant), clock.now(), 201));
+    },
+  );
+
+  app.get(
+    '/admin/tenants',
+    {
+      config: { access: access.platformAdmin },
+      schema: {
+        tags: ['admin'],
+        summary: 'List tenants, newest first',
+        querystring: ListTenantsQuery,
+        response: { 200: ListEnvelope(tenantRef), ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const { rows, total } = await listTenants(db, request.query);
+      return listEnvelope(rows.map(toTenantView), request.query, total, clock.now());
+    },
+  );
+
+  app.patch(
+    '/admin/tenants/:tenant_id',
+    {
+      config: { access: access.platformAdmin },
+      schema: {
+        tags: ['admin'],
+        summary: "Update a tenant's name, currency, time zone, tax rate, admin or status",
+        params: TenantIdParams,
+        body: UpdateTenantBody,
+        response: { 200: ObjectEnvelope(tenantRef), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const tenant = unwrap(await updateTenant(db, clock, tenantScopeOf(request), request.body));
+      return objectEnvelope(toTenantView(tenant), clock.now());
+    },
+  );
+
+  app.get(
+    '/billing/tenants/:tenant_id',
+    {
+      config: { access: access.tenantRead },
+      schema: {
+        tags: ['tenants'],
+        summary: 'Get a tenant',
+        params: TenantIdParams,
+        response: { 200: ObjectEnvelope(tenantRef), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const tenant = await findTenant(db, tenantScopeOf(request));
+      if (tenant === undefined) throw notFound('tenant');
+      return objectEnvelope(toTenantView(tenant), clock.now());
+    },
+  );
+
+  app.put(
+    '/internal/billing/tenants/:tenant_id',
+    {
+      config: { access: access.service },
+      schema: {
+        tags: ['internal'],
+        summary: "Sync a tenant from the platform's tenant service (create or update)",
+        params: TenantIdParams,
+        body: SyncTenantBody,
+        response: {
+          200: ObjectEnvelope(tenantRef),
+          201: ObjectEnvelope(tenantRef),
+          ...errorResponses(400, 401, 403),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { tenant, created } = unwrap(await syncTenant(db, clock, tenantScopeOf(request), request.body));
+      const status = created ? 201 : 200;
+      return reply.status(status).send(objectEnvelope(toTenantView(tenant), clock.now(), status));
+    },
+  );
+};

@@ -1,0 +1,86 @@
+import { Type, type Static } from 'typebox';
+import { pageQueryFields } from '../../http/pagination.js';
+
+export const tenantIdPattern = '^tnt_[A-Za-z0-9_-]{1,64}$';
+export const userIdPattern = '^[A-Za-z0-9_.:@-]{1,128}$';
+
+export const TenantIdParams = Type.Object({
+  tenant_id: Type.String({ pattern: tenantIdPattern, description: 'Tenant ID', examples: ['tnt_xyz789'] }),
+});
+
+const tenantFields = {
+  name: Type.String({ minLength: 1, maxLength: 200, examples: ['Acme Corp'] }),
+  currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code', examples: ['CNY'] }),
+  time_zone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone', examples: ['Asia/Shanghai'] }),
+  tax_rate: Type.Number({ minimum: 0, exclusiveMaximum: 1, description: 'At most 6 decimals', examples: [0.06] }),
+  admin_user_id: Type.String({ pattern: userIdPattern, description: 'usr_… from the auth service', examples: ['usr_abc123'] }),
+};
+
+const TenantStatus = Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('closed')]);
+
+export const CreateTenantBody = Type.Object(
+  {
+    tenant_id: Type.Optional(
+      Type.String({ pattern: tenantIdPattern, description: "The platform's tenant id; generated when absent" }),
+    ),
+    name: tenantFields.name,
+    currency: Type.Optional(tenantFields.currency),
+    time_zone: Type.Optional(tenantFields.time_zone),
+    tax_rate: Type.Optional(tenantFields.tax_rate),
+    admin_user_id: tenantFields.admin_user_id,
+  },
+  { additionalProperties: false },
+);
+export type CreateTenantInput = Static<typeof CreateTenantBody>;
+
+export const UpdateTenantBody = Type.Object(
+  {
+    name: Type.Optional(tenantFields.name),
+    currency: Type.Optional(tenantFields.currency),
+    time_zone: Type.Optional(tenantFields.time_zone),
+    tax_rate: Type.Optional(tenantFields.tax_rate),
+    admin_user_id: Type.Optional(tenantFields.admin_user_id),
+    status: Type.Optional(TenantStatus),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateTenantInput = Static<typeof UpdateTenantBody>;
+
+/** The platform's tenant service syncs tenants here; absent settings keep their current value or default. */
+export const SyncTenantBody = Type.Object(
+  {
+    name: tenantFields.name,
+    admin_user_id: tenantFields.admin_user_id,
+    currency: Type.Optional(tenantFields.currency),
+    time_zone: Type.Optional(tenantFields.time_zone),
+    tax_rate: Type.Optional(tenantFields.tax_rate),
+  },
+  { additionalProperties: false },
+);
+export type SyncTenantInput = Static<typeof SyncTenantBody>;
+
+export const ListTenantsQuery = Type.Object(
+  {
+    ...pageQueryFields,
+    admin_user_id: Type.Optional(tenantFields.admin_user_id),
+    status: Type.Optional(TenantStatus),
+  },
+  { additionalProperties: false },
+);
+export type ListTenantsFilter = Static<typeof ListTenantsQuery>;
+
+export const TenantSchema = Type.Object(
+  {
+    tenant_id: Type.String({ examples: ['tnt_xyz789'] }),
+    name: Type.String(),
+    currency: Type.String({ examples: ['CNY'] }),
+    time_zone: Type.String({ examples: ['Asia/Shanghai'] }),
+    tax_rate: Type.Number({ examples: [0.06] }),
+    admin_user_id: Type.String({ examples: ['usr_abc123'] }),
+    status: TenantStatus,
+    created_at: Type.String({ examples: ['2026-04-01T00:00:00Z'] }),
+    updated_at: Type.String({ examples: ['2026-04-01T00:00:00Z'] }),
+  },
+  { $id: 'Tenant' },
+);
+export type TenantView = Static<typeof TenantSchema>;

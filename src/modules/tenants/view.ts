@@ -1,0 +1,15 @@
+import { toRfc3339 } from '../../core/clock.js';
+import type { TenantRow } from './repository.js';
+import type { TenantView } from './schemas.js';
+
+export const toTenantView = (row: TenantRow): TenantView => ({
+  tenant_id: row.id,
+  name: row.name,
+  currency: row.currency,
+  time_zone: row.time_zone,
+  tax_rate: Number(row.tax_rate),
+  admin_user_id: row.admin_user_id,
+  status: row.status,
+  created_at: toRfc3339(row.created_at),
+  updated_at: toRfc3339(row.updated_at),
+});

@@ -1,0 +1,19 @@
+import pg from 'pg';
+import { testServerUrl } from './test-database.js';
+
+/** Fails fast, with the reason, when the configured test server cannot be reached. */
+export default async function setup(): Promise<void> {
+  const url = testServerUrl();
+  if (url === undefined) {
+    console.log('tests: embedded PGlite (set DATABASE_URL to run them on a PostgreSQL server)');
+    return;
+  }
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ version: string }>('show server_version');
+    console.log(`tests: PostgreSQL ${rows[0]?.version} at ${new URL(url).host}, a fresh database per test file`);
+  } finally {
+    await client.end();
+  }
+}

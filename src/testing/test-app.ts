@@ -1,0 +1,58 @@
+import type { LightMyRequestResponse } from 'fastify';
+import { ManualClock } from '../core/clock.js';
+import { buildApp, type Api } from '../http/app.js';
+import type { Role } from '../modules/auth/principal.js';
+import { createTokenVerifier, mintToken, type TokenClaims } from '../modules/auth/tokens.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
+
+export const testSecret = 'test-secret-that-is-at-least-32-bytes-long';
+export const testStart = '2026-01-01T00:00:00Z';
+
+export interface TestApp {
+  app: Api;
+  database: TestDatabase;
+  clock: ManualClock;
+  token(claims: TokenClaims, ttlSeconds?: number): Promise<string>;
+  /** Bearer headers for the usual callers. */
+  as: {
+    platformAdmin(): Promise<Record<string, string>>;
+    service(): Promise<Record<string, string>>;
+    tenant(tenantId: string, role?: Extract<Role, 'tenant_admin' | 'tenant_viewer'>): Promise<Record<string, string>>;
+  };
+  close(): Promise<void>;
+}
+
+export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+/** The app on a fresh database of its own, with a clock that only moves when told. */
+export const createTestApp = async (): Promise<TestApp> => {
+  const database = await createTestDatabase();
+  const clock = new ManualClock(testStart);
+  const app = await buildApp({
+    database,
+    clock,
+    tokens: createTokenVerifier({ secret: testSecret, clock }),
+    logLevel: 'silent',
+    version: 'test',
+  });
+  await app.ready();
+  const token = (claims: TokenClaims, ttlSeconds?: number) => mintToken(testSecret, claims, clock, ttlSeconds);
+  return {
+    app,
+    database,
+    clock,
+    token,
+    as: {
+      platformAdmin: async () => bearer(await token({ userId: 'usr_platform', roles: ['platform_admin'] })),
+      service: async () => bearer(await token({ userId: 'svc_compliance', roles: ['service'] })),
+      tenant: async (tenantId, role = 'tenant_admin') =>
+        bearer(await token({ userId: `usr_admin_of_${tenantId}`, tenantId, roles: [role] })),
+    },
+    close: async () => {
+      await app.close();
+      await database.destroy();
+    },
+  };
+};
+
+export const json = <T = Record<string, unknown>>(response: LightMyRequestResponse): T => response.json<T>();
