@@ -44,7 +44,9 @@ program
     try {
       const { results = [] } = await migrateToLatest(database.db);
       for (const result of results) process.stdout.write(`${result.status}: ${result.migrationName}\n`);
-      process.stdout.write(results.length === 0 ? 'database is up to date\n' : `applied ${results.length} migration(s)\n`);
+      process.stdout.write(
+        results.length === 0 ? 'database is up to date\n' : `applied ${results.length} migration(s)\n`,
+      );
     } finally {
       await database.close();
     }
@@ -60,9 +62,11 @@ program
   .action(async (options: { role: Role[]; tenant?: string; user: string; ttl: number }) => {
     const config = configOrExit();
     const { secret } = resolveJwtSecret(config);
-    if (secret === undefined) program.error('token needs BILLING_JWT_SECRET (tokens from a JWKS issuer are minted there)');
+    if (secret === undefined)
+      program.error('token needs BILLING_JWT_SECRET (tokens from a JWKS issuer are minted there)');
     const tenantRole = options.role.some((role) => role === 'tenant_admin' || role === 'tenant_viewer');
-    if (tenantRole && options.tenant === undefined) program.error('--tenant is required for tenant_admin and tenant_viewer');
+    if (tenantRole && options.tenant === undefined)
+      program.error('--tenant is required for tenant_admin and tenant_viewer');
     const token = await mintToken(
       secret,
       { userId: options.user, tenantId: options.tenant, roles: options.role },

@@ -2,6 +2,7 @@
  * Currencies the service bills in, with their ISO 4217 minor-unit exponent. Amounts are stored as
  * bigint minor units, so the exponent is what turns 99.00 CNY into 9900 and 500 JPY into 500.
  */
+// prettier-ignore
 export const minorUnitsByCurrency: Readonly<Record<string, number>> = {
   AED: 2, AUD: 2, BHD: 3, BRL: 2, CAD: 2, CHF: 2, CLP: 0, CNY: 2, CZK: 2, DKK: 2, EUR: 2, GBP: 2,
   HKD: 2, HUF: 2, IDR: 2, ILS: 2, INR: 2, ISK: 0, JOD: 3, JPY: 0, KRW: 0, KWD: 3, MXN: 2, MYR: 2,

@@ -7,7 +7,4 @@ export const maxRateDecimals = 6;
 
 /** A rate in [0, 1) with at most six decimals, e.g. a tax rate of 0.06. */
 export const isValidRate = (rate: number): boolean =>
-  Number.isFinite(rate) &&
-  rate >= 0 &&
-  rate < 1 &&
-  new Decimal(String(rate)).decimalPlaces() <= maxRateDecimals;
+  Number.isFinite(rate) && rate >= 0 && rate < 1 && new Decimal(String(rate)).decimalPlaces() <= maxRateDecimals;

@@ -1,8 +1,12 @@
 import { Decimal } from 'decimal.js';
 import { minorUnitsOf } from './currency.js';
 
-/** Largest amount in minor units the API accepts: safely inside both bigint columns and JSON numbers. */
-export const maxMinorAmount = BigInt(Number.MAX_SAFE_INTEGER);
+/**
+ * Largest amount in minor units the API accepts. Amounts travel as JSON numbers (doubles), which
+ * hold any decimal of up to 15 significant digits exactly; above that a value might not arrive as
+ * written (90071992547409.91 parses to ...409.9) nor leave as stored.
+ */
+export const maxMinorAmount = 10n ** 15n - 1n;
 
 export type MajorAmountProblem = 'not_finite' | 'negative' | 'too_precise' | 'too_large';
 

@@ -77,12 +77,24 @@ const openServerDatabase = (
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
         if (oid === int8Oid) return parseInt8;
         if (oid === numericOid) return keepDecimalText;
-        return pg.types.getTypeParser(oid, format);
+        return pg.types.getTypeParser(oid, format) as (text: string) => unknown;
       }) as typeof pg.types.getTypeParser,
     },
   });
   // An idle client whose server connection drops emits here; without a listener the process would exit.
   pool.on('error', onPoolError);
+  // pg-pool listens to a client only while it idles in the pool. A client held by a transaction whose
+  // connection drops (or whose session the server ends: idle-in-transaction timeout, restart) would
+  // emit 'error' unheard and crash the process. Listening for its whole life turns that into a
+  // failed next statement (→ 503); the pool discards the client on release.
+  const checkedOut = new WeakSet<pg.PoolClient>();
+  pool.on('acquire', (client) => checkedOut.add(client));
+  pool.on('release', (_error, client) => checkedOut.delete(client));
+  pool.on('connect', (client) => {
+    client.on('error', (error) => {
+      if (checkedOut.has(client)) onPoolError(error);
+    });
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

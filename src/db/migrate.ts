@@ -12,6 +12,8 @@ export const migrateToLatest = async <T>(db: Kysely<T>): Promise<MigrationResult
     provider: { getMigrations: () => Promise.resolve(migrations) },
   });
   const result = await migrator.migrateToLatest();
-  if (result.error !== undefined) throw result.error;
+  if (result.error !== undefined) {
+    throw result.error instanceof Error ? result.error : new Error(`migration failed: ${JSON.stringify(result.error)}`);
+  }
   return result;
 };

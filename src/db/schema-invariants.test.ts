@@ -35,7 +35,10 @@ describe('schema invariants', () => {
     const tenantOwned = rows.filter((row) => !platformTables.has(row.table_name));
     expect(tenantOwned.length).toBeGreaterThan(0);
     for (const row of tenantOwned) {
-      expect({ table: row.table_name, first: row.first_key_column }).toEqual({ table: row.table_name, first: 'tenant_id' });
+      expect({ table: row.table_name, first: row.first_key_column }).toEqual({
+        table: row.table_name,
+        first: 'tenant_id',
+      });
     }
   });
 
@@ -49,8 +52,15 @@ describe('schema invariants', () => {
   it('normalises driver types: int8 as bigint, numeric as exact text, timestamptz as Date', async () => {
     const { rows } = await sql<{ big: unknown; price: unknown; at: unknown; counted: unknown }>`
       select 9007199254740993::int8 as big, 0.0000000001::numeric as price,
-             '2026-02-28T16:00:00Z'::timestamptz as at, count(*) as counted from (values (1), (2)) v`.execute(database.db);
-    expect(rows[0]).toEqual({ big: 9007199254740993n, price: '0.0000000001', at: new Date('2026-02-28T16:00:00Z'), counted: 2n });
+             '2026-02-28T16:00:00Z'::timestamptz as at, count(*) as counted from (values (1), (2)) v`.execute(
+      database.db,
+    );
+    expect(rows[0]).toEqual({
+      big: 9007199254740993n,
+      price: '0.0000000001',
+      at: new Date('2026-02-28T16:00:00Z'),
+      counted: 2n,
+    });
   });
 
   it('round-trips bigint parameters beyond 2^53 exactly', async () => {

@@ -10,11 +10,13 @@ import { registerAppRoutes } from '../modules/apps/routes.js';
 import { installAccessGuard } from '../modules/auth/access.js';
 import type { TokenVerifier } from '../modules/auth/tokens.js';
 import { registerHealthRoutes } from '../modules/health/routes.js';
+import { registerPlanRoutes } from '../modules/plans/routes.js';
 import { registerTenantRoutes } from '../modules/tenants/routes.js';
 import { installDocs } from './docs.js';
 import { DetailErrorSchema, ErrorResponseSchema, PageInfoSchema } from './envelope.js';
 import { installErrorHandling } from './error-handler.js';
 import { installMetrics } from './metrics.js';
+import { installValidation } from './validation.js';
 import type { LogLevel } from '../config.js';
 
 export type Api = FastifyInstance<
@@ -46,14 +48,6 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
     },
-    ajv: {
-      customOptions: {
-        // Unknown fields are refused by `additionalProperties: false`, never silently dropped.
-        removeAdditional: false,
-        coerceTypes: true,
-        allErrors: false,
-      },
-    },
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -61,6 +55,9 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // The API speaks JSON only; any other body is a 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain');
+  installValidation(app);
   app.addSchema(PageInfoSchema);
   app.addSchema(ErrorResponseSchema);
   app.addSchema(DetailErrorSchema);
@@ -72,6 +69,7 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
   registerHealthRoutes(app, deps.database, metrics);
   registerTenantRoutes(app, deps);
   registerAppRoutes(app, deps);
+  registerPlanRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
   return app;
 };

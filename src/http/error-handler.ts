@@ -74,9 +74,13 @@ const frameworkMessage: Partial<Record<ErrorType, string>> = {
 export const classifyError = (error: unknown): { appError: AppError; unexpected: boolean } => {
   if (error instanceof AppError) return { appError: error, unexpected: false };
   const candidate = error as Partial<FastifyError>;
-  if (Array.isArray(candidate.validation)) return { appError: fromValidation(error as FastifyError), unexpected: false };
+  if (Array.isArray(candidate.validation))
+    return { appError: fromValidation(error as FastifyError), unexpected: false };
   if (isDatabaseUnavailable(error)) {
-    return { appError: new AppError('service_unavailable', 'the service is temporarily unavailable'), unexpected: true };
+    return {
+      appError: new AppError('service_unavailable', 'the service is temporarily unavailable'),
+      unexpected: true,
+    };
   }
   const frameworkType = candidate.statusCode === undefined ? undefined : typeByFrameworkStatus[candidate.statusCode];
   if (frameworkType !== undefined && typeof candidate.code === 'string' && candidate.code.startsWith('FST_')) {
@@ -118,6 +122,11 @@ export const installErrorHandling = (app: FastifyInstance, clock: Clock): void =
     return sendError(request, reply, appError, clock);
   });
   app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new AppError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`), clock),
+    sendError(
+      request,
+      reply,
+      new AppError('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`),
+      clock,
+    ),
   );
 };

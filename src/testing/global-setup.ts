@@ -11,8 +11,8 @@ export default async function setup(): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   try {
     await client.connect();
-    const { rows } = await client.query<{ version: string }>('show server_version');
-    console.log(`tests: PostgreSQL ${rows[0]?.version} at ${new URL(url).host}, a fresh database per test file`);
+    const { rows } = await client.query<{ server_version: string }>('show server_version');
+    console.log(`tests: PostgreSQL ${rows[0]?.server_version} at ${new URL(url).host}, a fresh database per test file`);
   } finally {
     await client.end();
   }

@@ -6,7 +6,11 @@ import type { TenantScope } from '../auth/principal.js';
 
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 
-export const insertApiKey = (db: Db, scope: TenantScope, row: Omit<Insertable<ApiKeysTable>, 'tenant_id'>): Promise<ApiKeyRow> =>
+export const insertApiKey = (
+  db: Db,
+  scope: TenantScope,
+  row: Omit<Insertable<ApiKeysTable>, 'tenant_id'>,
+): Promise<ApiKeyRow> =>
   db
     .insertInto('api_keys')
     .values({ ...row, tenant_id: scope.tenantId })

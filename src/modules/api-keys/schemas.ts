@@ -6,9 +6,7 @@ import { tenantIdPattern } from '../tenants/schemas.js';
 export const CreateApiKeyBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200, examples: ['Finance export'] }),
-    app_id: Type.Optional(
-      Type.String({ pattern: appIdPattern, description: 'Limit the key to this app (workspace)' }),
-    ),
+    app_id: Type.Optional(Type.String({ pattern: appIdPattern, description: 'Limit the key to this app (workspace)' })),
   },
   { additionalProperties: false },
 );
@@ -26,7 +24,10 @@ const apiKeyFields = {
   tenant_id: Type.String(),
   name: Type.String(),
   app_id: Type.Union([Type.String(), Type.Null()], { description: 'The one app the key is limited to, or null' }),
-  key_prefix: Type.String({ description: 'The first characters of the key, to recognise it', examples: ['dfk_k3j9x0q2'] }),
+  key_prefix: Type.String({
+    description: 'The first characters of the key, to recognise it',
+    examples: ['dfk_k3j9x0q2'],
+  }),
   created_by: Type.String(),
   created_at: Type.String(),
   revoked_at: Type.Union([Type.String(), Type.Null()]),
@@ -47,5 +48,7 @@ export const CreatedApiKeySchema = Type.Object(
 export const KeyInfoSchema = Type.Object({
   keyId: Type.String(),
   tenantId: Type.String(),
-  workspaceUuid: Type.Union([Type.String(), Type.Null()], { description: 'The app the key is limited to, or null for all' }),
+  workspaceUuid: Type.Union([Type.String(), Type.Null()], {
+    description: 'The app the key is limited to, or null for all',
+  }),
 });

@@ -13,4 +13,5 @@ export const generateApiKey = (): { key: string; displayPrefix: string } => {
 
 export const hashApiKey = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');
 
-export const looksLikeApiKey = (key: string): boolean => key.startsWith(keyPrefix) && key.length === keyPrefix.length + secretLength;
+export const looksLikeApiKey = (key: string): boolean =>
+  key.startsWith(keyPrefix) && key.length === keyPrefix.length + secretLength;

@@ -7,12 +7,7 @@ import type { TenantScope } from '../auth/principal.js';
 export type AppRow = Selectable<AppsTable>;
 
 export const findApp = (db: Db, scope: TenantScope, appId: string): Promise<AppRow | undefined> =>
-  db
-    .selectFrom('apps')
-    .selectAll()
-    .where('tenant_id', '=', scope.tenantId)
-    .where('id', '=', appId)
-    .executeTakeFirst();
+  db.selectFrom('apps').selectAll().where('tenant_id', '=', scope.tenantId).where('id', '=', appId).executeTakeFirst();
 
 /** Inserts unless the app id is taken (by this tenant or another); returns undefined when it was. */
 export const insertApp = (
@@ -41,7 +36,11 @@ export const updateApp = (
     .returningAll()
     .executeTakeFirst();
 
-export const listApps = async (db: Db, scope: TenantScope, page: PageRequest): Promise<{ rows: AppRow[]; total: number }> => {
+export const listApps = async (
+  db: Db,
+  scope: TenantScope,
+  page: PageRequest,
+): Promise<{ rows: AppRow[]; total: number }> => {
   const query = db.selectFrom('apps').where('tenant_id', '=', scope.tenantId);
   const [rows, count] = await Promise.all([
     query

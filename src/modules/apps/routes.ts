@@ -61,7 +61,7 @@ export const registerAppRoutes = (app: Api, { database: { db }, clock }: AppDepe
       config: { access: access.service },
       schema: {
         tags: ['internal'],
-        summary: "Sync an app from the platform (create or update)",
+        summary: 'Sync an app from the platform (create or update)',
         params: TenantAppParams,
         body: SyncAppBody,
         response: {

@@ -13,7 +13,9 @@ export const TenantAppParams = Type.Object({
 
 export const CreateAppBody = Type.Object(
   {
-    app_id: Type.Optional(Type.String({ pattern: appIdPattern, description: "The platform's app id; generated when absent" })),
+    app_id: Type.Optional(
+      Type.String({ pattern: appIdPattern, description: "The platform's app id; generated when absent" }),
+    ),
     name: appName,
   },
   { additionalProperties: false },

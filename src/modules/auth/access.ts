@@ -30,11 +30,21 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
   }
+  interface FastifyInstance {
+    /** Every guarded route and its access rule, for the docs and the shared security tests. */
+    accessCatalog: AccessCatalogEntry[];
+  }
   interface FastifyRequest {
     principal: Principal | null;
     tenantScope: TenantScope | null;
     apiKey: ApiKeyPrincipal | null;
   }
+}
+
+export interface AccessCatalogEntry {
+  method: string;
+  url: string;
+  access: Access;
 }
 
 export interface ApiKeyAuthenticator {
@@ -79,14 +89,12 @@ export const authorize = (principal: Principal, rule: Access, pathTenantId: stri
 };
 
 /** Installs the guard: every route states its access, `/internal/*` is for the service role only. */
-export const installAccessGuard = (
-  app: FastifyInstance,
-  tokens: TokenVerifier,
-  apiKeys: ApiKeyAuthenticator,
-): void => {
+export const installAccessGuard = (app: FastifyInstance, tokens: TokenVerifier, apiKeys: ApiKeyAuthenticator): void => {
   app.decorateRequest('principal', null);
   app.decorateRequest('tenantScope', null);
   app.decorateRequest('apiKey', null);
+  const catalog: AccessCatalogEntry[] = [];
+  app.decorate('accessCatalog', catalog);
 
   app.addHook('onRoute', (route) => {
     const rule = route.config?.access;
@@ -96,6 +104,9 @@ export const installAccessGuard = (
     }
     if (rule.kind === 'tenant' && !route.url.includes(':tenant_id')) {
       throw new Error(`tenant route ${route.url} has no :tenant_id path parameter`);
+    }
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') catalog.push({ method, url: route.url, access: rule });
     }
   });
 

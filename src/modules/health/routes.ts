@@ -58,9 +58,5 @@ export const registerHealthRoutes = (app: Api, database: DatabaseHandle, metrics
     async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()),
   );
 
-  app.get(
-    '/openapi.json',
-    { config: { access: access.public }, schema: { hide: true } },
-    async () => app.swagger(),
-  );
+  app.get('/openapi.json', { config: { access: access.public }, schema: { hide: true } }, async () => app.swagger());
 };

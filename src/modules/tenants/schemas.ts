@@ -13,7 +13,11 @@ const tenantFields = {
   currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code', examples: ['CNY'] }),
   time_zone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone', examples: ['Asia/Shanghai'] }),
   tax_rate: Type.Number({ minimum: 0, exclusiveMaximum: 1, description: 'At most 6 decimals', examples: [0.06] }),
-  admin_user_id: Type.String({ pattern: userIdPattern, description: 'usr_… from the auth service', examples: ['usr_abc123'] }),
+  admin_user_id: Type.String({
+    pattern: userIdPattern,
+    description: 'usr_… from the auth service',
+    examples: ['usr_abc123'],
+  }),
 };
 
 const TenantStatus = Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('closed')]);

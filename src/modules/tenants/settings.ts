@@ -29,7 +29,8 @@ export const validateTenantSettings = (input: TenantSettingsInput): Result<Tenan
   }
   if (input.time_zone !== undefined) {
     const zone = canonicalTimeZone(input.time_zone);
-    if (zone === null) return fail(invalidParameter('body', 'time_zone', `"${input.time_zone}" is not an IANA time zone`));
+    if (zone === null)
+      return fail(invalidParameter('body', 'time_zone', `"${input.time_zone}" is not an IANA time zone`));
     settings.time_zone = zone;
   }
   if (input.tax_rate !== undefined) {

@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeJwt } from 'jose';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'billing-cli-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+/** Runs `bin/billing.js` as a user would, with only the given environment. */
+const run = (args: string[], env: Record<string, string> = {}) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['bin/billing.js', ...args], {
+      env: { PATH: process.env.PATH ?? '', BILLING_DATA_DIR: dataDir, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+
+describe('the billing CLI', () => {
+  it('lists its commands', async () => {
+    const { code, stdout } = await run(['--help']);
+    expect(code).toBe(0);
+    for (const command of ['serve', 'migrate', 'token']) expect(stdout).toContain(command);
+  });
+
+  it('exits non-zero naming each bad setting', async () => {
+    const { code, stderr } = await run(['serve'], { PORT: 'eighty', LOG_LEVEL: 'chatty' });
+    expect(code).toBe(2);
+    expect(stderr).toContain('PORT must be an integer from 0 to 65535, got "eighty"');
+    expect(stderr).toContain('LOG_LEVEL must be one of');
+    expect(stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('refuses server mode without a way to verify tokens', async () => {
+    const { code, stderr } = await run(['migrate'], { DATABASE_URL: 'postgres://127.0.0.1:5432/postgres' });
+    expect(code).toBe(2);
+    expect(stderr).toContain('BILLING_JWT_SECRET or BILLING_JWKS_URL is required');
+  });
+
+  it('migrates the embedded database, then finds it up to date', async () => {
+    const first = await run(['migrate']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain('Success: 0001_foundation');
+    const second = await run(['migrate']);
+    expect(second.stdout).toContain('database is up to date');
+  });
+
+  it('mints a token with the development secret for the requested tenant and role', async () => {
+    const { code, stdout } = await run([
+      'token',
+      '--role',
+      'tenant_admin',
+      '--tenant',
+      'tnt_demo',
+      '--user',
+      'usr_demo',
+    ]);
+    expect(code).toBe(0);
+    expect(decodeJwt(stdout.trim())).toMatchObject({
+      sub: 'usr_demo',
+      tenant_id: 'tnt_demo',
+      roles: ['tenant_admin'],
+      aud: 'billing',
+    });
+  });
+
+  it('refuses a tenant role without --tenant, and an unknown role', async () => {
+    expect((await run(['token', '--role', 'tenant_viewer'])).code).not.toBe(0);
+    const unknown = await run(['token', '--role', 'root']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('Allowed choices');
+  });
+});

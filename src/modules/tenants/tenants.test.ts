@@ -1,0 +1,251 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { givenTenant } from '../../testing/fixtures.js';
+import { createTestApp, type TestApp } from '../../testing/test-app.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(() => t.close());
+
+const createTenant = async (payload: Record<string, unknown>) =>
+  t.app.inject({ method: 'POST', url: '/admin/tenants', headers: await t.as.platformAdmin(), payload });
+
+const errorOf = (body: string) =>
+  JSON.parse(body) as {
+    code: number;
+    message: string;
+    error: { type: string; details: { in?: string; parameter?: string }[] };
+  };
+
+describe('POST /admin/tenants', () => {
+  it('creates a tenant with the documented defaults', async () => {
+    const response = await createTenant({ tenant_id: 'tnt_defaults', name: 'Acme', admin_user_id: 'usr_abc123' });
+    expect(response.statusCode).toBe(201);
+    expect(response.json()).toEqual({
+      code: 201,
+      message: 'ok',
+      data: {
+        tenant_id: 'tnt_defaults',
+        name: 'Acme',
+        currency: 'CNY',
+        time_zone: 'Asia/Shanghai',
+        tax_rate: 0.06,
+        admin_user_id: 'usr_abc123',
+        status: 'active',
+        created_at: '2026-01-01T00:00:00Z',
+        updated_at: '2026-01-01T00:00:00Z',
+      },
+      timestamp: '2026-01-01T00:00:00Z',
+    });
+  });
+
+  it('generates an id when none is given and canonicalises the time zone', async () => {
+    const response = await createTenant({
+      name: 'Generated',
+      admin_user_id: 'usr_gen',
+      currency: 'JPY',
+      time_zone: 'asia/tokyo',
+      tax_rate: 0.1,
+    });
+    expect(response.statusCode).toBe(201);
+    const { data } = response.json<{ data: Record<string, unknown> }>();
+    expect(data.tenant_id).toMatch(/^tnt_[a-z0-9]{16}$/);
+    expect(data).toMatchObject({ currency: 'JPY', time_zone: 'Asia/Tokyo', tax_rate: 0.1 });
+  });
+
+  it('refuses a duplicate id with 409', async () => {
+    await givenTenant(t, 'tnt_dup');
+    const response = await createTenant({ tenant_id: 'tnt_dup', name: 'Again', admin_user_id: 'usr_x' });
+    expect(response.statusCode).toBe(409);
+    expect(errorOf(response.body).error.type).toBe('conflict');
+  });
+
+  it.each([
+    [{ name: 'X', admin_user_id: 'usr_x', currency: 'XXX' }, 'currency'],
+    [{ name: 'X', admin_user_id: 'usr_x', currency: 'cny' }, 'currency'],
+    [{ name: 'X', admin_user_id: 'usr_x', time_zone: 'Mars/Olympus' }, 'time_zone'],
+    [{ name: 'X', admin_user_id: 'usr_x', tax_rate: 1 }, 'tax_rate'],
+    [{ name: 'X', admin_user_id: 'usr_x', tax_rate: -0.1 }, 'tax_rate'],
+    [{ name: 'X', admin_user_id: 'usr_x', tax_rate: 0.0000001 }, 'tax_rate'],
+    [{ name: 'X', admin_user_id: 'usr_x', tax_rate: '0.06' }, 'tax_rate'],
+    [{ name: '', admin_user_id: 'usr_x' }, 'name'],
+    [{ admin_user_id: 'usr_x' }, 'name'],
+    [{ name: 'X' }, 'admin_user_id'],
+    [{ name: 'X', admin_user_id: 'usr_x', tenant_id: 'acme' }, 'tenant_id'],
+    [{ name: 'X', admin_user_id: 'usr_x', plan: 'pro' }, 'plan'],
+  ])('refuses %j naming %s', async (payload, parameter) => {
+    const response = await createTenant(payload);
+    expect(response.statusCode, response.body).toBe(400);
+    const body = errorOf(response.body);
+    expect(body.error.type).toBe('validation_error');
+    expect(body.error.details[0]).toMatchObject({ in: 'body', parameter });
+    expect(body.message).toContain(parameter);
+  });
+
+  it('refuses malformed JSON and a non-object body with 400', async () => {
+    const headers = { ...(await t.as.platformAdmin()), 'content-type': 'application/json' };
+    const malformed = await t.app.inject({ method: 'POST', url: '/admin/tenants', headers, payload: '{"name":' });
+    expect(malformed.statusCode).toBe(400);
+    const array = await t.app.inject({ method: 'POST', url: '/admin/tenants', headers, payload: '[]' });
+    expect(array.statusCode).toBe(400);
+  });
+});
+
+describe('GET /admin/tenants', () => {
+  it('pages newest first with the seed PageInfo and filters by admin', async () => {
+    for (const [index, id] of ['tnt_page1', 'tnt_page2', 'tnt_page3'].entries()) {
+      t.clock.set(`2026-02-0${index + 1}T00:00:00Z`);
+      await givenTenant(t, id, { admin_user_id: 'usr_pager' });
+    }
+    const headers = await t.as.platformAdmin();
+    const first = await t.app.inject({
+      method: 'GET',
+      url: '/admin/tenants?admin_user_id=usr_pager&page_size=2',
+      headers,
+    });
+    expect(first.statusCode).toBe(200);
+    const body = first.json<{ items: { tenant_id: string }[]; pagination: unknown; total: number }>();
+    expect(body.items.map((item) => item.tenant_id)).toEqual(['tnt_page3', 'tnt_page2']);
+    expect(body.total).toBe(3);
+    expect(body.pagination).toEqual({
+      page: 1,
+      page_size: 2,
+      total: 3,
+      total_pages: 2,
+      has_next: true,
+      has_prev: false,
+    });
+    const second = await t.app.inject({
+      method: 'GET',
+      url: '/admin/tenants?admin_user_id=usr_pager&page_size=2&page=2',
+      headers,
+    });
+    expect(second.json<{ items: { tenant_id: string }[] }>().items.map((item) => item.tenant_id)).toEqual([
+      'tnt_page1',
+    ]);
+  });
+
+  it.each([
+    'page=0',
+    'page=-1',
+    'page=1.5',
+    'page=abc',
+    'page_size=0',
+    'page_size=101',
+    'page=1&page=2',
+    'status=gone',
+  ])('refuses %s with 400 naming the parameter', async (query) => {
+    const response = await t.app.inject({
+      method: 'GET',
+      url: `/admin/tenants?${query}`,
+      headers: await t.as.platformAdmin(),
+    });
+    expect(response.statusCode, response.body).toBe(400);
+    const body = errorOf(response.body);
+    expect(body.error.details[0]).toMatchObject({ in: 'query', parameter: query.split('=')[0] });
+  });
+});
+
+describe('PATCH /admin/tenants/:tenant_id and GET /billing/tenants/:tenant_id', () => {
+  it('updates settings and the tenant admin sees them', async () => {
+    await givenTenant(t, 'tnt_patch');
+    t.clock.set('2026-03-01T12:00:00Z');
+    const patched = await t.app.inject({
+      method: 'PATCH',
+      url: '/admin/tenants/tnt_patch',
+      headers: await t.as.platformAdmin(),
+      payload: {
+        name: 'Renamed',
+        currency: 'USD',
+        time_zone: 'Europe/Berlin',
+        tax_rate: 0.19,
+        admin_user_id: 'usr_new',
+      },
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    const read = await t.app.inject({
+      method: 'GET',
+      url: '/billing/tenants/tnt_patch',
+      headers: await t.as.tenant('tnt_patch', 'tenant_viewer'),
+    });
+    expect(read.json<{ data: unknown }>().data).toMatchObject({
+      name: 'Renamed',
+      currency: 'USD',
+      time_zone: 'Europe/Berlin',
+      tax_rate: 0.19,
+      admin_user_id: 'usr_new',
+      updated_at: '2026-03-01T12:00:00Z',
+    });
+  });
+
+  it('refuses an empty patch, an unknown field and an unknown tenant', async () => {
+    const headers = await t.as.platformAdmin();
+    const empty = await t.app.inject({ method: 'PATCH', url: '/admin/tenants/tnt_patch', headers, payload: {} });
+    expect(empty.statusCode).toBe(400);
+    const unknown = await t.app.inject({
+      method: 'PATCH',
+      url: '/admin/tenants/tnt_patch',
+      headers,
+      payload: { plan: 'x' },
+    });
+    expect(unknown.statusCode).toBe(400);
+    expect(errorOf(unknown.body).error.details[0]?.parameter).toBe('plan');
+    const missing = await t.app.inject({
+      method: 'PATCH',
+      url: '/admin/tenants/tnt_nobody',
+      headers,
+      payload: { name: 'x' },
+    });
+    expect(missing.statusCode).toBe(404);
+  });
+
+  it('a platform admin reading an unknown tenant gets 404; a bad id gets 400', async () => {
+    const headers = await t.as.platformAdmin();
+    expect((await t.app.inject({ method: 'GET', url: '/billing/tenants/tnt_nobody', headers })).statusCode).toBe(404);
+    const bad = await t.app.inject({ method: 'GET', url: '/billing/tenants/acme', headers });
+    expect(bad.statusCode).toBe(400);
+    expect(errorOf(bad.body).error.details[0]).toMatchObject({ in: 'path', parameter: 'tenant_id' });
+  });
+});
+
+describe('PUT /internal/billing/tenants/:tenant_id', () => {
+  it('creates on first sync, updates after, and keeps settings it was not sent', async () => {
+    const headers = await t.as.service();
+    const first = await t.app.inject({
+      method: 'PUT',
+      url: '/internal/billing/tenants/tnt_synced',
+      headers,
+      payload: { name: 'Synced', admin_user_id: 'usr_s', currency: 'EUR' },
+    });
+    expect(first.statusCode, first.body).toBe(201);
+    const again = await t.app.inject({
+      method: 'PUT',
+      url: '/internal/billing/tenants/tnt_synced',
+      headers,
+      payload: { name: 'Synced 2', admin_user_id: 'usr_s' },
+    });
+    expect(again.statusCode).toBe(200);
+    expect(again.json<{ data: unknown }>().data).toMatchObject({
+      name: 'Synced 2',
+      currency: 'EUR',
+      tenant_id: 'tnt_synced',
+    });
+  });
+
+  it('serialises concurrent first syncs of one tenant into one create', async () => {
+    const headers = await t.as.service();
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, (_, index) =>
+        t.app.inject({
+          method: 'PUT',
+          url: '/internal/billing/tenants/tnt_race',
+          headers,
+          payload: { name: `Race ${index}`, admin_user_id: 'usr_r' },
+        }),
+      ),
+    );
+    const statuses = responses.map((response) => response.statusCode).sort();
+    expect(statuses).toEqual([200, 200, 200, 200, 201]);
+  });
+});
