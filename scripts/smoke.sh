@@ -5,16 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 data_dir="$(mktemp -d)"
-port="${SMOKE_PORT:-18181}"
+# A port nobody holds, so an older server can never answer in this one's place.
+port="${SMOKE_PORT:-$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')}"
 log="$data_dir/server.log"
 cleanup() {
-  [[ -n "${server_pid:-}" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  # npm, tsx and the server form one process group of their own: stop all of them.
+  [[ -n "${server_pid:-}" ]] && kill -TERM -- "-$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
   rm -rf "$data_dir"
 }
 trap cleanup EXIT
 
 started=$(date +%s%N)
-env -u DATABASE_URL -u BILLING_JWT_SECRET BILLING_DATA_DIR="$data_dir" PORT="$port" LOG_LEVEL=warn \
+setsid env -u DATABASE_URL -u BILLING_JWT_SECRET BILLING_DATA_DIR="$data_dir" PORT="$port" LOG_LEVEL=warn \
   npm start --silent >"$log" 2>&1 &
 server_pid=$!
 
