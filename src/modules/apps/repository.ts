@@ -1,6 +1,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
-import { pageOffset, type PageRequest } from '../../core/pagination.js';
+import type { PageRequest } from '../../core/pagination.js';
 import type { Db } from '../../db/database.js';
+import { fetchPage } from '../../db/paginate.js';
 import type { AppsTable } from '../../db/schema.js';
 import type { TenantScope } from '../auth/principal.js';
 
@@ -42,15 +43,5 @@ export const listApps = async (
   page: PageRequest,
 ): Promise<{ rows: AppRow[]; total: number }> => {
   const query = db.selectFrom('apps').where('tenant_id', '=', scope.tenantId);
-  const [rows, count] = await Promise.all([
-    query
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(page.page_size)
-      .offset(pageOffset(page))
-      .execute(),
-    query.select((eb) => eb.fn.countAll<bigint>().as('total')).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(count.total) };
+  return fetchPage(query, (query) => query.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc'), page);
 };

@@ -1,6 +1,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
-import { pageOffset, type PageRequest } from '../../core/pagination.js';
+import type { PageRequest } from '../../core/pagination.js';
 import type { Db } from '../../db/database.js';
+import { fetchPage } from '../../db/paginate.js';
 import type { PlansTable, PlanVersionResourcesTable, PlanVersionsTable } from '../../db/schema.js';
 import type { ListPlansFilter } from './schemas.js';
 
@@ -148,16 +149,11 @@ export const listPlans = async (
 ): Promise<{ rows: PlanDetails[]; total: number }> => {
   let query = db.selectFrom('plans');
   if (filter.status !== undefined) query = query.where('plans.status', '=', filter.status);
-  const [plans, count] = await Promise.all([
-    query
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(filter.page_size)
-      .offset(pageOffset(filter))
-      .execute(),
-    query.select((eb) => eb.fn.countAll<bigint>().as('total')).executeTakeFirstOrThrow(),
-  ]);
+  const { rows: plans, total } = await fetchPage(
+    query,
+    (query) => query.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc'),
+    filter,
+  );
   const currentVersions =
     plans.length === 0
       ? []
@@ -175,5 +171,5 @@ export const listPlans = async (
     if (version === undefined) throw new Error(`plan ${plan.id} has no version ${plan.current_version}`);
     return { plan, version };
   });
-  return { rows: await withDetails(db, pairs), total: Number(count.total) };
+  return { rows: await withDetails(db, pairs), total };
 };

@@ -1,6 +1,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
-import { pageOffset, type PageRequest } from '../../core/pagination.js';
+import type { PageRequest } from '../../core/pagination.js';
 import type { Db } from '../../db/database.js';
+import { fetchPage } from '../../db/paginate.js';
 import type { TenantsTable } from '../../db/schema.js';
 import type { TenantScope } from '../auth/principal.js';
 import type { ListTenantsFilter } from './schemas.js';
@@ -38,15 +39,5 @@ export const listTenants = async (
   let query = db.selectFrom('tenants');
   if (filter.admin_user_id !== undefined) query = query.where('admin_user_id', '=', filter.admin_user_id);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
-  const [rows, count] = await Promise.all([
-    query
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(filter.page_size)
-      .offset(pageOffset(filter))
-      .execute(),
-    query.select((eb) => eb.fn.countAll<bigint>().as('total')).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(count.total) };
+  return fetchPage(query, (query) => query.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc'), filter);
 };
