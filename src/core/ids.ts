@@ -20,6 +20,7 @@ export const idPrefixes = {
   tenant: 'tnt',
   app: 'app',
   apiKey: 'key',
+  record: 'rec',
 } as const;
 
 export const newId = (kind: keyof typeof idPrefixes): string => `${idPrefixes[kind]}_${randomToken(16)}`;

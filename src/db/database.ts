@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
@@ -48,6 +49,7 @@ export const openDatabase = async (
   const client = await PGlite.create({
     ...(target.kind === 'embedded' ? { dataDir: target.dataDir } : {}),
     parsers: { [int8Oid]: parseInt8, [numericOid]: keepDecimalText },
+    extensions: { pg_trgm },
   });
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
   return {

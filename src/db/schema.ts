@@ -68,6 +68,68 @@ export interface ApiKeysTable {
   revoked_by: string | null;
 }
 
+export type RecordType = 'subscription' | 'usage' | 'proration' | 'payg' | 'top_up' | 'one_time';
+export type RecordStatus = 'draft' | 'pending' | 'paid' | 'failed' | 'refunded';
+
+export interface BillingRecordsTable {
+  tenant_id: string;
+  id: string;
+  app_id: string | null;
+  type: RecordType;
+  status: RecordStatus;
+  currency: string;
+  description: string;
+  amount: bigint;
+  tax_amount: bigint;
+  total_amount: bigint;
+  invoice_number: string | null;
+  search_text: string;
+  created_at: Timestamp;
+  finalized_at: Timestamp | null;
+  updated_at: Timestamp;
+}
+
+export interface BillingRecordLinesTable {
+  tenant_id: string;
+  record_id: string;
+  line_no: number;
+  description: string;
+  resource_type: string;
+  quantity: bigint;
+  /** numeric in major units: decimal text. */
+  unit_price: string;
+  amount: bigint;
+  tax_rate: string;
+  tax_amount: bigint;
+}
+
+export interface BillingRecordEventsTable {
+  tenant_id: string;
+  record_id: string;
+  seq: number;
+  from_status: RecordStatus | null;
+  to_status: RecordStatus;
+  actor: string;
+  reason: string | null;
+  occurred_at: Timestamp;
+}
+
+export interface InvoiceSequencesTable {
+  tenant_id: string;
+  year: number;
+  last_seq: number;
+}
+
+export interface IdempotencyKeysTable {
+  tenant_id: string;
+  key: string;
+  fingerprint: string;
+  response_status: number;
+  response_body: ColumnType<unknown, string, string>;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   tenants: TenantsTable;
   apps: AppsTable;
@@ -75,4 +137,9 @@ export interface Database {
   plan_versions: PlanVersionsTable;
   plan_version_resources: PlanVersionResourcesTable;
   api_keys: ApiKeysTable;
+  billing_records: BillingRecordsTable;
+  billing_record_lines: BillingRecordLinesTable;
+  billing_record_events: BillingRecordEventsTable;
+  invoice_sequences: InvoiceSequencesTable;
+  idempotency_keys: IdempotencyKeysTable;
 }

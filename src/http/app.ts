@@ -7,6 +7,7 @@ import type { DatabaseHandle } from '../db/database.js';
 import { createApiKeyAuthenticator } from '../modules/api-keys/authenticate.js';
 import { registerApiKeyRoutes } from '../modules/api-keys/routes.js';
 import { registerAppRoutes } from '../modules/apps/routes.js';
+import { registerBillingRecordRoutes } from '../modules/billing-records/routes.js';
 import { installAccessGuard } from '../modules/auth/access.js';
 import type { TokenVerifier } from '../modules/auth/tokens.js';
 import { registerHealthRoutes } from '../modules/health/routes.js';
@@ -71,5 +72,6 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
   registerAppRoutes(app, deps);
   registerPlanRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
+  registerBillingRecordRoutes(app, deps);
   return app;
 };

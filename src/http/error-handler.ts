@@ -91,7 +91,7 @@ export const classifyError = (error: unknown): { appError: AppError; unexpected:
 };
 
 /** The API's error body; `/api/v1/…` routes use the detail list's envelope instead. */
-const errorBody = (request: FastifyRequest, error: AppError, now: Date) =>
+export const errorBody = (request: FastifyRequest, error: AppError, now: Date) =>
   request.url.startsWith('/api/v1/')
     ? {
         code: error.status,

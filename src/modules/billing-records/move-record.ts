@@ -1,0 +1,40 @@
+import type { Clock } from '../../core/clock.js';
+import { AppError, notFound } from '../../core/errors.js';
+import { fail, ok, type Result } from '../../core/result.js';
+import type { Db } from '../../db/database.js';
+import type { TenantScope } from '../auth/principal.js';
+import { appendEvent, lockRecord, updateRecord, type RecordRow } from './repository.js';
+import { nextStatus, recordActions, type RecordAction } from './status.js';
+
+/** Applies one status action under the record's row lock; an illegal move is a 409 naming both ends. */
+export const moveRecord = async (
+  trx: Db,
+  clock: Clock,
+  scope: TenantScope,
+  recordId: string,
+  action: RecordAction,
+  actor: string,
+  reason: string | undefined,
+): Promise<Result<RecordRow>> => {
+  const record = await lockRecord(trx, scope, recordId);
+  if (record === undefined) return fail(notFound('billing record'));
+  const to = nextStatus(record.status, action);
+  if (to === null) {
+    return fail(
+      new AppError(
+        'conflict',
+        `cannot ${action.replace('_', ' ')} billing record ${recordId}: its status is ${record.status}, the action needs ${recordActions[action].from.join(' or ')}`,
+      ),
+    );
+  }
+  const now = clock.now();
+  const updated = await updateRecord(trx, scope, recordId, { status: to, updated_at: now });
+  await appendEvent(trx, scope, recordId, {
+    from_status: record.status,
+    to_status: to,
+    actor,
+    reason: reason ?? null,
+    occurred_at: now,
+  });
+  return ok(updated);
+};

@@ -1,0 +1,168 @@
+import { sql, type Insertable, type Selectable } from 'kysely';
+import type { PageRequest } from '../../core/pagination.js';
+import type { Db } from '../../db/database.js';
+import { fetchPage } from '../../db/paginate.js';
+import type {
+  BillingRecordEventsTable,
+  BillingRecordLinesTable,
+  BillingRecordsTable,
+  RecordStatus,
+} from '../../db/schema.js';
+import type { TenantScope } from '../auth/principal.js';
+
+export type RecordRow = Selectable<BillingRecordsTable>;
+export type LineRow = Selectable<BillingRecordLinesTable>;
+export type EventRow = Selectable<BillingRecordEventsTable>;
+export type RecordWithLines = RecordRow & { lines: LineRow[] };
+
+type NewRecord = Omit<Insertable<BillingRecordsTable>, 'tenant_id'>;
+type NewLine = Omit<Insertable<BillingRecordLinesTable>, 'tenant_id' | 'record_id'>;
+type NewEvent = Omit<Insertable<BillingRecordEventsTable>, 'tenant_id' | 'record_id' | 'seq'>;
+
+export const insertRecord = async (db: Db, scope: TenantScope, record: NewRecord, lines: NewLine[]): Promise<void> => {
+  await db
+    .insertInto('billing_records')
+    .values({ ...record, tenant_id: scope.tenantId })
+    .execute();
+  await db
+    .insertInto('billing_record_lines')
+    .values(lines.map((line) => ({ ...line, tenant_id: scope.tenantId, record_id: record.id })))
+    .execute();
+};
+
+/** Appends to the record's status history; call it with the record row locked. */
+export const appendEvent = async (db: Db, scope: TenantScope, recordId: string, event: NewEvent): Promise<void> => {
+  const last = await db
+    .selectFrom('billing_record_events')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .where('tenant_id', '=', scope.tenantId)
+    .where('record_id', '=', recordId)
+    .executeTakeFirst();
+  await db
+    .insertInto('billing_record_events')
+    .values({ ...event, tenant_id: scope.tenantId, record_id: recordId, seq: (last?.seq ?? 0) + 1 })
+    .execute();
+};
+
+export const lockRecord = (db: Db, scope: TenantScope, recordId: string): Promise<RecordRow | undefined> =>
+  db
+    .selectFrom('billing_records')
+    .selectAll()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', recordId)
+    .forUpdate()
+    .executeTakeFirst();
+
+export const updateRecord = (
+  db: Db,
+  scope: TenantScope,
+  recordId: string,
+  patch: Partial<Pick<NewRecord, 'status' | 'invoice_number' | 'finalized_at' | 'search_text' | 'updated_at'>> & {
+    status: RecordStatus;
+  },
+): Promise<RecordRow> =>
+  db
+    .updateTable('billing_records')
+    .set(patch)
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', recordId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+
+/**
+ * The next invoice sequence of a tenant's year. The upsert locks the counter row until the
+ * transaction ends, so concurrent finalisations queue and a rollback gives the number back.
+ */
+export const nextInvoiceSeq = async (db: Db, scope: TenantScope, year: number): Promise<number> => {
+  const row = await db
+    .insertInto('invoice_sequences')
+    .values({ tenant_id: scope.tenantId, year, last_seq: 1 })
+    .onConflict((conflict) =>
+      conflict.columns(['tenant_id', 'year']).doUpdateSet({ last_seq: sql`invoice_sequences.last_seq + 1` }),
+    )
+    .returning('last_seq')
+    .executeTakeFirstOrThrow();
+  return row.last_seq;
+};
+
+const linesOf = async (db: Db, scope: TenantScope, recordIds: string[]): Promise<Map<string, LineRow[]>> => {
+  const byRecord = new Map<string, LineRow[]>(recordIds.map((id) => [id, []]));
+  if (recordIds.length === 0) return byRecord;
+  const lines = await db
+    .selectFrom('billing_record_lines')
+    .selectAll()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('record_id', 'in', recordIds)
+    .orderBy('record_id')
+    .orderBy('line_no')
+    .execute();
+  for (const line of lines) byRecord.get(line.record_id)?.push(line);
+  return byRecord;
+};
+
+export const findRecord = async (
+  db: Db,
+  scope: TenantScope,
+  recordId: string,
+): Promise<(RecordWithLines & { events: EventRow[] }) | undefined> => {
+  const record = await db
+    .selectFrom('billing_records')
+    .selectAll()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', recordId)
+    .executeTakeFirst();
+  if (record === undefined) return undefined;
+  const [lines, events] = await Promise.all([
+    linesOf(db, scope, [recordId]),
+    db
+      .selectFrom('billing_record_events')
+      .selectAll()
+      .where('tenant_id', '=', scope.tenantId)
+      .where('record_id', '=', recordId)
+      .orderBy('seq')
+      .execute(),
+  ]);
+  return { ...record, lines: lines.get(recordId) ?? [], events };
+};
+
+/** Filters in storage terms: instants, minor units, a lower-cased literal. */
+export interface RecordFilter {
+  appId?: string | undefined;
+  status?: RecordStatus | undefined;
+  createdFrom?: Date | undefined;
+  createdBefore?: Date | undefined;
+  minAmount?: bigint | undefined;
+  maxAmount?: bigint | undefined;
+  searchText?: string | undefined;
+}
+
+/** `%`, `_` and `\` match themselves: the text is a literal, not a LIKE pattern. */
+const likeLiteral = (text: string): string => `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+
+/** Finalised records of the tenant matching every filter, newest first, ties by id. */
+export const searchRecords = async (
+  db: Db,
+  scope: TenantScope,
+  filter: RecordFilter,
+  page: PageRequest,
+): Promise<{ rows: RecordWithLines[]; total: number }> => {
+  let query = db.selectFrom('billing_records').where('tenant_id', '=', scope.tenantId).where('status', '!=', 'draft');
+  if (filter.appId !== undefined) query = query.where('app_id', '=', filter.appId);
+  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+  if (filter.createdFrom !== undefined) query = query.where('created_at', '>=', filter.createdFrom);
+  if (filter.createdBefore !== undefined) query = query.where('created_at', '<', filter.createdBefore);
+  if (filter.minAmount !== undefined) query = query.where('amount', '>=', filter.minAmount);
+  if (filter.maxAmount !== undefined) query = query.where('amount', '<=', filter.maxAmount);
+  if (filter.searchText !== undefined) query = query.where('search_text', 'like', likeLiteral(filter.searchText));
+  const { rows, total } = await fetchPage(
+    query,
+    (q) => q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc'),
+    page,
+  );
+  const lines = await linesOf(
+    db,
+    scope,
+    rows.map((row) => row.id),
+  );
+  return { rows: rows.map((row) => ({ ...row, lines: lines.get(row.id) ?? [] })), total };
+};

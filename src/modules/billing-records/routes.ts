@@ -1,0 +1,186 @@
+import { Type } from 'typebox';
+import { notFound } from '../../core/errors.js';
+import { ok, unwrap } from '../../core/result.js';
+import type { Api, AppDependencies } from '../../http/app.js';
+import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
+import { findApp } from '../apps/repository.js';
+import { access, principalOf, tenantScopeOf } from '../auth/access.js';
+import { replyIdempotently } from '../idempotency/idempotent-reply.js';
+import { findTenant } from '../tenants/repository.js';
+import { createRecord } from './create-record.js';
+import { finalizeRecord } from './finalize-record.js';
+import { moveRecord } from './move-record.js';
+import { findRecord, searchRecords } from './repository.js';
+import {
+  AppRecordsQuery,
+  BillingRecordDetailSchema,
+  BillingRecordSchema,
+  CreateRecordBody,
+  LineItemSchema,
+  MoveRecordBody,
+  RecordParams,
+  SearchRecordsQuery,
+  TenantAppRecordsParams,
+  TenantRecordsParams,
+} from './schemas.js';
+import { searchBillingRecords } from './search-records.js';
+import type { RecordAction } from './status.js';
+import { toRecordDetailView, toRecordView } from './view.js';
+
+const recordList = ListEnvelope(Type.Ref('BillingRecordResponse'));
+const recordDetail = ObjectEnvelope(Type.Ref('BillingRecordDetail'));
+const idempotencyHeader = Type.Object({
+  'idempotency-key': Type.String({ description: 'Required. Same key and body: the first response again' }),
+});
+
+const actionRoutes: { path: string; action: RecordAction; summary: string }[] = [
+  { path: 'mark-paid', action: 'mark_paid', summary: 'Mark a pending or failed record paid' },
+  { path: 'mark-failed', action: 'mark_failed', summary: 'Mark a pending record failed (a payment attempt failed)' },
+  { path: 'retry', action: 'retry', summary: 'Put a failed record back to pending for another attempt' },
+  { path: 'refund', action: 'refund', summary: 'Refund a paid record' },
+];
+
+export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+  app.addSchema(LineItemSchema);
+  app.addSchema(BillingRecordSchema);
+  app.addSchema(BillingRecordDetailSchema);
+
+  /** The record as it now stands, for a write's response. */
+  const detailResponse = async (trx: typeof db, scope: { tenantId: string }, recordId: string, status: number) => {
+    const record = await findRecord(trx, scope, recordId);
+    if (record === undefined) throw new Error(`record ${recordId} vanished inside its own transaction`);
+    return ok({ status, body: objectEnvelope(toRecordDetailView(record), clock.now(), status) });
+  };
+
+  app.get(
+    '/billing/records/:tenant_id/apps/:app_id',
+    {
+      config: { access: access.tenantRead },
+      schema: {
+        tags: ['billing-records'],
+        summary: "Paginate an application's billing records, newest first",
+        params: TenantAppRecordsParams,
+        querystring: AppRecordsQuery,
+        response: { 200: recordList, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const scope = tenantScopeOf(request);
+      if ((await findTenant(db, scope)) === undefined) throw notFound('tenant');
+      if ((await findApp(db, scope, request.params.app_id)) === undefined) throw notFound('app');
+      const { rows, total } = await searchRecords(db, scope, { appId: request.params.app_id }, request.query);
+      return listEnvelope(rows.map(toRecordView), request.query, total, clock.now());
+    },
+  );
+
+  app.get(
+    '/billing/records/:tenant_id/search',
+    {
+      config: { access: access.tenantRead },
+      schema: {
+        tags: ['billing-records'],
+        summary: 'Search billing records by status, date range, amount range and keyword',
+        params: TenantRecordsParams,
+        querystring: SearchRecordsQuery,
+        response: { 200: recordList, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { rows, total } = unwrap(await searchBillingRecords(db, tenantScopeOf(request), request.query));
+      return listEnvelope(rows.map(toRecordView), request.query, total, clock.now());
+    },
+  );
+
+  app.get(
+    '/billing/records/:tenant_id/:record_id',
+    {
+      config: { access: access.tenantRead },
+      schema: {
+        tags: ['billing-records'],
+        summary: 'Get a billing record with its lines and status history',
+        params: RecordParams,
+        response: { 200: recordDetail, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const record = await findRecord(db, tenantScopeOf(request), request.params.record_id);
+      if (record === undefined) throw notFound('billing record');
+      return objectEnvelope(toRecordDetailView(record), clock.now());
+    },
+  );
+
+  app.post(
+    '/admin/records/:tenant_id',
+    {
+      config: { access: access.platformAdmin },
+      schema: {
+        tags: ['admin'],
+        summary: 'Create a draft billing record with its lines (finalise at once with finalize: true)',
+        params: TenantRecordsParams,
+        headers: idempotencyHeader,
+        body: CreateRecordBody,
+        response: { 201: recordDetail, ...errorResponses(400, 401, 403, 404, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      const scope = tenantScopeOf(request);
+      const actor = principalOf(request).userId;
+      return replyIdempotently(request, reply, { db, clock }, async (trx) => {
+        const created = await createRecord(trx, clock, scope, request.body, actor);
+        return created.ok ? detailResponse(trx, scope, created.value.recordId, 201) : created;
+      });
+    },
+  );
+
+  app.post(
+    '/admin/records/:tenant_id/:record_id/finalize',
+    {
+      config: { access: access.platformAdmin },
+      schema: {
+        tags: ['admin'],
+        summary: 'Finalise a draft: assign the next invoice number of the year, status pending',
+        params: RecordParams,
+        headers: idempotencyHeader,
+        response: { 200: recordDetail, ...errorResponses(400, 401, 403, 404, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      const scope = tenantScopeOf(request);
+      const actor = principalOf(request).userId;
+      return replyIdempotently(request, reply, { db, clock }, async (trx) => {
+        const finalized = await finalizeRecord(trx, clock, scope, request.params.record_id, actor);
+        return finalized.ok ? detailResponse(trx, scope, finalized.value.id, 200) : finalized;
+      });
+    },
+  );
+
+  for (const { path, action, summary } of actionRoutes) {
+    app.post(
+      `/admin/records/:tenant_id/:record_id/${path}`,
+      {
+        config: { access: access.platformAdmin },
+        schema: {
+          tags: ['admin'],
+          summary,
+          params: RecordParams,
+          headers: idempotencyHeader,
+          body: MoveRecordBody,
+          response: { 200: recordDetail, ...errorResponses(400, 401, 403, 404, 409, 422) },
+        },
+        // The body is optional: no body means no reason.
+        preValidation: async (request) => {
+          request.body ??= {};
+        },
+      },
+      async (request, reply) => {
+        const scope = tenantScopeOf(request);
+        const actor = principalOf(request).userId;
+        return replyIdempotently(request, reply, { db, clock }, async (trx) => {
+          const reason = request.body.reason;
+          const moved = await moveRecord(trx, clock, scope, request.params.record_id, action, actor, reason);
+          return moved.ok ? detailResponse(trx, scope, moved.value.id, 200) : moved;
+        });
+      },
+    );
+  }
+};

@@ -1,0 +1,56 @@
+import { Decimal } from 'decimal.js';
+import { endOfDay, parseCalendarDate, startOfDay } from '../../core/calendar.js';
+import { invalidParameter, notFound } from '../../core/errors.js';
+import { minorUnitsOf } from '../../core/currency.js';
+import { fail, ok, type Result } from '../../core/result.js';
+import type { Db } from '../../db/database.js';
+import type { TenantScope } from '../auth/principal.js';
+import { findTenant } from '../tenants/repository.js';
+import { searchRecords as searchRows, type RecordFilter, type RecordWithLines } from './repository.js';
+import type { SearchRecordsInput } from './schemas.js';
+import { normaliseSearch } from './search-text.js';
+
+/** Major-unit bounds to exact minor units, keeping inclusivity: a minimum rounds up, a maximum down. */
+const toMinor = (value: number, currency: string, rounding: Decimal.Rounding): bigint =>
+  BigInt(
+    new Decimal(String(value))
+      .times(new Decimal(10).pow(minorUnitsOf(currency)))
+      .toDecimalPlaces(0, rounding)
+      .toFixed(0),
+  );
+
+/**
+ * Turns the query into storage filters: dates are whole days in the tenant's time zone, amounts
+ * compare with the net amount, the keyword is a literal substring. Impossible input is a 400.
+ */
+export const searchBillingRecords = async (
+  db: Db,
+  scope: TenantScope,
+  query: SearchRecordsInput,
+): Promise<Result<{ rows: RecordWithLines[]; total: number }>> => {
+  const tenant = await findTenant(db, scope);
+  if (tenant === undefined) return fail(notFound('tenant'));
+  const filter: RecordFilter = { appId: query.app_id, status: query.status };
+  const dateFrom = query.date_from === undefined ? undefined : parseCalendarDate(query.date_from);
+  const dateTo = query.date_to === undefined ? undefined : parseCalendarDate(query.date_to);
+  if (dateFrom === null)
+    return fail(invalidParameter('query', 'date_from', `"${query.date_from}" is not a calendar date`));
+  if (dateTo === null) return fail(invalidParameter('query', 'date_to', `"${query.date_to}" is not a calendar date`));
+  if (dateFrom !== undefined && dateTo !== undefined && dateFrom.since(dateTo).sign > 0) {
+    return fail(invalidParameter('query', 'date_from', 'is after date_to'));
+  }
+  if (dateFrom !== undefined) filter.createdFrom = startOfDay(dateFrom, tenant.time_zone);
+  if (dateTo !== undefined) filter.createdBefore = endOfDay(dateTo, tenant.time_zone);
+  if (query.min_amount !== undefined && query.max_amount !== undefined && query.min_amount > query.max_amount) {
+    return fail(invalidParameter('query', 'min_amount', 'is greater than max_amount'));
+  }
+  if (query.min_amount !== undefined) filter.minAmount = toMinor(query.min_amount, tenant.currency, Decimal.ROUND_CEIL);
+  if (query.max_amount !== undefined)
+    filter.maxAmount = toMinor(query.max_amount, tenant.currency, Decimal.ROUND_FLOOR);
+  if (query.search !== undefined) {
+    if (/[\p{Cc}]/u.test(query.search))
+      return fail(invalidParameter('query', 'search', 'must not contain control characters'));
+    filter.searchText = normaliseSearch(query.search);
+  }
+  return ok(await searchRows(db, scope, filter, query));
+};
