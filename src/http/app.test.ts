@@ -100,3 +100,11 @@ describe('request ids and the error model', () => {
     expectNothingLeaked(text.body);
   });
 });
+
+describe('query numbers', () => {
+  it.each(['%20', '0x10', '1_000', '', '1,5'])('refuses page=%s as not a number', async (raw) => {
+    const response = await t.app.inject({ url: `/admin/tenants?page=${raw}`, headers: await t.as.platformAdmin() });
+    expect(response.statusCode, response.body).toBe(400);
+    expect(response.json()).toMatchObject({ error: { details: [{ in: 'query', parameter: 'page' }] } });
+  });
+});

@@ -1,4 +1,4 @@
-import { Ajv, type Options } from 'ajv';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 
@@ -13,6 +13,37 @@ const sharedOptions: Options = {
 // ajv-formats ships CommonJS whose default export is the plugin function.
 const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
 
+/** Decimal notation only: ajv alone would read " " as 0 and "0x10" as 16. */
+const numericText = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+type NumericFieldsSchema = { properties?: Record<string, { type?: unknown }> };
+type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+
+/** Refuses query and path numbers that are not written in decimal, then lets ajv coerce the rest. */
+const withDecimalNumbers = (
+  schema: { properties?: Record<string, { type?: unknown }> },
+  validate: ValidateFunction,
+) => {
+  const numericFields = Object.entries(schema.properties ?? {})
+    .filter(([, property]) => property.type === 'number' || property.type === 'integer')
+    .map(([name, property]) => ({ name, type: String(property.type) }));
+  const validator: Validator = (data) => {
+    for (const { name, type } of numericFields) {
+      const raw = (data as Record<string, unknown> | null)?.[name];
+      if (typeof raw === 'string' && !numericText.test(raw)) {
+        validator.errors = [
+          { instancePath: `/${name}`, schemaPath: '', keyword: 'type', params: { type }, message: `must be ${type}` },
+        ];
+        return false;
+      }
+    }
+    const valid = validate(data);
+    validator.errors = validate.errors ?? null;
+    return valid;
+  };
+  return validator;
+};
+
 /**
  * Query strings, paths and headers arrive as text and are coerced to the schema's types; a body
  * is JSON and must already have them, so "0.06" is not accepted where a number is expected.
@@ -21,6 +52,8 @@ export const installValidation = (app: FastifyInstance): void => {
   const coercing = addFormats(new Ajv({ ...sharedOptions, coerceTypes: true }));
   const strict = addFormats(new Ajv({ ...sharedOptions, coerceTypes: false }));
   app.setValidatorCompiler(({ schema, httpPart }) =>
-    httpPart === 'body' ? strict.compile(schema) : coercing.compile(schema),
+    httpPart === 'body'
+      ? strict.compile(schema)
+      : withDecimalNumbers(schema as NumericFieldsSchema, coercing.compile(schema)),
   );
 };

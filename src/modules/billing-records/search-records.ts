@@ -20,6 +20,16 @@ const toMinor = (value: number, currency: string, rounding: Decimal.Rounding): b
   );
 
 /**
+ * The instants every driver can send: PGlite writes a Date with toISOString, which has no form
+ * PostgreSQL reads before year 1 or after 9999. A day bound beyond them is clamped; no record is
+ * that old or that new, so the answer is the same.
+ */
+const firstInstant = new Date('0001-01-01T00:00:00.000Z');
+const lastInstant = new Date('9999-12-31T23:59:59.999Z');
+const clampInstant = (instant: Date): Date =>
+  instant < firstInstant ? firstInstant : instant > lastInstant ? lastInstant : instant;
+
+/**
  * Turns the query into storage filters: dates are whole days in the tenant's time zone, amounts
  * compare with the net amount, the keyword is a literal substring. Impossible input is a 400.
  */
@@ -39,8 +49,8 @@ export const searchBillingRecords = async (
   if (dateFrom !== undefined && dateTo !== undefined && dateFrom.since(dateTo).sign > 0) {
     return fail(invalidParameter('query', 'date_from', 'is after date_to'));
   }
-  if (dateFrom !== undefined) filter.createdFrom = startOfDay(dateFrom, tenant.time_zone);
-  if (dateTo !== undefined) filter.createdBefore = endOfDay(dateTo, tenant.time_zone);
+  if (dateFrom !== undefined) filter.createdFrom = clampInstant(startOfDay(dateFrom, tenant.time_zone));
+  if (dateTo !== undefined) filter.createdBefore = clampInstant(endOfDay(dateTo, tenant.time_zone));
   if (query.min_amount !== undefined && query.max_amount !== undefined && query.min_amount > query.max_amount) {
     return fail(invalidParameter('query', 'min_amount', 'is greater than max_amount'));
   }
