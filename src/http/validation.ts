@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
+import { invalidParameter } from '../core/errors.js';
 
 const sharedOptions: Options = {
   useDefaults: true,
@@ -44,6 +45,17 @@ const withDecimalNumbers = (
   return validator;
 };
 
+/** Where the first U+0000 sits in a parsed request part (`['lines', '0', 'description']`), or undefined. */
+const nulCharacterAt = (value: unknown, path: string[] = []): string[] | undefined => {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const found = nulCharacterAt(item, [...path, key]);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+};
+
 /**
  * Query strings, paths and headers arrive as text and are coerced to the schema's types; a body
  * is JSON and must already have them, so "0.06" is not accepted where a number is expected.
@@ -56,4 +68,16 @@ export const installValidation = (app: FastifyInstance): void => {
       ? strict.compile(schema)
       : withDecimalNumbers(schema as NumericFieldsSchema, coercing.compile(schema)),
   );
+  // PostgreSQL text cannot hold U+0000: a 400 naming the field, not a 500 from the database.
+  app.addHook('preValidation', async (request) => {
+    for (const [location, value] of [
+      ['body', request.body],
+      ['query', request.query],
+    ] as const) {
+      const path = nulCharacterAt(value);
+      if (path !== undefined) {
+        throw invalidParameter(location, path.join('.') || location, 'must not contain the NUL character (U+0000)');
+      }
+    }
+  });
 };
