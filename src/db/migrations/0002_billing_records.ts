@@ -33,11 +33,16 @@ export const up = (db: Kysely<unknown>): Promise<void> =>
        check ((status = 'draft') = (finalized_at is null))
      )`,
     `create unique index billing_records_invoice_number on billing_records (tenant_id, invoice_number)`,
-    // Every listing is newest first, ties by id, optionally narrowed to an app or a status.
-    `create index billing_records_by_created on billing_records (tenant_id, created_at desc, id desc)`,
-    `create index billing_records_by_app on billing_records (tenant_id, app_id, created_at desc, id desc)`,
+    // Every listing is newest first, ties by id, optionally narrowed to an app or a status. Every
+    // search also excludes drafts, so the indexes carry status: the exact `total` count is then an
+    // index-only scan (1M records of one tenant: ~110 ms → ~6–11 ms; bench/records-search.ts).
+    `create index billing_records_by_created on billing_records (tenant_id, created_at desc, id desc) include (status)`,
+    `create index billing_records_by_app on billing_records (tenant_id, app_id, created_at desc, id desc)
+       include (status)`,
     `create index billing_records_by_status on billing_records (tenant_id, status, created_at desc, id desc)`,
-    `create index billing_records_by_amount on billing_records (tenant_id, amount)`,
+    `create index billing_records_by_amount on billing_records (tenant_id, amount) include (status)`,
+    // Counting only: a whole tenant's or one status's total, narrow thanks to b-tree deduplication.
+    `create index billing_records_status_count on billing_records (tenant_id, status)`,
     `create index billing_records_search on billing_records using gin (search_text gin_trgm_ops)`,
 
     `create table billing_record_lines (
