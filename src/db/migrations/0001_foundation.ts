@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { executeStatements } from '../statements.js';
+import { executeStatements, insertOnly } from '../statements.js';
 
 /**
  * Tenants, their apps, versioned plans and API keys. Tenant-owned tables lead their primary key
@@ -70,14 +70,8 @@ export const up = (db: Kysely<unknown>): Promise<void> =>
        foreign key (plan_id, version) references plan_versions (plan_id, version)
      )`,
     // A plan version is a price list someone may have been billed from: it never changes.
-    `create trigger plan_versions_immutable before update or delete on plan_versions
-       for each row execute function refuse_mutation()`,
-    `create trigger plan_versions_no_truncate before truncate on plan_versions
-       for each statement execute function refuse_mutation()`,
-    `create trigger plan_version_resources_immutable before update or delete on plan_version_resources
-       for each row execute function refuse_mutation()`,
-    `create trigger plan_version_resources_no_truncate before truncate on plan_version_resources
-       for each statement execute function refuse_mutation()`,
+    ...insertOnly('plan_versions'),
+    ...insertOnly('plan_version_resources'),
 
     `create table api_keys (
        tenant_id text not null references tenants (id),

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { executeStatements } from '../statements.js';
+import { executeStatements, insertOnly } from '../statements.js';
 
 /**
  * Billing records (invoices), their lines, their status history, gapless invoice numbering and
@@ -60,10 +60,7 @@ export const up = (db: Kysely<unknown>): Promise<void> =>
        foreign key (tenant_id, record_id) references billing_records (tenant_id, id)
      )`,
     // Lines are what was billed: never edited once written.
-    `create trigger billing_record_lines_immutable before update or delete on billing_record_lines
-       for each row execute function refuse_mutation()`,
-    `create trigger billing_record_lines_no_truncate before truncate on billing_record_lines
-       for each statement execute function refuse_mutation()`,
+    ...insertOnly('billing_record_lines'),
 
     `create table billing_record_events (
        tenant_id text not null,
@@ -77,10 +74,7 @@ export const up = (db: Kysely<unknown>): Promise<void> =>
        primary key (tenant_id, record_id, seq),
        foreign key (tenant_id, record_id) references billing_records (tenant_id, id)
      )`,
-    `create trigger billing_record_events_immutable before update or delete on billing_record_events
-       for each row execute function refuse_mutation()`,
-    `create trigger billing_record_events_no_truncate before truncate on billing_record_events
-       for each statement execute function refuse_mutation()`,
+    ...insertOnly('billing_record_events'),
 
     // The last invoice number handed out per tenant and year; its row lock serialises finalisation.
     `create table invoice_sequences (
