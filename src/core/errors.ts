@@ -12,6 +12,7 @@ export const errorStatusByType = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   unprocessable: 422,
+  insufficient_balance: 422,
   rate_limited: 429,
   internal: 500,
   service_unavailable: 503,

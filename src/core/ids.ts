@@ -21,6 +21,7 @@ export const idPrefixes = {
   app: 'app',
   apiKey: 'key',
   record: 'rec',
+  creditTransaction: 'ctr',
 } as const;
 
 export const newId = (kind: keyof typeof idPrefixes): string => `${idPrefixes[kind]}_${randomToken(16)}`;

@@ -84,6 +84,8 @@ export interface BillingRecordsTable {
   total_amount: bigint;
   invoice_number: string | null;
   search_text: string;
+  /** Paid so far from the credit balance; the record is paid when it reaches total_amount. */
+  amount_paid: Generated<bigint>;
   created_at: Timestamp;
   finalized_at: Timestamp | null;
   updated_at: Timestamp;
@@ -130,6 +132,41 @@ export interface IdempotencyKeysTable {
   expires_at: Timestamp;
 }
 
+export interface LedgerAccountsTable {
+  tenant_id: string;
+  id: string;
+  kind: string;
+  currency: string;
+  allow_overdraft: boolean;
+  balance: Generated<bigint>;
+  version: Generated<bigint>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type LedgerTransactionType = 'credit' | 'debit';
+
+export interface LedgerTransactionsTable {
+  tenant_id: string;
+  id: string;
+  type: LedgerTransactionType;
+  amount: bigint;
+  source: string;
+  source_id: string | null;
+  remark: Generated<string>;
+  created_at: Timestamp;
+}
+
+export interface LedgerEntriesTable {
+  tenant_id: string;
+  account_id: string;
+  account_version: bigint;
+  transaction_id: string;
+  amount: bigint;
+  balance_after: bigint;
+  created_at: Timestamp;
+}
+
 export interface Database {
   tenants: TenantsTable;
   apps: AppsTable;
@@ -142,4 +179,7 @@ export interface Database {
   billing_record_events: BillingRecordEventsTable;
   invoice_sequences: InvoiceSequencesTable;
   idempotency_keys: IdempotencyKeysTable;
+  ledger_accounts: LedgerAccountsTable;
+  ledger_transactions: LedgerTransactionsTable;
+  ledger_entries: LedgerEntriesTable;
 }

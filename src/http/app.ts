@@ -8,6 +8,7 @@ import { createApiKeyAuthenticator } from '../modules/api-keys/authenticate.js';
 import { registerApiKeyRoutes } from '../modules/api-keys/routes.js';
 import { registerAppRoutes } from '../modules/apps/routes.js';
 import { registerBillingRecordRoutes } from '../modules/billing-records/routes.js';
+import { registerCreditLedgerRoutes } from '../modules/credit-ledger/routes.js';
 import { installAccessGuard } from '../modules/auth/access.js';
 import type { TokenVerifier } from '../modules/auth/tokens.js';
 import { registerHealthRoutes } from '../modules/health/routes.js';
@@ -73,5 +74,6 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
   registerPlanRoutes(app, deps);
   registerApiKeyRoutes(app, deps);
   registerBillingRecordRoutes(app, deps);
+  registerCreditLedgerRoutes(app, deps);
   return app;
 };

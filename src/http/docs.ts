@@ -15,6 +15,8 @@ const describeAccess = (rule: Access | undefined): string => {
       return 'Requires the platform_admin role.';
     case 'service':
       return 'Requires the service role.';
+    case 'staff':
+      return 'Requires the platform_admin or the service role.';
     case 'tenant':
       return rule.write
         ? "Requires tenant_admin of the path's tenant, or platform_admin."

@@ -81,7 +81,7 @@ describe('the route catalog', () => {
     const kinds = new Set(
       catalog.map((route) => (route.access.kind === 'tenant' ? `tenant:${route.access.write}` : route.access.kind)),
     );
-    expect([...kinds].sort()).toEqual(['api_key', 'platform_admin', 'service', 'tenant:false', 'tenant:true']);
+    expect([...kinds].sort()).toEqual(['api_key', 'platform_admin', 'service', 'staff', 'tenant:false', 'tenant:true']);
     const internal = catalog.filter((route) => route.url.startsWith('/internal/'));
     expect(internal.length).toBeGreaterThan(0);
     for (const route of internal) expect(route.access.kind).toBe('service');
@@ -166,6 +166,16 @@ describe('roles and tenants', () => {
       expectRefused(await send(route, await t.as.service()), 403, route);
       const allowed = await send(route, await t.as.platformAdmin());
       expect([401, 403], `${route.method} ${route.url}`).not.toContain(allowed.statusCode);
+    }
+  });
+
+  it('staff routes refuse tenant admins and let platform admins and services in', async () => {
+    for (const route of catalog.filter((entry) => entry.access.kind === 'staff')) {
+      expectRefused(await send(route, await t.as.tenant(tenantA)), 403, route);
+      for (const headers of [await t.as.platformAdmin(), await t.as.service()]) {
+        const allowed = await send(route, headers);
+        expect([401, 403], `${route.method} ${route.url}`).not.toContain(allowed.statusCode);
+      }
     }
   });
 

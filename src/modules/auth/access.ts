@@ -13,6 +13,8 @@ export type Access =
   | { kind: 'platform_admin' }
   /** The platform's own services; likewise scoped by a `tenant_id` path parameter. */
   | { kind: 'service' }
+  /** Platform admins or the platform's services, scoped likewise. */
+  | { kind: 'staff' }
   /** The tenant named by the `tenant_id` path parameter: its admins (and viewers when not `write`), or a platform admin. */
   | { kind: 'tenant'; write: boolean }
   | { kind: 'api_key' };
@@ -21,6 +23,7 @@ export const access = {
   public: { kind: 'public' },
   platformAdmin: { kind: 'platform_admin' },
   service: { kind: 'service' },
+  staff: { kind: 'staff' },
   tenantRead: { kind: 'tenant', write: false },
   tenantWrite: { kind: 'tenant', write: true },
   apiKey: { kind: 'api_key' },
@@ -76,6 +79,9 @@ export const authorize = (principal: Principal, rule: Access, pathTenantId: stri
     case 'platform_admin':
     case 'service':
       if (!hasRole(principal, rule.kind)) throw forbidden();
+      return pathTenantId === undefined ? null : { tenantId: pathTenantId };
+    case 'staff':
+      if (!hasRole(principal, 'platform_admin', 'service')) throw forbidden();
       return pathTenantId === undefined ? null : { tenantId: pathTenantId };
     case 'tenant': {
       if (pathTenantId === undefined) throw new Error('tenant routes need a tenant_id path parameter');

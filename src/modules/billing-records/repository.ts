@@ -57,9 +57,9 @@ export const updateRecord = (
   db: Db,
   scope: TenantScope,
   recordId: string,
-  patch: Partial<Pick<NewRecord, 'status' | 'invoice_number' | 'finalized_at' | 'search_text' | 'updated_at'>> & {
-    status: RecordStatus;
-  },
+  patch: Partial<
+    Pick<NewRecord, 'status' | 'invoice_number' | 'finalized_at' | 'search_text' | 'amount_paid' | 'updated_at'>
+  >,
 ): Promise<RecordRow> =>
   db
     .updateTable('billing_records')

@@ -1,16 +1,21 @@
 import { Type } from 'typebox';
+import type { Clock } from '../../core/clock.js';
 import { notFound } from '../../core/errors.js';
-import { ok, unwrap } from '../../core/result.js';
+import { ok, unwrap, type Result } from '../../core/result.js';
+import type { Db } from '../../db/database.js';
 import type { Api, AppDependencies } from '../../http/app.js';
 import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { findApp } from '../apps/repository.js';
 import { access, principalOf, tenantScopeOf } from '../auth/access.js';
+import type { TenantScope } from '../auth/principal.js';
 import { replyIdempotently } from '../idempotency/idempotent-reply.js';
 import { findTenant } from '../tenants/repository.js';
 import { createRecord } from './create-record.js';
 import { finalizeRecord } from './finalize-record.js';
 import { moveRecord } from './move-record.js';
-import { findRecord, searchRecords } from './repository.js';
+import { payRecordFromBalance } from './pay-record-from-balance.js';
+import { refundRecord } from './refund-record.js';
+import { findRecord, searchRecords, type RecordRow } from './repository.js';
 import {
   AppRecordsQuery,
   BillingRecordDetailSchema,
@@ -18,6 +23,7 @@ import {
   CreateRecordBody,
   LineItemSchema,
   MoveRecordBody,
+  PayFromBalanceBody,
   RecordParams,
   SearchRecordsQuery,
   TenantAppRecordsParams,
@@ -33,11 +39,33 @@ const idempotencyHeader = Type.Object({
   'idempotency-key': Type.String({ description: 'Required. Same key and body: the first response again' }),
 });
 
-const actionRoutes: { path: string; action: RecordAction; summary: string }[] = [
-  { path: 'mark-paid', action: 'mark_paid', summary: 'Mark a pending or failed record paid' },
-  { path: 'mark-failed', action: 'mark_failed', summary: 'Mark a pending record failed (a payment attempt failed)' },
-  { path: 'retry', action: 'retry', summary: 'Put a failed record back to pending for another attempt' },
-  { path: 'refund', action: 'refund', summary: 'Refund a paid record' },
+type RecordMove = (
+  trx: Db,
+  clock: Clock,
+  scope: TenantScope,
+  recordId: string,
+  actor: string,
+  reason: string | undefined,
+) => Promise<Result<RecordRow>>;
+
+const plainMove =
+  (action: RecordAction): RecordMove =>
+  (trx, clock, scope, recordId, actor, reason) =>
+    moveRecord(trx, clock, scope, recordId, action, actor, reason);
+
+const actionRoutes: { path: string; move: RecordMove; summary: string }[] = [
+  {
+    path: 'mark-paid',
+    move: plainMove('mark_paid'),
+    summary: 'Mark a pending or failed record paid (paid outside the service)',
+  },
+  {
+    path: 'mark-failed',
+    move: plainMove('mark_failed'),
+    summary: 'Mark a pending record failed (a payment attempt failed)',
+  },
+  { path: 'retry', move: plainMove('retry'), summary: 'Put a failed record back to pending for another attempt' },
+  { path: 'refund', move: refundRecord, summary: "Refund a paid record to the tenant's credit balance" },
 ];
 
 export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
@@ -154,7 +182,34 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
     },
   );
 
-  for (const { path, action, summary } of actionRoutes) {
+  app.post(
+    '/admin/records/:tenant_id/:record_id/pay-from-balance',
+    {
+      config: { access: access.staff },
+      schema: {
+        tags: ['admin'],
+        summary: "Pay a pending or failed record from the tenant's credit balance, in full or in part",
+        params: RecordParams,
+        headers: idempotencyHeader,
+        body: PayFromBalanceBody,
+        response: { 200: recordDetail, ...errorResponses(400, 401, 403, 404, 409, 422) },
+      },
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+    },
+    async (request, reply) => {
+      const scope = tenantScopeOf(request);
+      const actor = principalOf(request).userId;
+      return replyIdempotently(request, reply, { db, clock }, async (trx) => {
+        const { record_id: recordId } = request.params;
+        const paid = await payRecordFromBalance(trx, clock, scope, recordId, request.body.amount, actor);
+        return paid.ok ? detailResponse(trx, scope, recordId, 200) : paid;
+      });
+    },
+  );
+
+  for (const { path, move, summary } of actionRoutes) {
     app.post(
       `/admin/records/:tenant_id/:record_id/${path}`,
       {
@@ -177,7 +232,7 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
         const actor = principalOf(request).userId;
         return replyIdempotently(request, reply, { db, clock }, async (trx) => {
           const reason = request.body.reason;
-          const moved = await moveRecord(trx, clock, scope, request.params.record_id, action, actor, reason);
+          const moved = await move(trx, clock, scope, request.params.record_id, actor, reason);
           return moved.ok ? detailResponse(trx, scope, moved.value.id, 200) : moved;
         });
       },

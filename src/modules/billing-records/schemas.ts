@@ -101,6 +101,15 @@ export const MoveRecordBody = Type.Object(
 );
 export type MoveRecordInput = Static<typeof MoveRecordBody>;
 
+export const PayFromBalanceBody = Type.Object(
+  {
+    amount: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, description: 'Major units; absent: everything still owed' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const LineItemSchema = Type.Object(
   {
     amount: Type.Number({ examples: [99] }),
@@ -148,6 +157,7 @@ export const BillingRecordDetailSchema = Type.Object(
   {
     ...recordFields,
     finalized_at: Type.Union([Type.String(), Type.Null()]),
+    amount_paid: Type.Number({ description: 'Paid so far from the credit balance' }),
     status_history: Type.Array(StatusChangeSchema),
   },
   { $id: 'BillingRecordDetail' },

@@ -32,6 +32,7 @@ export const toRecordView = (record: RecordWithLines): BillingRecordView => ({
 export const toRecordDetailView = (record: RecordWithLines & { events: EventRow[] }): BillingRecordDetailView => ({
   ...toRecordView(record),
   finalized_at: record.finalized_at === null ? null : toRfc3339(record.finalized_at),
+  amount_paid: toMajorNumber(record.amount_paid, record.currency),
   status_history: record.events.map((event) => ({
     from_status: event.from_status,
     to_status: event.to_status,

@@ -1,0 +1,65 @@
+import type { Clock } from '../../core/clock.js';
+import { AppError, invalidParameter, notFound } from '../../core/errors.js';
+import { describeAmountProblem, parseMajorAmount, toMajorNumber } from '../../core/money.js';
+import { fail, ok, type Result } from '../../core/result.js';
+import type { Db } from '../../db/database.js';
+import type { TenantScope } from '../auth/principal.js';
+import { postCreditTransaction } from '../credit-ledger/post-credit-transaction.js';
+import { moveRecord } from './move-record.js';
+import { lockRecord, updateRecord, type RecordRow } from './repository.js';
+
+/**
+ * Pays a pending or failed record from the tenant's credit balance, in full (the default: what
+ * is still owed) or in part. The record turns paid when what was paid reaches its total. Locks
+ * the record, then (inside the posting) the ledger accounts: always in that order.
+ */
+export const payRecordFromBalance = async (
+  trx: Db,
+  clock: Clock,
+  scope: TenantScope,
+  recordId: string,
+  requestedAmount: number | undefined,
+  actor: string,
+): Promise<Result<RecordRow>> => {
+  const record = await lockRecord(trx, scope, recordId);
+  if (record === undefined) return fail(notFound('billing record'));
+  if (record.status !== 'pending' && record.status !== 'failed') {
+    return fail(
+      new AppError(
+        'conflict',
+        `cannot pay billing record ${recordId}: its status is ${record.status}, paying needs pending or failed`,
+      ),
+    );
+  }
+  const outstanding = record.total_amount - record.amount_paid;
+  let amount = outstanding;
+  if (requestedAmount !== undefined) {
+    const parsed = parseMajorAmount(requestedAmount, record.currency);
+    if (!parsed.ok)
+      return fail(invalidParameter('body', 'amount', describeAmountProblem(parsed.problem, record.currency)));
+    if (parsed.minor === 0n || parsed.minor > outstanding) {
+      return fail(
+        invalidParameter(
+          'body',
+          'amount',
+          `must be more than 0 and at most the ${toMajorNumber(outstanding, record.currency)} still owed`,
+        ),
+      );
+    }
+    amount = parsed.minor;
+  }
+  if (amount > 0n) {
+    const posted = await postCreditTransaction(trx, clock, scope, {
+      type: 'debit',
+      amount,
+      source: 'invoice_payment',
+      sourceId: recordId,
+      remark: `Payment of ${record.invoice_number ?? recordId}`,
+    });
+    if (!posted.ok) return posted;
+  }
+  const paid = record.amount_paid + amount;
+  const updated = await updateRecord(trx, scope, recordId, { amount_paid: paid, updated_at: clock.now() });
+  if (paid < record.total_amount) return ok(updated);
+  return moveRecord(trx, clock, scope, recordId, 'mark_paid', actor, 'paid from the credit balance');
+};

@@ -1,0 +1,56 @@
+import type { Clock } from '../../core/clock.js';
+import { AppError, notFound } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import { toMajorNumber } from '../../core/money.js';
+import { fail, ok, type Result } from '../../core/result.js';
+import type { Db } from '../../db/database.js';
+import type { LedgerTransactionType } from '../../db/schema.js';
+import type { TenantScope } from '../auth/principal.js';
+import { findTenant } from '../tenants/repository.js';
+import { findCreditTransaction, postToLedger, type CreditTransactionRow } from './repository.js';
+import { creditSources, type CreditSource } from './sources.js';
+
+export interface CreditMovement {
+  type: LedgerTransactionType;
+  /** Minor units, > 0. */
+  amount: bigint;
+  source: CreditSource;
+  sourceId: string | null;
+  remark: string;
+}
+
+/**
+ * Moves value between the tenant's credit balance and the source's counter-account, as one
+ * balanced transaction. Overdrawing the balance is an expected failure, and nothing is written.
+ */
+export const postCreditTransaction = async (
+  trx: Db,
+  clock: Clock,
+  scope: TenantScope,
+  movement: CreditMovement,
+): Promise<Result<CreditTransactionRow>> => {
+  if (!(creditSources[movement.source] as readonly LedgerTransactionType[]).includes(movement.type)) {
+    throw new Error(`a ${movement.source} transaction cannot be a ${movement.type}`);
+  }
+  if (movement.amount <= 0n) throw new Error('a credit transaction moves a positive amount');
+  const tenant = await findTenant(trx, scope);
+  if (tenant === undefined) return fail(notFound('tenant'));
+  const transactionId = newId('creditTransaction');
+  const balance = await postToLedger(trx, scope, {
+    transactionId,
+    ...movement,
+    at: clock.now(),
+    currency: tenant.currency,
+  });
+  if (balance === null) {
+    return fail(
+      new AppError(
+        'insufficient_balance',
+        `the credit balance cannot cover ${toMajorNumber(movement.amount, tenant.currency)} ${tenant.currency}`,
+      ),
+    );
+  }
+  const row = await findCreditTransaction(trx, scope, transactionId);
+  if (row === undefined) throw new Error(`credit transaction ${transactionId} vanished inside its own transaction`);
+  return ok(row);
+};

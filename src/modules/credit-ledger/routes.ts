@@ -1,0 +1,145 @@
+import { Type } from 'typebox';
+import { invalidParameter, notFound } from '../../core/errors.js';
+import { describeAmountProblem, parseMajorAmount } from '../../core/money.js';
+import { fail, ok } from '../../core/result.js';
+import type { Api, AppDependencies } from '../../http/app.js';
+import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
+import { access, tenantScopeOf } from '../auth/access.js';
+import { replyIdempotently } from '../idempotency/idempotent-reply.js';
+import { findTenant } from '../tenants/repository.js';
+import { postCreditTransaction, type CreditMovement } from './post-credit-transaction.js';
+import { findCreditAccount, listCreditTransactions } from './repository.js';
+import {
+  AdjustCreditBody,
+  type AdjustCreditInput,
+  CreditBalanceSchema,
+  CreditTransactionSchema,
+  GrantCreditBody,
+  type GrantCreditInput,
+  ListCreditTransactionsQuery,
+  TenantLedgerParams,
+} from './schemas.js';
+import { toCreditBalanceView, toCreditTransactionView } from './view.js';
+
+const idempotencyHeader = Type.Object({
+  'idempotency-key': Type.String({ description: 'Required. Same key and body: the first response again' }),
+});
+
+const grantRoutes = [
+  { path: 'promo', source: 'promo', summary: 'Grant promotional credit to the tenant' },
+  { path: 'top-up', source: 'top_up', summary: "Top up the tenant's credit balance (a payment received)" },
+] as const;
+
+export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+  app.addSchema(CreditTransactionSchema);
+  app.addSchema(CreditBalanceSchema);
+  const transactionResponse = ObjectEnvelope(Type.Ref('CreditTransactionResponse'));
+
+  app.get(
+    '/billing/credit-transactions/:tenant_id',
+    {
+      config: { access: access.tenantRead },
+      schema: {
+        tags: ['credit'],
+        summary: "Paginate the tenant's credit transactions (insert-only, double-entry), newest first",
+        params: TenantLedgerParams,
+        querystring: ListCreditTransactionsQuery,
+        response: { 200: ListEnvelope(Type.Ref('CreditTransactionResponse')), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const scope = tenantScopeOf(request);
+      const tenant = await findTenant(db, scope);
+      if (tenant === undefined) throw notFound('tenant');
+      const { rows, total } = await listCreditTransactions(db, scope, request.query.source, request.query);
+      const currency = (await findCreditAccount(db, scope))?.currency ?? tenant.currency;
+      return listEnvelope(
+        rows.map((row) => toCreditTransactionView(row, currency)),
+        request.query,
+        total,
+        clock.now(),
+      );
+    },
+  );
+
+  app.get(
+    '/billing/credit-balance/:tenant_id',
+    {
+      config: { access: access.tenantRead },
+      schema: {
+        tags: ['credit'],
+        summary: "The tenant's credit balance",
+        params: TenantLedgerParams,
+        response: { 200: ObjectEnvelope(Type.Ref('CreditBalanceResponse')), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const scope = tenantScopeOf(request);
+      const tenant = await findTenant(db, scope);
+      if (tenant === undefined) throw notFound('tenant');
+      return objectEnvelope(toCreditBalanceView(tenant, await findCreditAccount(db, scope)), clock.now());
+    },
+  );
+
+  const registerMovement = <Body extends { amount: number }>(
+    path: string,
+    summary: string,
+    body: typeof GrantCreditBody | typeof AdjustCreditBody,
+    movementOf: (input: Body, amount: bigint) => CreditMovement,
+  ) =>
+    app.post(
+      `/admin/credits/:tenant_id/${path}`,
+      {
+        config: { access: access.staff },
+        schema: {
+          tags: ['credit'],
+          summary,
+          params: TenantLedgerParams,
+          headers: idempotencyHeader,
+          body,
+          response: { 201: transactionResponse, ...errorResponses(400, 401, 403, 404, 409, 422) },
+        },
+      },
+      async (request, reply) => {
+        const scope = tenantScopeOf(request);
+        const input = request.body as Body;
+        return replyIdempotently(request, reply, { db, clock }, async (trx) => {
+          const tenant = await findTenant(trx, scope);
+          if (tenant === undefined) return fail(notFound('tenant'));
+          const amount = parseMajorAmount(input.amount, tenant.currency);
+          if (!amount.ok) {
+            return fail(invalidParameter('body', 'amount', describeAmountProblem(amount.problem, tenant.currency)));
+          }
+          if (amount.minor === 0n) return fail(invalidParameter('body', 'amount', 'must be greater than zero'));
+          const posted = await postCreditTransaction(trx, clock, scope, movementOf(input, amount.minor));
+          if (!posted.ok) return posted;
+          return ok({
+            status: 201,
+            body: objectEnvelope(toCreditTransactionView(posted.value, tenant.currency), clock.now(), 201),
+          });
+        });
+      },
+    );
+
+  for (const { path, source, summary } of grantRoutes) {
+    registerMovement<GrantCreditInput>(path, summary, GrantCreditBody, (input, amount) => ({
+      type: 'credit',
+      amount,
+      source,
+      sourceId: input.source_id ?? null,
+      remark: input.remark ?? '',
+    }));
+  }
+  registerMovement<AdjustCreditInput>(
+    'adjust',
+    'Adjust the credit balance by hand (credit or debit); a remark is required',
+    AdjustCreditBody,
+    (input, amount) => ({
+      type: input.type,
+      amount,
+      source: 'manual_adjust',
+      sourceId: input.source_id ?? null,
+      remark: input.remark,
+    }),
+  );
+};
