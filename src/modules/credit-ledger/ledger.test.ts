@@ -116,3 +116,23 @@ describe('credit ledger', () => {
     await expect(sql`update ledger_accounts set balance = -1 where id = 'cash'`.execute(db)).rejects.toThrow(/check/i);
   });
 });
+
+describe('tenant currency', () => {
+  it('cannot change once the tenant holds a credit balance in it', async () => {
+    const headers = await t.as.platformAdmin();
+    const change = await t.app.inject({
+      method: 'PATCH',
+      url: '/admin/tenants/tnt_xyz789',
+      headers,
+      payload: { currency: 'USD' },
+    });
+    expect(change.statusCode).toBe(409);
+    const same = await t.app.inject({
+      method: 'PATCH',
+      url: '/admin/tenants/tnt_xyz789',
+      headers,
+      payload: { currency: 'CNY' },
+    });
+    expect(same.statusCode).toBe(200);
+  });
+});

@@ -3,6 +3,7 @@ import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
+import { retryTransaction } from '../../db/retry.js';
 import type { TenantScope } from '../auth/principal.js';
 
 /** Keys are kept at least this long (the IETF draft asks for 24 hours). */
@@ -23,8 +24,19 @@ export interface IdempotentRequest {
  * in one transaction, so a crash leaves either everything or nothing. A transaction-scoped
  * advisory lock marks the key in flight: a concurrent retry gets 409 instead of waiting.
  * An expected failure (a Result error) is stored and replayed too, after its writes are undone.
+ * A deadlock or serialization failure runs the whole transaction again.
  */
 export const runIdempotent = (
+  db: Db,
+  clock: Clock,
+  scope: TenantScope,
+  request: IdempotentRequest,
+  action: (trx: Db) => Promise<Result<StoredResponse>>,
+  renderError: (error: AppError) => StoredResponse,
+): Promise<StoredResponse & { replayed: boolean }> =>
+  retryTransaction(() => runOnce(db, clock, scope, request, action, renderError));
+
+const runOnce = (
   db: Db,
   clock: Clock,
   scope: TenantScope,

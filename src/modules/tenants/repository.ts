@@ -31,6 +31,27 @@ export const updateTenant = (
 ): Promise<TenantRow | undefined> =>
   db.updateTable('tenants').set(patch).where('id', '=', scope.tenantId).returningAll().executeTakeFirst();
 
+/** Whether the tenant holds invoices or ledger accounts in a currency other than `currency`. */
+export const hasMoneyIn = async (db: Db, scope: TenantScope, currency: string): Promise<boolean> => {
+  const [record, account] = await Promise.all([
+    db
+      .selectFrom('billing_records')
+      .select('id')
+      .where('tenant_id', '=', scope.tenantId)
+      .where('currency', '!=', currency)
+      .limit(1)
+      .executeTakeFirst(),
+    db
+      .selectFrom('ledger_accounts')
+      .select('id')
+      .where('tenant_id', '=', scope.tenantId)
+      .where('currency', '!=', currency)
+      .limit(1)
+      .executeTakeFirst(),
+  ]);
+  return record !== undefined || account !== undefined;
+};
+
 /** Platform-wide listing for platform admins; newest first, ties by id. */
 export const listTenants = async (
   db: Db,
