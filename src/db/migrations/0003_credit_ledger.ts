@@ -21,6 +21,7 @@ export const up = (db: Kysely<unknown>): Promise<void> =>
        updated_at timestamptz not null,
        primary key (tenant_id, id),
        check (allow_overdraft or balance >= 0),
+       check (kind <> 'tenant_credit' or balance <= 999999999999999),
        check (version >= 0)
      )`,
 
@@ -110,7 +111,9 @@ export const up = (db: Kysely<unknown>): Promise<void> =>
     // One posting in one round trip: both accounts exist, are locked in id order (so concurrent
     // postings never deadlock), the transaction and its two entries are written, and the tenant
     // account's new balance is returned. NULL, with nothing written, when the tenant account
-    // would go below zero without overdraft.
+    // would go below zero without overdraft, or above 10^15 - 1 minor units: the most a JSON
+    // number carries exactly (maxMinorAmount in src/core/money.ts, written out: a migration
+    // must not change when code does).
     `create function ledger_post(
        p_tenant text, p_transaction text, p_type text, p_amount bigint, p_source text, p_source_id text,
        p_remark text, p_at timestamptz, p_currency text, p_tenant_account text, p_counter_account text
@@ -127,7 +130,8 @@ export const up = (db: Kysely<unknown>): Promise<void> =>
         where tenant_id = p_tenant and id in (p_tenant_account, p_counter_account)
         order by id for update;
        select * into current_account from ledger_accounts where tenant_id = p_tenant and id = p_tenant_account;
-       if current_account.balance + tenant_delta < 0 and not current_account.allow_overdraft then
+       if (current_account.balance + tenant_delta < 0 and not current_account.allow_overdraft)
+          or current_account.balance + tenant_delta > 999999999999999 then
          return null;
        end if;
        insert into ledger_transactions (tenant_id, id, type, amount, source, source_id, remark, created_at)

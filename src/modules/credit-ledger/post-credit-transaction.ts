@@ -1,13 +1,13 @@
 import type { Clock } from '../../core/clock.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
-import { toMajorNumber } from '../../core/money.js';
+import { maxMinorAmount, toMajorNumber } from '../../core/money.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { LedgerTransactionType } from '../../db/schema.js';
 import type { TenantScope } from '../auth/principal.js';
 import { findTenant } from '../tenants/repository.js';
-import { findCreditTransaction, postToLedger, type CreditTransactionRow } from './repository.js';
+import { postToLedger, type CreditTransactionRow } from './repository.js';
 import { creditSources, type CreditSource } from './sources.js';
 
 export interface CreditMovement {
@@ -21,7 +21,8 @@ export interface CreditMovement {
 
 /**
  * Moves value between the tenant's credit balance and the source's counter-account, as one
- * balanced transaction. Overdrawing the balance is an expected failure, and nothing is written.
+ * balanced transaction. Overdrawing the balance, or taking it above the largest amount the API
+ * carries exactly (`maxMinorAmount`), is an expected failure, and nothing is written.
  */
 export const postCreditTransaction = async (
   trx: Db,
@@ -35,22 +36,37 @@ export const postCreditTransaction = async (
   if (movement.amount <= 0n) throw new Error('a credit transaction moves a positive amount');
   const tenant = await findTenant(trx, scope);
   if (tenant === undefined) return fail(notFound('tenant'));
-  const transactionId = newId('creditTransaction');
-  const balance = await postToLedger(trx, scope, {
-    transactionId,
+  const posting = {
+    transactionId: newId('creditTransaction'),
     ...movement,
     at: clock.now(),
     currency: tenant.currency,
-  });
+  };
+  const balance = await postToLedger(trx, scope, posting);
   if (balance === null) {
+    // ledger_post refuses a debit only for an overdraft, a credit only above the limit.
     return fail(
-      new AppError(
-        'insufficient_balance',
-        `the credit balance cannot cover ${toMajorNumber(movement.amount, tenant.currency)} ${tenant.currency}`,
-      ),
+      movement.type === 'debit'
+        ? new AppError(
+            'insufficient_balance',
+            `the credit balance cannot cover ${toMajorNumber(movement.amount, tenant.currency)} ${tenant.currency}`,
+          )
+        : new AppError(
+            'unprocessable',
+            `the credit balance cannot go above ${toMajorNumber(maxMinorAmount, tenant.currency)} ${tenant.currency}`,
+          ),
     );
   }
-  const row = await findCreditTransaction(trx, scope, transactionId);
-  if (row === undefined) throw new Error(`credit transaction ${transactionId} vanished inside its own transaction`);
-  return ok(row);
+  // Everything the row holds is known here: reading it back would only hold the account locks longer.
+  return ok({
+    tenant_id: scope.tenantId,
+    id: posting.transactionId,
+    type: posting.type,
+    amount: posting.amount,
+    source: posting.source,
+    source_id: posting.sourceId,
+    remark: posting.remark,
+    created_at: posting.at,
+    balance_after: balance,
+  });
 };

@@ -48,17 +48,6 @@ const transactionsWithBalance = (db: Db, scope: TenantScope) =>
     )
     .where('t.tenant_id', '=', scope.tenantId);
 
-export const findCreditTransaction = (
-  db: Db,
-  scope: TenantScope,
-  transactionId: string,
-): Promise<CreditTransactionRow | undefined> =>
-  transactionsWithBalance(db, scope)
-    .selectAll('t')
-    .select('e.balance_after')
-    .where('t.id', '=', transactionId)
-    .executeTakeFirst();
-
 /** The tenant's credit transactions, newest first, ties by id. */
 export const listCreditTransactions = (
   db: Db,
