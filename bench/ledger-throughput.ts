@@ -16,11 +16,8 @@
  * Knobs (optional): BENCH_SECONDS=10 per run, BENCH_CLIENTS=1,8,32.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -31,7 +28,7 @@ import { buildApp, type Api } from '../src/http/app.js';
 import { createTokenVerifier, mintToken } from '../src/modules/auth/tokens.js';
 import { postCreditTransaction, type CreditMovement } from '../src/modules/credit-ledger/post-credit-transaction.js';
 import { createTestDatabase } from '../src/testing/test-database.js';
-import { run, warmUp, type RunStats } from './measure.js';
+import { loadAverages, run, warmUp, writeResults, type RunStats } from './measure.js';
 
 const serverUrl = process.env.DATABASE_URL;
 if (serverUrl === undefined || serverUrl === '') {
@@ -177,7 +174,7 @@ const checkBooks = (url: string) =>
 
 const main = async (): Promise<void> => {
   const started = performance.now();
-  const loadAtStart = loadavg().map((x) => Number(x.toFixed(2)));
+  const loadAtStart = loadAverages();
   const facts = await serverFacts(serverUrl);
   console.log(`PostgreSQL ${facts.server_version}, ${cpus().length} CPUs, ${runSeconds} s per run`);
 
@@ -328,28 +325,15 @@ const main = async (): Promise<void> => {
   console.log(`\n${table(header, rows)}\n(committed transactions per second; ${runSeconds} s per run, closed loop)\n`);
   console.log(`books after the runs: ${JSON.stringify(books)}`);
 
-  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'ledger-throughput.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    `${JSON.stringify(
-      {
-        startedAt: new Date(performance.timeOrigin).toISOString(),
-        node: process.version,
-        cpus: cpus().length,
-        loadAverage: { start: loadAtStart, end: loadavg().map((x) => Number(x.toFixed(2))) },
-        server: facts,
-        runSeconds,
-        clientCounts,
-        workload: 'two in three postings a promo credit of 1.00, one in three a manual debit of 1.00',
-        pgbench,
-        ledger: results,
-        books,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  const out = writeResults('ledger-throughput', loadAtStart, {
+    server: facts,
+    runSeconds,
+    clientCounts,
+    workload: 'two in three postings a promo credit of 1.00, one in three a manual debit of 1.00',
+    pgbench,
+    ledger: results,
+    books,
+  });
   console.log(`figures written to ${out}`);
   console.log(`total run time: ${((performance.now() - started) / 1000).toFixed(1)} s`);
 };

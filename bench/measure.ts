@@ -1,3 +1,7 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
 export interface RunStats {
@@ -69,4 +73,21 @@ export const run = async (send: Send, count: number, concurrency: number, capMs:
 export const warmUp = async (send: Send, count: number, capMs: number): Promise<void> => {
   const started = performance.now();
   for (let i = 0; i < count && performance.now() - started < capMs; i += 1) await send();
+};
+
+/** 1/5/15-minute load averages: other work on the machine skews every figure, so each run records them. */
+export const loadAverages = (): number[] => loadavg().map((x) => Number(x.toFixed(2)));
+
+/** Writes a run's figures to bench/results/<name>.json, with the machine facts every run shares. */
+export const writeResults = (name: string, loadAtStart: number[], figures: Record<string, unknown>): string => {
+  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', `${name}.json`);
+  mkdirSync(dirname(out), { recursive: true });
+  const facts = {
+    startedAt: new Date(performance.timeOrigin).toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    loadAverage: { start: loadAtStart, end: loadAverages() },
+  };
+  writeFileSync(out, `${JSON.stringify({ ...facts, ...figures }, null, 2)}\n`);
+  return out;
 };

@@ -14,10 +14,7 @@
  *   BENCH_REQUESTS=200            requests per run
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type {
   KyselyPlugin,
@@ -33,7 +30,7 @@ import { migrateToLatest } from '../src/db/migrate.js';
 import { buildApp, type Api } from '../src/http/app.js';
 import { createTokenVerifier, mintToken } from '../src/modules/auth/tokens.js';
 import { createTestDatabase } from '../src/testing/test-database.js';
-import { run, warmUp, type RunStats } from './measure.js';
+import { loadAverages, run, warmUp, writeResults, type RunStats } from './measure.js';
 import { loadBenchData, type LoadTimings, type TenantSpec } from './records-search-load.js';
 
 const serverUrl = process.env.DATABASE_URL;
@@ -253,7 +250,7 @@ const serverFacts = async (url: string) => {
 
 const main = async (): Promise<void> => {
   const started = performance.now();
-  const loadAtStart = loadavg().map((x) => Number(x.toFixed(2)));
+  const loadAtStart = loadAverages();
   const reuseUrl = process.env.BENCH_REUSE_DATABASE;
   const keep = process.env.BENCH_KEEP_DATABASE === '1';
   const only = process.env.BENCH_SCENARIOS?.split(',').map((name) => name.trim());
@@ -389,31 +386,17 @@ const main = async (): Promise<void> => {
       console.log('');
     }
 
-    const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'records-search.json');
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(
-      out,
-      `${JSON.stringify(
-        {
-          startedAt: new Date(performance.timeOrigin).toISOString(),
-          node: process.version,
-          cpus: cpus().length,
-          // Other work on the machine skews every figure; 1/5/15-minute load averages at start and end.
-          loadAverage: { start: loadAtStart, end: loadavg().map((x) => Number(x.toFixed(2))) },
-          server: facts.settings,
-          records: facts.records,
-          sizes: facts.sizes,
-          load: load ?? null,
-          requestsPerRun,
-          concurrency,
-          runCapMs,
-          scenarios: results,
-          plans,
-        },
-        null,
-        2,
-      )}\n`,
-    );
+    const out = writeResults('records-search', loadAtStart, {
+      server: facts.settings,
+      records: facts.records,
+      sizes: facts.sizes,
+      load: load ?? null,
+      requestsPerRun,
+      concurrency,
+      runCapMs,
+      scenarios: results,
+      plans,
+    });
     console.log(`figures written to ${out}`);
     console.log(
       `load average (1/5/15 min) at start ${loadAtStart.join(' ')}, at end ${loadavg()

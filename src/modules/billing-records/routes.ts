@@ -6,9 +6,9 @@ import type { Db } from '../../db/database.js';
 import type { Api, AppDependencies } from '../../http/app.js';
 import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { findApp } from '../apps/repository.js';
-import { access, principalOf, tenantScopeOf } from '../auth/access.js';
+import { access, principalOf, tenantScopeOf, type Access } from '../auth/access.js';
 import type { TenantScope } from '../auth/principal.js';
-import { replyIdempotently } from '../idempotency/idempotent-reply.js';
+import { IdempotencyKeyHeaders, replyIdempotently } from '../idempotency/idempotent-reply.js';
 import { findTenant } from '../tenants/repository.js';
 import { createRecord } from './create-record.js';
 import { finalizeRecord } from './finalize-record.js';
@@ -35,37 +35,56 @@ import { toRecordDetailView, toRecordView } from './view.js';
 
 const recordList = ListEnvelope(Type.Ref('BillingRecordResponse'));
 const recordDetail = ObjectEnvelope(Type.Ref('BillingRecordDetail'));
-const idempotencyHeader = Type.Object({
-  'idempotency-key': Type.String({ description: 'Required. Same key and body: the first response again' }),
+
+/** The body every record action may carry: a reason for status moves, an amount for payments. */
+interface RecordActionBody {
+  reason?: string;
+  amount?: number;
+}
+
+interface RecordActionRoute {
+  path: string;
+  summary: string;
+  access: Access;
+  body: typeof MoveRecordBody | typeof PayFromBalanceBody;
+  run: (
+    trx: Db,
+    clock: Clock,
+    scope: TenantScope,
+    recordId: string,
+    actor: string,
+    body: RecordActionBody,
+  ) => Promise<Result<RecordRow>>;
+}
+
+const statusMove = (path: string, action: RecordAction, summary: string): RecordActionRoute => ({
+  path,
+  summary,
+  access: access.platformAdmin,
+  body: MoveRecordBody,
+  run: (trx, clock, scope, recordId, actor, body) =>
+    moveRecord(trx, clock, scope, recordId, action, actor, body.reason),
 });
 
-type RecordMove = (
-  trx: Db,
-  clock: Clock,
-  scope: TenantScope,
-  recordId: string,
-  actor: string,
-  reason: string | undefined,
-) => Promise<Result<RecordRow>>;
-
-const plainMove =
-  (action: RecordAction): RecordMove =>
-  (trx, clock, scope, recordId, actor, reason) =>
-    moveRecord(trx, clock, scope, recordId, action, actor, reason);
-
-const actionRoutes: { path: string; move: RecordMove; summary: string }[] = [
+const actionRoutes: RecordActionRoute[] = [
+  statusMove('mark-paid', 'mark_paid', 'Mark a pending or failed record paid (paid outside the service)'),
+  statusMove('mark-failed', 'mark_failed', 'Mark a pending record failed (a payment attempt failed)'),
+  statusMove('retry', 'retry', 'Put a failed record back to pending for another attempt'),
   {
-    path: 'mark-paid',
-    move: plainMove('mark_paid'),
-    summary: 'Mark a pending or failed record paid (paid outside the service)',
+    path: 'refund',
+    summary: "Refund a paid record to the tenant's credit balance",
+    access: access.platformAdmin,
+    body: MoveRecordBody,
+    run: (trx, clock, scope, recordId, actor, body) => refundRecord(trx, clock, scope, recordId, actor, body.reason),
   },
   {
-    path: 'mark-failed',
-    move: plainMove('mark_failed'),
-    summary: 'Mark a pending record failed (a payment attempt failed)',
+    path: 'pay-from-balance',
+    summary: "Pay a pending or failed record from the tenant's credit balance, in full or in part",
+    access: access.staff,
+    body: PayFromBalanceBody,
+    run: (trx, clock, scope, recordId, actor, body) =>
+      payRecordFromBalance(trx, clock, scope, recordId, body.amount, actor),
   },
-  { path: 'retry', move: plainMove('retry'), summary: 'Put a failed record back to pending for another attempt' },
-  { path: 'refund', move: refundRecord, summary: "Refund a paid record to the tenant's credit balance" },
 ];
 
 export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
@@ -145,7 +164,7 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
         tags: ['admin'],
         summary: 'Create a draft billing record with its lines (finalise at once with finalize: true)',
         params: TenantRecordsParams,
-        headers: idempotencyHeader,
+        headers: IdempotencyKeyHeaders,
         body: CreateRecordBody,
         response: { 201: recordDetail, ...errorResponses(400, 401, 403, 404, 409, 422) },
       },
@@ -168,7 +187,7 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
         tags: ['admin'],
         summary: 'Finalise a draft: assign the next invoice number of the year, status pending',
         params: RecordParams,
-        headers: idempotencyHeader,
+        headers: IdempotencyKeyHeaders,
         response: { 200: recordDetail, ...errorResponses(400, 401, 403, 404, 409, 422) },
       },
     },
@@ -182,47 +201,20 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
     },
   );
 
-  app.post(
-    '/admin/records/:tenant_id/:record_id/pay-from-balance',
-    {
-      config: { access: access.staff },
-      schema: {
-        tags: ['admin'],
-        summary: "Pay a pending or failed record from the tenant's credit balance, in full or in part",
-        params: RecordParams,
-        headers: idempotencyHeader,
-        body: PayFromBalanceBody,
-        response: { 200: recordDetail, ...errorResponses(400, 401, 403, 404, 409, 422) },
-      },
-      preValidation: async (request) => {
-        request.body ??= {};
-      },
-    },
-    async (request, reply) => {
-      const scope = tenantScopeOf(request);
-      const actor = principalOf(request).userId;
-      return replyIdempotently(request, reply, { db, clock }, async (trx) => {
-        const { record_id: recordId } = request.params;
-        const paid = await payRecordFromBalance(trx, clock, scope, recordId, request.body.amount, actor);
-        return paid.ok ? detailResponse(trx, scope, recordId, 200) : paid;
-      });
-    },
-  );
-
-  for (const { path, move, summary } of actionRoutes) {
+  for (const { path, summary, access: rule, body, run } of actionRoutes) {
     app.post(
       `/admin/records/:tenant_id/:record_id/${path}`,
       {
-        config: { access: access.platformAdmin },
+        config: { access: rule },
         schema: {
           tags: ['admin'],
           summary,
           params: RecordParams,
-          headers: idempotencyHeader,
-          body: MoveRecordBody,
+          headers: IdempotencyKeyHeaders,
+          body,
           response: { 200: recordDetail, ...errorResponses(400, 401, 403, 404, 409, 422) },
         },
-        // The body is optional: no body means no reason.
+        // The body is optional: no body means no reason, or paying everything owed.
         preValidation: async (request) => {
           request.body ??= {};
         },
@@ -231,9 +223,8 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
         const scope = tenantScopeOf(request);
         const actor = principalOf(request).userId;
         return replyIdempotently(request, reply, { db, clock }, async (trx) => {
-          const reason = request.body.reason;
-          const moved = await move(trx, clock, scope, request.params.record_id, actor, reason);
-          return moved.ok ? detailResponse(trx, scope, moved.value.id, 200) : moved;
+          const done = await run(trx, clock, scope, request.params.record_id, actor, request.body);
+          return done.ok ? detailResponse(trx, scope, done.value.id, 200) : done;
         });
       },
     );

@@ -5,7 +5,7 @@ import { fail, ok } from '../../core/result.js';
 import type { Api, AppDependencies } from '../../http/app.js';
 import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { access, tenantScopeOf } from '../auth/access.js';
-import { replyIdempotently } from '../idempotency/idempotent-reply.js';
+import { IdempotencyKeyHeaders, replyIdempotently } from '../idempotency/idempotent-reply.js';
 import { findTenant } from '../tenants/repository.js';
 import { postCreditTransaction, type CreditMovement } from './post-credit-transaction.js';
 import { findCreditAccount, listCreditTransactions } from './repository.js';
@@ -20,10 +20,6 @@ import {
   TenantLedgerParams,
 } from './schemas.js';
 import { toCreditBalanceView, toCreditTransactionView } from './view.js';
-
-const idempotencyHeader = Type.Object({
-  'idempotency-key': Type.String({ description: 'Required. Same key and body: the first response again' }),
-});
 
 const grantRoutes = [
   { path: 'promo', source: 'promo', summary: 'Grant promotional credit to the tenant' },
@@ -95,7 +91,7 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
           tags: ['credit'],
           summary,
           params: TenantLedgerParams,
-          headers: idempotencyHeader,
+          headers: IdempotencyKeyHeaders,
           body,
           response: { 201: transactionResponse, ...errorResponses(400, 401, 403, 404, 409, 422) },
         },

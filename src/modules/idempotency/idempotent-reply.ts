@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import type { Clock } from '../../core/clock.js';
 import { invalidParameter } from '../../core/errors.js';
 import type { Result } from '../../core/result.js';
@@ -9,6 +10,11 @@ import { requestFingerprint } from './fingerprint.js';
 import { runIdempotent, type StoredResponse } from './run-idempotent.js';
 
 export const idempotencyKeyHeader = 'idempotency-key';
+
+/** The header schema of every idempotent route, for validation and the docs. */
+export const IdempotencyKeyHeaders = Type.Object({
+  [idempotencyKeyHeader]: Type.String({ description: 'Required. Same key and body: the first response again' }),
+});
 const keyPattern = /^[\x21-\x7e]{1,255}$/;
 
 /**
