@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { DatabasePoolConfig } from '../config.js';
+import { lockDataDir } from './data-dir-lock.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -45,21 +46,33 @@ export const openDatabase = async (
   onPoolError: (error: Error) => void = () => undefined,
 ): Promise<DatabaseHandle> => {
   if (target.kind === 'server') return openServerDatabase(target.url, target.pool, onPoolError);
-  if (target.kind === 'embedded') mkdirSync(target.dataDir, { recursive: true });
-  const client = await PGlite.create({
-    ...(target.kind === 'embedded' ? { dataDir: target.dataDir } : {}),
-    parsers: { [int8Oid]: parseInt8, [numericOid]: keepDecimalText },
-    extensions: { pg_trgm },
-  });
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
-  return {
-    db,
-    kind: target.kind,
-    ping: async () => {
-      await sql`select 1`.execute(db);
-    },
-    close: () => db.destroy(),
-  };
+  let unlock: () => void = () => undefined;
+  if (target.kind === 'embedded') {
+    mkdirSync(target.dataDir, { recursive: true });
+    unlock = lockDataDir(target.dataDir);
+  }
+  try {
+    const client = await PGlite.create({
+      ...(target.kind === 'embedded' ? { dataDir: target.dataDir } : {}),
+      parsers: { [int8Oid]: parseInt8, [numericOid]: keepDecimalText },
+      extensions: { pg_trgm },
+    });
+    const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
+    return {
+      db,
+      kind: target.kind,
+      ping: async () => {
+        await sql`select 1`.execute(db);
+      },
+      close: async () => {
+        await db.destroy();
+        unlock();
+      },
+    };
+  } catch (error) {
+    unlock();
+    throw error;
+  }
 };
 
 const openServerDatabase = (
