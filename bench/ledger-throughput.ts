@@ -213,6 +213,7 @@ const main = async (): Promise<void> => {
             source: 'top_up',
             sourceId: 'bench_funding',
             remark: 'bench funding',
+            currency: 'CNY',
           },
         ),
       );
@@ -247,8 +248,22 @@ const main = async (): Promise<void> => {
               const debit = n % 3 === 0;
               if (path === 'service') {
                 const movement: CreditMovement = debit
-                  ? { type: 'debit', amount: 100n, source: 'manual_adjust', sourceId: null, remark: 'bench debit' }
-                  : { type: 'credit', amount: 100n, source: 'promo', sourceId: null, remark: 'bench credit' };
+                  ? {
+                      type: 'debit',
+                      amount: 100n,
+                      source: 'manual_adjust',
+                      sourceId: null,
+                      remark: 'bench debit',
+                      currency: 'CNY',
+                    }
+                  : {
+                      type: 'credit',
+                      amount: 100n,
+                      source: 'promo',
+                      sourceId: null,
+                      remark: 'bench credit',
+                      currency: 'CNY',
+                    };
                 try {
                   const result = await handle.db
                     .transaction()
@@ -263,7 +278,9 @@ const main = async (): Promise<void> => {
                 method: 'POST',
                 url: `/admin/credits/${tenantId}/${debit ? 'adjust' : 'promo'}`,
                 headers: { ...admin, 'idempotency-key': `bench-${path}-${spread}-${clients}-${n}` },
-                payload: debit ? { type: 'debit', amount: 1, remark: 'bench debit' } : { amount: 1, remark: 'bench' },
+                payload: debit
+                  ? { type: 'debit', amount: 1, remark: 'bench debit', currency: 'CNY' }
+                  : { amount: 1, remark: 'bench' },
               });
               if (response.statusCode === 422) refused += 1;
               else if (response.statusCode !== 201) noteError(`${response.statusCode} ${response.body.slice(0, 200)}`);

@@ -1,5 +1,5 @@
 import { Decimal } from 'decimal.js';
-import { minorUnitsOf } from './currency.js';
+import { majorToMinor, roundToBigInt } from './money.js';
 
 export interface LinePricing {
   quantity: bigint;
@@ -14,16 +14,13 @@ export interface LineAmounts {
   taxAmount: bigint;
 }
 
-const roundHalfUp = (value: Decimal): bigint => BigInt(value.toDecimalPlaces(0, Decimal.ROUND_HALF_UP).toFixed(0));
-
 /**
  * A line's net amount and tax in minor units. Each is rounded half-up to the currency's minor
  * unit on its own line, so an invoice is the sum of what each line shows.
  */
 export const priceLine = ({ quantity, unitPrice, taxRate }: LinePricing, currency: string): LineAmounts => {
-  const scale = new Decimal(10).pow(minorUnitsOf(currency));
-  const amount = roundHalfUp(new Decimal(quantity.toString()).times(unitPrice).times(scale));
-  const taxAmount = roundHalfUp(new Decimal(amount.toString()).times(taxRate));
+  const amount = majorToMinor(new Decimal(quantity.toString()).times(unitPrice), currency, Decimal.ROUND_HALF_UP);
+  const taxAmount = roundToBigInt(new Decimal(amount.toString()).times(taxRate), Decimal.ROUND_HALF_UP);
   return { amount, taxAmount };
 };
 

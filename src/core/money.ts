@@ -8,6 +8,23 @@ import { minorUnitsOf } from './currency.js';
  */
 export const maxMinorAmount = 10n ** 15n - 1n;
 
+/** 10^exponent of the currency: major units × this = minor units. */
+const minorScale = (currency: string): Decimal => new Decimal(10).pow(minorUnitsOf(currency));
+
+/** An exact decimal rounded to a whole bigint; never through a float. */
+export const roundToBigInt = (value: Decimal, rounding: Decimal.Rounding): bigint =>
+  BigInt(value.toDecimalPlaces(0, rounding).toFixed(0));
+
+/** A decimal amount in major units to minor units, rounded as asked: 0.015 CNY half-up → 2n. */
+export const majorToMinor = (major: Decimal.Value, currency: string, rounding: Decimal.Rounding): bigint =>
+  roundToBigInt(new Decimal(major).times(minorScale(currency)), rounding);
+
+/**
+ * The exact decimal a JSON number was written as. JSON.parse has already made it a double; its
+ * shortest decimal form (String) is what the client sent, so reading that is exact.
+ */
+export const decimalOf = (value: number): Decimal => new Decimal(String(value));
+
 export type MajorAmountProblem = 'not_finite' | 'negative' | 'too_precise' | 'too_large';
 
 /**
@@ -21,16 +38,16 @@ export const parseMajorAmount = (
 ): { ok: true; minor: bigint } | { ok: false; problem: MajorAmountProblem } => {
   if (!Number.isFinite(value)) return { ok: false, problem: 'not_finite' };
   if (value < 0) return { ok: false, problem: 'negative' };
-  const minor = new Decimal(String(value)).times(new Decimal(10).pow(minorUnitsOf(currency)));
+  const minor = decimalOf(value).times(minorScale(currency));
   if (!minor.isInteger()) return { ok: false, problem: 'too_precise' };
-  const result = BigInt(minor.toFixed(0));
+  const result = roundToBigInt(minor, Decimal.ROUND_DOWN);
   if (result > maxMinorAmount) return { ok: false, problem: 'too_large' };
   return { ok: true, minor: result };
 };
 
 /** Minor units back to a JSON number in major units: 594n CNY → 5.94. */
 export const toMajorNumber = (minor: bigint, currency: string): number =>
-  new Decimal(minor.toString()).dividedBy(new Decimal(10).pow(minorUnitsOf(currency))).toNumber();
+  new Decimal(minor.toString()).dividedBy(minorScale(currency)).toNumber();
 
 export const describeAmountProblem = (problem: MajorAmountProblem, currency: string): string => {
   switch (problem) {

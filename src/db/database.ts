@@ -41,6 +41,18 @@ export const defaultPoolConfig: DatabasePoolConfig = {
   idleInTransactionTimeoutMs: 60_000,
 };
 
+const handleOf = (db: Db, kind: DatabaseTarget['kind'], afterClose: () => void = () => undefined): DatabaseHandle => ({
+  db,
+  kind,
+  ping: async () => {
+    await sql`select 1`.execute(db);
+  },
+  close: async () => {
+    await db.destroy();
+    afterClose();
+  },
+});
+
 export const openDatabase = async (
   target: DatabaseTarget,
   onPoolError: (error: Error) => void = () => undefined,
@@ -57,18 +69,7 @@ export const openDatabase = async (
       parsers: { [int8Oid]: parseInt8, [numericOid]: keepDecimalText },
       extensions: { pg_trgm },
     });
-    const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
-    return {
-      db,
-      kind: target.kind,
-      ping: async () => {
-        await sql`select 1`.execute(db);
-      },
-      close: async () => {
-        await db.destroy();
-        unlock();
-      },
-    };
+    return handleOf(new Kysely<Database>({ dialect: new PGliteDialect(client) }), target.kind, unlock);
   } catch (error) {
     unlock();
     throw error;
@@ -110,13 +111,5 @@ const openServerDatabase = (
       if (checkedOut.has(client)) onPoolError(error);
     });
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return {
-    db,
-    kind: 'server',
-    ping: async () => {
-      await sql`select 1`.execute(db);
-    },
-    close: () => db.destroy(),
-  };
+  return handleOf(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'server');
 };

@@ -1,10 +1,9 @@
-import { Decimal } from 'decimal.js';
 import type { Clock } from '../../core/clock.js';
 import { isValidRate, maxRateDecimals } from '../../core/decimal.js';
 import { invalidParameter, notFound } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { priceLine, sumLines } from '../../core/invoice-math.js';
-import { maxMinorAmount } from '../../core/money.js';
+import { decimalOf, maxMinorAmount } from '../../core/money.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import { findApp } from '../apps/repository.js';
@@ -36,7 +35,7 @@ export const createRecord = async (
 
   const lines = [];
   for (const [index, line] of input.lines.entries()) {
-    const unitPrice = new Decimal(String(line.unit_price));
+    const unitPrice = decimalOf(line.unit_price);
     if (unitPrice.decimalPlaces() > maxUnitPriceDecimals) {
       return fail(
         invalidParameter('body', `lines.${index}.unit_price`, `has more than ${maxUnitPriceDecimals} decimals`),

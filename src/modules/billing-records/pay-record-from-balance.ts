@@ -55,6 +55,7 @@ export const payRecordFromBalance = async (
       source: 'invoice_payment',
       sourceId: recordId,
       remark: `Payment of ${record.invoice_number ?? recordId}`,
+      currency: record.currency,
     });
     if (!posted.ok) return posted;
   }

@@ -26,6 +26,7 @@ export const refundRecord = async (
     source: 'refund',
     sourceId: recordId,
     remark: reason ?? `Refund of ${moved.value.invoice_number ?? recordId}`,
+    currency: moved.value.currency,
   });
   return credited.ok ? ok(moved.value) : credited;
 };

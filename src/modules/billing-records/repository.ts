@@ -30,18 +30,14 @@ export const insertRecord = async (db: Db, scope: TenantScope, record: NewRecord
     .execute();
 };
 
-/** Appends to the record's status history; call it with the record row locked. */
+/** Appends to the record's status history (next seq in the same statement); call it with the record row locked. */
 export const appendEvent = async (db: Db, scope: TenantScope, recordId: string, event: NewEvent): Promise<void> => {
-  const last = await db
-    .selectFrom('billing_record_events')
-    .select((eb) => eb.fn.max('seq').as('seq'))
-    .where('tenant_id', '=', scope.tenantId)
-    .where('record_id', '=', recordId)
-    .executeTakeFirst();
-  await db
-    .insertInto('billing_record_events')
-    .values({ ...event, tenant_id: scope.tenantId, record_id: recordId, seq: (last?.seq ?? 0) + 1 })
-    .execute();
+  await sql`
+    insert into billing_record_events (tenant_id, record_id, seq, from_status, to_status, actor, reason, occurred_at)
+    select ${scope.tenantId}, ${recordId}, coalesce(max(seq), 0) + 1, ${event.from_status ?? null}::text,
+           ${event.to_status}, ${event.actor}, ${event.reason ?? null}::text, ${event.occurred_at}::timestamptz
+      from billing_record_events
+     where tenant_id = ${scope.tenantId} and record_id = ${recordId}`.execute(db);
 };
 
 export const lockRecord = (db: Db, scope: TenantScope, recordId: string): Promise<RecordRow | undefined> =>

@@ -1,7 +1,7 @@
 import { Decimal } from 'decimal.js';
 import { endOfDay, parseCalendarDate, startOfDay } from '../../core/calendar.js';
 import { invalidParameter, notFound } from '../../core/errors.js';
-import { minorUnitsOf } from '../../core/currency.js';
+import { decimalOf, majorToMinor } from '../../core/money.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
@@ -9,15 +9,6 @@ import { findTenant } from '../tenants/repository.js';
 import { searchRecords as searchRows, type RecordFilter, type RecordWithLines } from './repository.js';
 import type { SearchRecordsInput } from './schemas.js';
 import { normaliseSearch } from './search-text.js';
-
-/** Major-unit bounds to exact minor units, keeping inclusivity: a minimum rounds up, a maximum down. */
-const toMinor = (value: number, currency: string, rounding: Decimal.Rounding): bigint =>
-  BigInt(
-    new Decimal(String(value))
-      .times(new Decimal(10).pow(minorUnitsOf(currency)))
-      .toDecimalPlaces(0, rounding)
-      .toFixed(0),
-  );
 
 /**
  * The instants every driver can send: PGlite writes a Date with toISOString, which has no form
@@ -54,9 +45,13 @@ export const searchBillingRecords = async (
   if (query.min_amount !== undefined && query.max_amount !== undefined && query.min_amount > query.max_amount) {
     return fail(invalidParameter('query', 'min_amount', 'is greater than max_amount'));
   }
-  if (query.min_amount !== undefined) filter.minAmount = toMinor(query.min_amount, tenant.currency, Decimal.ROUND_CEIL);
-  if (query.max_amount !== undefined)
-    filter.maxAmount = toMinor(query.max_amount, tenant.currency, Decimal.ROUND_FLOOR);
+  // Bounds keep their inclusivity in minor units: a minimum rounds up, a maximum down.
+  if (query.min_amount !== undefined) {
+    filter.minAmount = majorToMinor(decimalOf(query.min_amount), tenant.currency, Decimal.ROUND_CEIL);
+  }
+  if (query.max_amount !== undefined) {
+    filter.maxAmount = majorToMinor(decimalOf(query.max_amount), tenant.currency, Decimal.ROUND_FLOOR);
+  }
   if (query.search !== undefined) {
     if (/[\p{Cc}]/u.test(query.search))
       return fail(invalidParameter('query', 'search', 'must not contain control characters'));

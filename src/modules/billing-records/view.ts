@@ -10,6 +10,8 @@ const toLineView = (line: LineRow, currency: string) => ({
   resource_type: line.resource_type,
   tax_amount: toMajorNumber(line.tax_amount, currency),
   tax_rate: Number(line.tax_rate),
+  // Unit prices arrive as JSON numbers and are stored as their exact decimal text, so this
+  // gives back the very number that was sent. Amounts use the minor-unit conversion instead.
   unit_price: Number(line.unit_price),
 });
 

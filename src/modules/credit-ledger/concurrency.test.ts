@@ -384,6 +384,7 @@ const directMovement = (op: Op): CreditMovement => {
     source: sources[op.n % 2]!,
     sourceId: `direct_${op.n}`,
     remark: `direct ${op.n}`,
+    currency: 'CNY',
   };
 };
 

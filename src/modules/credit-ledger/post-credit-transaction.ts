@@ -1,12 +1,11 @@
 import type { Clock } from '../../core/clock.js';
-import { AppError, notFound } from '../../core/errors.js';
+import { AppError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { maxMinorAmount, toMajorNumber } from '../../core/money.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { LedgerTransactionType } from '../../db/schema.js';
 import type { TenantScope } from '../auth/principal.js';
-import { findTenant } from '../tenants/repository.js';
 import { postToLedger, type CreditTransactionRow } from './repository.js';
 import { creditSources, type CreditSource } from './sources.js';
 
@@ -17,6 +16,8 @@ export interface CreditMovement {
   source: CreditSource;
   sourceId: string | null;
   remark: string;
+  /** The tenant's currency: it fixes the ledger accounts' currency when they are first opened. */
+  currency: string;
 }
 
 /**
@@ -34,14 +35,7 @@ export const postCreditTransaction = async (
     throw new Error(`a ${movement.source} transaction cannot be a ${movement.type}`);
   }
   if (movement.amount <= 0n) throw new Error('a credit transaction moves a positive amount');
-  const tenant = await findTenant(trx, scope);
-  if (tenant === undefined) return fail(notFound('tenant'));
-  const posting = {
-    transactionId: newId('creditTransaction'),
-    ...movement,
-    at: clock.now(),
-    currency: tenant.currency,
-  };
+  const posting = { transactionId: newId('creditTransaction'), ...movement, at: clock.now() };
   const balance = await postToLedger(trx, scope, posting);
   if (balance === null) {
     // ledger_post refuses a debit only for an overdraft, a credit only above the limit.
@@ -49,11 +43,11 @@ export const postCreditTransaction = async (
       movement.type === 'debit'
         ? new AppError(
             'insufficient_balance',
-            `the credit balance cannot cover ${toMajorNumber(movement.amount, tenant.currency)} ${tenant.currency}`,
+            `the credit balance cannot cover ${toMajorNumber(movement.amount, movement.currency)} ${movement.currency}`,
           )
         : new AppError(
             'unprocessable',
-            `the credit balance cannot go above ${toMajorNumber(maxMinorAmount, tenant.currency)} ${tenant.currency}`,
+            `the credit balance cannot go above ${toMajorNumber(maxMinorAmount, movement.currency)} ${movement.currency}`,
           ),
     );
   }

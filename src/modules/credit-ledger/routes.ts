@@ -48,9 +48,9 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
       const tenant = await findTenant(db, scope);
       if (tenant === undefined) throw notFound('tenant');
       const { rows, total } = await listCreditTransactions(db, scope, request.query.source, request.query);
-      const currency = (await findCreditAccount(db, scope))?.currency ?? tenant.currency;
+      // The ledger is in the tenant's currency: it cannot change once ledger accounts exist.
       return listEnvelope(
-        rows.map((row) => toCreditTransactionView(row, currency)),
+        rows.map((row) => toCreditTransactionView(row, tenant.currency)),
         request.query,
         total,
         clock.now(),
@@ -81,7 +81,7 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
     path: string,
     summary: string,
     body: typeof GrantCreditBody | typeof AdjustCreditBody,
-    movementOf: (input: Body, amount: bigint) => CreditMovement,
+    movementOf: (input: Body, amount: bigint) => Omit<CreditMovement, 'currency'>,
   ) =>
     app.post(
       `/admin/credits/:tenant_id/${path}`,
@@ -107,7 +107,10 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
             return fail(invalidParameter('body', 'amount', describeAmountProblem(amount.problem, tenant.currency)));
           }
           if (amount.minor === 0n) return fail(invalidParameter('body', 'amount', 'must be greater than zero'));
-          const posted = await postCreditTransaction(trx, clock, scope, movementOf(input, amount.minor));
+          const posted = await postCreditTransaction(trx, clock, scope, {
+            ...movementOf(input, amount.minor),
+            currency: tenant.currency,
+          });
           if (!posted.ok) return posted;
           return ok({
             status: 201,

@@ -18,8 +18,8 @@ export const toCreditTransactionView = (row: CreditTransactionRow, currency: str
 
 /** A tenant that never moved credit has a zero balance, dated from its creation. */
 export const toCreditBalanceView = (tenant: TenantRow, account: LedgerAccountRow | undefined): CreditBalanceView => ({
-  balance: toMajorNumber(account?.balance ?? 0n, account?.currency ?? tenant.currency),
-  currency: account?.currency ?? tenant.currency,
+  balance: toMajorNumber(account?.balance ?? 0n, tenant.currency),
+  currency: tenant.currency,
   tenant_id: tenant.id,
   updated_at: toRfc3339(account?.updated_at ?? tenant.created_at),
 });

@@ -6,7 +6,7 @@ import { access } from '../auth/access.js';
 import { createPlan } from './create-plan.js';
 import { createPlanVersion } from './create-plan-version.js';
 import { getPlan } from './get-plan.js';
-import { listPlans } from './list-plans.js';
+import { listPlans } from './repository.js';
 import {
   CreatePlanBody,
   CreatePlanVersionBody,
@@ -53,7 +53,7 @@ export const registerPlanRoutes = (app: Api, { database: { db }, clock }: AppDep
       },
     },
     async (request) => {
-      const { rows, total } = unwrap(await listPlans(db, request.query));
+      const { rows, total } = await listPlans(db, request.query);
       return listEnvelope(rows.map(toPlanView), request.query, total, clock.now());
     },
   );
