@@ -109,8 +109,8 @@ export const up = (db: Kysely<unknown>): Promise<void> =>
        deferrable initially deferred for each row execute function ledger_check_has_entries()`,
 
     // One posting in one round trip: both accounts exist (opened on first use), are locked in id
-    // order (so concurrent postings never deadlock), the transaction and its two entries are written, and the tenant
-    // account's new balance is returned. NULL, with nothing written, when the tenant account
+    // order (so concurrent postings never deadlock), the transaction and its two entries are
+    // written, and the tenant account's new balance is returned. NULL, with nothing written, when the tenant account
     // would go below zero without overdraft, or above 10^15 - 1 minor units: the most a JSON
     // number carries exactly (maxMinorAmount in src/core/money.ts, written out: a migration
     // must not change when code does).
@@ -121,22 +121,19 @@ export const up = (db: Kysely<unknown>): Promise<void> =>
      declare
        tenant_delta bigint := case when p_type = 'credit' then p_amount else -p_amount end;
        current_account ledger_accounts%rowtype;
-       locked integer;
      begin
-       perform 1 from ledger_accounts
-        where tenant_id = p_tenant and id in (p_tenant_account, p_counter_account)
-        order by id for update;
-       get diagnostics locked = row_count;
-       -- Accounts open on first use; only then is there anything to insert.
-       if locked < 2 then
+       -- Accounts open on first use. The check takes no lock, and the insert runs before any lock
+       -- is held: inserting while holding the cash row could wait on a posting that waits on it.
+       if (select count(*) from ledger_accounts
+            where tenant_id = p_tenant and id in (p_tenant_account, p_counter_account)) < 2 then
          insert into ledger_accounts (tenant_id, id, kind, currency, allow_overdraft, created_at, updated_at)
          values (p_tenant, p_tenant_account, 'tenant_credit', p_currency, false, p_at, p_at),
                 (p_tenant, p_counter_account, 'counter', p_currency, true, p_at, p_at)
          on conflict (tenant_id, id) do nothing;
-         perform 1 from ledger_accounts
-          where tenant_id = p_tenant and id in (p_tenant_account, p_counter_account)
-          order by id for update;
        end if;
+       perform 1 from ledger_accounts
+        where tenant_id = p_tenant and id in (p_tenant_account, p_counter_account)
+        order by id for update;
        select * into current_account from ledger_accounts where tenant_id = p_tenant and id = p_tenant_account;
        if (current_account.balance + tenant_delta < 0 and not current_account.allow_overdraft)
           or current_account.balance + tenant_delta > 999999999999999 then
