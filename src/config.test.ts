@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       jwtSecret: undefined,
       jwksUrl: undefined,
       logLevel: 'info',
+      billingRunIntervalSeconds: 60,
     });
   });
 

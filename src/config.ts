@@ -18,6 +18,8 @@ export interface Config {
   jwtSecret: string | undefined;
   jwksUrl: string | undefined;
   logLevel: LogLevel;
+  /** Seconds between billing runs in the server process; 0: none (run `billing bill` instead). */
+  billingRunIntervalSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -81,6 +83,8 @@ export const loadConfig = (env: Env = process.env, cwd = process.cwd()): Config 
     problems.push(`LOG_LEVEL must be one of ${logLevels.join(', ')}, got "${logLevel}"`);
   }
 
+  const billingRunIntervalSeconds = integer('BILLING_RUN_INTERVAL_SECONDS', 60, 0, 86_400);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
@@ -90,6 +94,7 @@ export const loadConfig = (env: Env = process.env, cwd = process.cwd()): Config 
     jwtSecret,
     jwksUrl,
     logLevel,
+    billingRunIntervalSeconds,
   };
 };
 

@@ -4,7 +4,9 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { DataDirLockedError } from '../db/data-dir-lock.js';
 import { openDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
+import { runBilling } from '../jobs/billing-run.js';
 import { roles, type Role } from '../modules/auth/principal.js';
+import { toBillingRunView } from '../modules/subscriptions/view.js';
 import { mintToken } from '../modules/auth/tokens.js';
 import { packageVersion, resolveJwtSecret } from './runtime.js';
 import { serve } from './serve.js';
@@ -24,6 +26,14 @@ const configOrExit = (): Config => {
 const positiveInteger = (raw: string): number => {
   if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new InvalidArgumentError('must be a positive integer');
   return Number(raw);
+};
+
+const parseInstant = (raw: string): Date => {
+  const instant = new Date(raw);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(raw) || Number.isNaN(instant.getTime())) {
+    throw new InvalidArgumentError('must be an RFC 3339 time, e.g. 2026-02-01T00:00:00Z');
+  }
+  return instant;
 };
 
 const program: Command = new Command()
@@ -48,6 +58,26 @@ program
       process.stdout.write(
         results.length === 0 ? 'database is up to date\n' : `applied ${results.length} migration(s)\n`,
       );
+    } finally {
+      await database.close();
+    }
+  });
+
+program
+  .command('bill')
+  .description('run billing as of a time (default now): renewals, trial ends, payment retries, grace expiry')
+  .option('--as-of <time>', 'RFC 3339 time, not in the future', parseInstant)
+  .action(async (options: { asOf?: Date }) => {
+    const config = configOrExit();
+    const asOf = options.asOf ?? systemClock.now();
+    if (asOf > systemClock.now())
+      program.error('--as-of must not be in the future: periods are billed when they start');
+    const database = await openDatabase(config.database);
+    try {
+      await migrateToLatest(database.db);
+      const summary = await runBilling(database.db, asOf);
+      process.stdout.write(`${JSON.stringify(toBillingRunView(summary))}\n`);
+      if (summary.failures.length > 0) process.exitCode = 1;
     } finally {
       await database.close();
     }

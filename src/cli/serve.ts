@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { buildApp } from '../http/app.js';
+import { startBillingScheduler } from '../jobs/scheduler.js';
 import { createTokenVerifier } from '../modules/auth/tokens.js';
 import { packageVersion, resolveJwtSecret } from './runtime.js';
 
@@ -29,14 +30,18 @@ export const serve = async (config: Config): Promise<void> => {
     `billing service listening on ${address}`,
   );
   printWelcome(base, config, devSecret);
+  const stopScheduler =
+    config.billingRunIntervalSeconds > 0
+      ? startBillingScheduler(database.db, systemClock, config.billingRunIntervalSeconds * 1000, app.log)
+      : async () => undefined;
 
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
     app.log.info(`${signal} received, shutting down`);
-    app
-      .close()
+    stopScheduler()
+      .then(() => app.close())
       .then(() => database.close())
       .then(
         () => process.exit(0),

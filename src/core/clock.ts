@@ -30,3 +30,6 @@ export class ManualClock implements Clock {
 
 /** RFC 3339 in UTC with second precision, as every API timestamp is written. */
 export const toRfc3339 = (instant: Date): string => instant.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** A clock stopped at one instant: billing work done "as of" a period boundary is dated there. */
+export const clockAt = (instant: Date): Clock => ({ now: () => new Date(instant) });

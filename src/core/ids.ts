@@ -22,6 +22,7 @@ export const idPrefixes = {
   apiKey: 'key',
   record: 'rec',
   creditTransaction: 'ctr',
+  subscription: 'sub',
 } as const;
 
 export const newId = (kind: keyof typeof idPrefixes): string => `${idPrefixes[kind]}_${randomToken(16)}`;

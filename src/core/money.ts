@@ -49,6 +49,10 @@ export const parseMajorAmount = (
 export const toMajorNumber = (minor: bigint, currency: string): number =>
   new Decimal(minor.toString()).dividedBy(minorScale(currency)).toNumber();
 
+/** Minor units as exact decimal text in major units, for a NUMERIC unit price: 9900n CNY → "99". */
+export const toMajorText = (minor: bigint, currency: string): string =>
+  new Decimal(minor.toString()).dividedBy(minorScale(currency)).toFixed();
+
 export const describeAmountProblem = (problem: MajorAmountProblem, currency: string): string => {
   switch (problem) {
     case 'not_finite':

@@ -2,12 +2,14 @@ import { Migrator, type Kysely, type Migration, type MigrationResultSet } from '
 import * as foundation from './migrations/0001_foundation.js';
 import * as billingRecords from './migrations/0002_billing_records.js';
 import * as creditLedger from './migrations/0003_credit_ledger.js';
+import * as subscriptions from './migrations/0004_subscriptions.js';
 
 /** Listed in code, not read from a folder, so the same set runs under tsx, a bundle or tests. */
 const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
   '0002_billing_records': billingRecords,
   '0003_credit_ledger': creditLedger,
+  '0004_subscriptions': subscriptions,
 };
 
 export const migrateToLatest = async <T>(db: Kysely<T>): Promise<MigrationResultSet> => {

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { BillingCycle } from '../core/billing-calendar.js';
 
 /** Timestamps are written as Date and always read back as Date on both drivers. */
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -167,6 +168,71 @@ export interface LedgerEntriesTable {
   created_at: Timestamp;
 }
 
+export type SubscriptionStatus = 'trialing' | 'active' | 'past_due' | 'suspended' | 'canceled' | 'expired';
+export type PaymentMethod = 'manual' | 'sandbox_success' | 'sandbox_decline';
+
+export interface SubscriptionsTable {
+  tenant_id: string;
+  id: string;
+  plan_id: string;
+  plan_version: number;
+  admin_user_id: string;
+  status: SubscriptionStatus;
+  billing_cycle: BillingCycle;
+  /** Price per cycle of the pinned plan version, minor units. */
+  amount: bigint;
+  currency: string;
+  billing_anchor: Timestamp;
+  period_index: number;
+  current_period_start: Timestamp;
+  current_period_end: Timestamp;
+  trial_end_date: Timestamp | null;
+  grace_period_days: number;
+  auto_renew: boolean;
+  cancel_at_period_end: boolean;
+  payment_method: PaymentMethod;
+  scheduled_plan_id: string | null;
+  scheduled_plan_version: number | null;
+  scheduled_billing_cycle: BillingCycle | null;
+  open_record_id: string | null;
+  past_due_since: Timestamp | null;
+  grace_ends_at: Timestamp | null;
+  next_payment_attempt_at: Timestamp | null;
+  payment_attempts: Generated<number>;
+  ended_at: Timestamp | null;
+  next_run_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SubscriptionPeriodsTable {
+  tenant_id: string;
+  subscription_id: string;
+  period_start: Timestamp;
+  period_end: Timestamp;
+  plan_id: string;
+  plan_version: number;
+  billing_cycle: BillingCycle;
+  amount: bigint;
+  record_id: string;
+  created_at: Timestamp;
+}
+
+export interface SubscriptionEventsTable {
+  tenant_id: string;
+  subscription_id: string;
+  seq: number;
+  kind: string;
+  from_status: SubscriptionStatus | null;
+  to_status: SubscriptionStatus;
+  plan_id: string;
+  billing_cycle: BillingCycle;
+  record_id: string | null;
+  actor: string;
+  reason: string | null;
+  occurred_at: Timestamp;
+}
+
 export interface Database {
   tenants: TenantsTable;
   apps: AppsTable;
@@ -182,4 +248,7 @@ export interface Database {
   ledger_accounts: LedgerAccountsTable;
   ledger_transactions: LedgerTransactionsTable;
   ledger_entries: LedgerEntriesTable;
+  subscriptions: SubscriptionsTable;
+  subscription_periods: SubscriptionPeriodsTable;
+  subscription_events: SubscriptionEventsTable;
 }

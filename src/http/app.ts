@@ -13,6 +13,7 @@ import { installAccessGuard } from '../modules/auth/access.js';
 import type { TokenVerifier } from '../modules/auth/tokens.js';
 import { registerHealthRoutes } from '../modules/health/routes.js';
 import { registerPlanRoutes } from '../modules/plans/routes.js';
+import { registerSubscriptionRoutes } from '../modules/subscriptions/routes.js';
 import { registerTenantRoutes } from '../modules/tenants/routes.js';
 import { installDocs } from './docs.js';
 import { DetailErrorSchema, ErrorResponseSchema, PageInfoSchema } from './envelope.js';
@@ -75,5 +76,6 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
   registerApiKeyRoutes(app, deps);
   registerBillingRecordRoutes(app, deps);
   registerCreditLedgerRoutes(app, deps);
+  registerSubscriptionRoutes(app, deps);
   return app;
 };

@@ -1,11 +1,12 @@
 import type { Clock } from '../../core/clock.js';
 import { isValidRate, maxRateDecimals } from '../../core/decimal.js';
-import { invalidParameter, notFound } from '../../core/errors.js';
+import { AppError, invalidParameter, notFound } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { priceLine, sumLines } from '../../core/invoice-math.js';
 import { decimalOf, maxMinorAmount } from '../../core/money.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
+import type { RecordType } from '../../db/schema.js';
 import { findApp } from '../apps/repository.js';
 import type { TenantScope } from '../auth/principal.js';
 import { findTenant } from '../tenants/repository.js';
@@ -16,10 +17,7 @@ import { buildSearchText } from './search-text.js';
 
 const maxUnitPriceDecimals = 10;
 
-/**
- * Prices every line (rounded half-up per line), writes the draft with its lines and a first
- * history entry, and finalises it at once when asked. Nothing is written if any line is invalid.
- */
+/** A record from the admin API: checks what the schema cannot, then writes it. Nothing is written if any line is invalid. */
 export const createRecord = async (
   trx: Db,
   clock: Clock,
@@ -33,7 +31,7 @@ export const createRecord = async (
     return fail(invalidParameter('body', 'app_id', 'names no app of this tenant'));
   }
 
-  const lines = [];
+  const lines: RecordLineInput[] = [];
   for (const [index, line] of input.lines.entries()) {
     const unitPrice = decimalOf(line.unit_price);
     if (unitPrice.decimalPlaces() > maxUnitPriceDecimals) {
@@ -50,13 +48,67 @@ export const createRecord = async (
         ),
       );
     }
-    const taxRate = line.tax_rate === undefined ? tenant.tax_rate : String(line.tax_rate);
-    const pricing = { quantity: BigInt(line.quantity), unitPrice: unitPrice.toFixed(), taxRate };
-    lines.push({ ...pricing, ...priceLine(pricing, tenant.currency), line });
+    lines.push({
+      description: line.description,
+      resourceType: line.resource_type,
+      quantity: BigInt(line.quantity),
+      unitPrice: unitPrice.toFixed(),
+      taxRate: line.tax_rate === undefined ? tenant.tax_rate : String(line.tax_rate),
+    });
   }
+  const written = await writeRecord(
+    trx,
+    clock,
+    scope,
+    {
+      appId: input.app_id ?? null,
+      type: input.type,
+      description: input.description,
+      currency: tenant.currency,
+      lines,
+      finalize: input.finalize === true,
+    },
+    actor,
+  );
+  if (!written.ok && written.error.type === 'unprocessable') {
+    return fail(invalidParameter('body', 'lines', 'add up to more than the largest amount an invoice can carry'));
+  }
+  return written;
+};
+
+/** A line in storage terms: exact decimal text for the unit price and the tax rate. */
+export interface RecordLineInput {
+  description: string;
+  resourceType: string;
+  quantity: bigint;
+  unitPrice: string;
+  taxRate: string;
+}
+
+export interface RecordDraft {
+  appId: string | null;
+  type: RecordType;
+  description: string;
+  currency: string;
+  lines: RecordLineInput[];
+  finalize: boolean;
+}
+
+/**
+ * Prices every line (rounded half-up per line), writes the draft with its lines and a first
+ * history entry, and finalises it at once when asked. The record is dated by the clock.
+ */
+export const writeRecord = async (
+  trx: Db,
+  clock: Clock,
+  scope: TenantScope,
+  draft: RecordDraft,
+  actor: string,
+): Promise<Result<{ recordId: string }>> => {
+  const lines = draft.lines.map((line) => ({ ...line, ...priceLine(line, draft.currency) }));
   const totals = sumLines(lines);
   if (totals.totalAmount > maxMinorAmount) {
-    return fail(invalidParameter('body', 'lines', 'add up to more than the largest amount an invoice can carry'));
+    return fail(new AppError('unprocessable', 'the lines add up to more than the largest amount an invoice can carry'));
   }
 
   const now = clock.now();
@@ -66,33 +118,33 @@ export const createRecord = async (
     scope,
     {
       id,
-      app_id: input.app_id ?? null,
-      type: input.type,
+      app_id: draft.appId,
+      type: draft.type,
       status: 'draft',
-      currency: tenant.currency,
-      description: input.description,
+      currency: draft.currency,
+      description: draft.description,
       amount: totals.amount,
       tax_amount: totals.taxAmount,
       total_amount: totals.totalAmount,
       invoice_number: null,
-      search_text: buildSearchText([id, input.description, ...input.lines.map((line) => line.description)]),
+      search_text: buildSearchText([id, draft.description, ...draft.lines.map((line) => line.description)]),
       created_at: now,
       finalized_at: null,
       updated_at: now,
     },
-    lines.map(({ line, quantity, unitPrice, taxRate, amount, taxAmount }, index) => ({
+    lines.map((line, index) => ({
       line_no: index + 1,
       description: line.description,
-      resource_type: line.resource_type,
-      quantity,
-      unit_price: unitPrice,
-      amount,
-      tax_rate: taxRate,
-      tax_amount: taxAmount,
+      resource_type: line.resourceType,
+      quantity: line.quantity,
+      unit_price: line.unitPrice,
+      amount: line.amount,
+      tax_rate: line.taxRate,
+      tax_amount: line.taxAmount,
     })),
   );
   await appendEvent(trx, scope, id, { from_status: null, to_status: 'draft', actor, reason: null, occurred_at: now });
-  if (input.finalize === true) {
+  if (draft.finalize) {
     const finalized = await finalizeRecord(trx, clock, scope, id, actor);
     if (!finalized.ok) return finalized;
   }

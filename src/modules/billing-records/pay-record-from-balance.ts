@@ -48,19 +48,34 @@ export const payRecordFromBalance = async (
     }
     amount = parsed.minor;
   }
+  return applyBalancePayment(trx, clock, scope, record, amount, actor);
+};
+
+/**
+ * Debits `amount` (minor units, at most what is still owed) from the credit balance for a record
+ * locked by the caller, and marks the record paid once everything is paid.
+ */
+export const applyBalancePayment = async (
+  trx: Db,
+  clock: Clock,
+  scope: TenantScope,
+  record: RecordRow,
+  amount: bigint,
+  actor: string,
+): Promise<Result<RecordRow>> => {
   if (amount > 0n) {
     const posted = await postCreditTransaction(trx, clock, scope, {
       type: 'debit',
       amount,
       source: 'invoice_payment',
-      sourceId: recordId,
-      remark: `Payment of ${record.invoice_number ?? recordId}`,
+      sourceId: record.id,
+      remark: `Payment of ${record.invoice_number ?? record.id}`,
       currency: record.currency,
     });
     if (!posted.ok) return posted;
   }
   const paid = record.amount_paid + amount;
-  const updated = await updateRecord(trx, scope, recordId, { amount_paid: paid, updated_at: clock.now() });
+  const updated = await updateRecord(trx, scope, record.id, { amount_paid: paid, updated_at: clock.now() });
   if (paid < record.total_amount) return ok(updated);
-  return moveRecord(trx, clock, scope, recordId, 'mark_paid', actor, 'paid from the credit balance');
+  return moveRecord(trx, clock, scope, record.id, 'mark_paid', actor, 'paid from the credit balance');
 };

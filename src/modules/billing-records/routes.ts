@@ -9,6 +9,7 @@ import { findApp } from '../apps/repository.js';
 import { access, principalOf, tenantScopeOf, type Access } from '../auth/access.js';
 import type { TenantScope } from '../auth/principal.js';
 import { IdempotencyKeyHeaders, replyIdempotently } from '../idempotency/idempotent-reply.js';
+import { restoreAfterPayment } from '../subscriptions/settle-open-invoice.js';
 import { findTenant } from '../tenants/repository.js';
 import { createRecord } from './create-record.js';
 import { finalizeRecord } from './finalize-record.js';
@@ -224,7 +225,9 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
         const actor = principalOf(request).userId;
         return replyIdempotently(request, reply, { db, clock }, async (trx) => {
           const done = await run(trx, clock, scope, request.params.record_id, actor, request.body);
-          return done.ok ? detailResponse(trx, scope, done.value.id, 200) : done;
+          if (!done.ok) return done;
+          if (done.value.status === 'paid') await restoreAfterPayment(trx, clock, scope, done.value.id, actor);
+          return detailResponse(trx, scope, done.value.id, 200);
         });
       },
     );

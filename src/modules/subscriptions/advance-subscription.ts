@@ -1,0 +1,106 @@
+import { clockAt } from '../../core/clock.js';
+import type { Db } from '../../db/database.js';
+import type { TenantScope } from '../auth/principal.js';
+import { findTenant, type TenantRow } from '../tenants/repository.js';
+import { endedFields } from './cancel-subscription.js';
+import { collectPayment } from './collect-payment.js';
+import { afterCollection, dueStep, type DueStep, type DueStepKind } from './lifecycle.js';
+import { pinnedTerms } from './plan-terms.js';
+import type { SubscriptionRow } from './repository.js';
+import { settleIfPaid } from './settle-open-invoice.js';
+import { startPaidPeriod } from './start-period.js';
+import { transition } from './transition.js';
+
+/** More steps than any subscription can owe (a monthly one untouched for 80 years): a loop guard. */
+const maxStepsPerRun = 1000;
+
+/**
+ * Does everything a locked subscription owes up to `asOf`, oldest first, each step dated at its
+ * own instant: a run as of T is the same whenever it happens, and a second run finds nothing to do.
+ */
+export const advanceSubscription = async (
+  trx: Db,
+  locked: SubscriptionRow,
+  asOf: Date,
+  actor: string,
+): Promise<DueStepKind[]> => {
+  const scope = { tenantId: locked.tenant_id };
+  const tenant = await findTenant(trx, scope);
+  if (tenant === undefined) throw new Error(`tenant ${locked.tenant_id} of subscription ${locked.id} vanished`);
+  let sub = await settleIfPaid(trx, scope, locked, actor);
+  const done: DueStepKind[] = [];
+  for (let step = dueStep(sub, asOf); step !== undefined; step = dueStep(sub, asOf)) {
+    if (done.length >= maxStepsPerRun) throw new Error(`subscription ${sub.id} owes more than ${maxStepsPerRun} steps`);
+    sub = await applyStep(trx, scope, tenant, sub, step, actor);
+    done.push(step.kind);
+  }
+  return done;
+};
+
+const applyStep = async (
+  trx: Db,
+  scope: TenantScope,
+  tenant: TenantRow,
+  sub: SubscriptionRow,
+  step: DueStep,
+  actor: string,
+): Promise<SubscriptionRow> => {
+  const at = step.at;
+  switch (step.kind) {
+    case 'payment_retry': {
+      const recordId = sub.open_record_id;
+      if (recordId === null) throw new Error(`past-due subscription ${sub.id} has no open invoice`);
+      const collected = await collectPayment(trx, clockAt(at), scope, sub, recordId, actor);
+      const patch = afterCollection(sub, collected.paid, recordId, at, tenant.time_zone);
+      const reason = collected.paid ? null : collected.reason;
+      return transition(trx, scope, sub, patch, { kind: 'payment_retried', actor, recordId, reason }, at);
+    }
+    case 'grace_expiry':
+      return transition(
+        trx,
+        scope,
+        sub,
+        { status: 'suspended', next_payment_attempt_at: null, grace_ends_at: null },
+        { kind: 'suspended', actor, recordId: sub.open_record_id, reason: 'grace period over, invoice unpaid' },
+        at,
+      );
+    case 'trial_end':
+    case 'period_end':
+      return endPeriod(trx, scope, tenant, sub, step, actor);
+  }
+};
+
+/** The end of a trial or a period: the subscription ends, or its next period starts with any scheduled change. */
+const endPeriod = async (
+  trx: Db,
+  scope: TenantScope,
+  tenant: TenantRow,
+  sub: SubscriptionRow,
+  step: DueStep,
+  actor: string,
+): Promise<SubscriptionRow> => {
+  const at = step.at;
+  const ending =
+    sub.status === 'past_due' || sub.status === 'suspended'
+      ? { status: 'canceled' as const, reason: 'invoice unpaid at period end' }
+      : sub.cancel_at_period_end
+        ? { status: 'canceled' as const, reason: 'canceled at period end' }
+        : !sub.auto_renew
+          ? { status: 'expired' as const, reason: 'not renewed: auto_renew is off' }
+          : undefined;
+  if (ending !== undefined) {
+    const event = { kind: ending.status, actor, reason: ending.reason, recordId: sub.open_record_id };
+    return transition(trx, scope, sub, endedFields(ending.status, at), event, at);
+  }
+  const terms =
+    sub.scheduled_plan_id !== null && sub.scheduled_plan_version !== null && sub.scheduled_billing_cycle !== null
+      ? await pinnedTerms(trx, sub.scheduled_plan_id, sub.scheduled_plan_version, sub.scheduled_billing_cycle)
+      : await pinnedTerms(trx, sub.plan_id, sub.plan_version, sub.billing_cycle);
+  // A new cycle starts its own calendar at the boundary; otherwise periods keep counting from the anchor.
+  const newCalendar = step.kind === 'trial_end' || terms.cycle !== sub.billing_cycle;
+  const period = newCalendar
+    ? { terms, anchor: sub.current_period_end, index: 0 }
+    : { terms, anchor: sub.billing_anchor, index: sub.period_index + 1 };
+  const kind = step.kind === 'trial_end' ? 'trial_ended' : 'renewed';
+  return startPaidPeriod(trx, scope, tenant, sub, period, { kind, actor }, at);
+};

@@ -1,0 +1,184 @@
+import type { BillingCycle } from '../../core/billing-calendar.js';
+import type { Clock } from '../../core/clock.js';
+import { AppError, notFound } from '../../core/errors.js';
+import { priceLine } from '../../core/invoice-math.js';
+import { toMajorText } from '../../core/money.js';
+import { prorate, remainingSeconds } from '../../core/proration.js';
+import { fail, ok, type Result } from '../../core/result.js';
+import type { Db } from '../../db/database.js';
+import type { TenantScope } from '../auth/principal.js';
+import { writeRecord } from '../billing-records/create-record.js';
+import { postCreditTransaction } from '../credit-ledger/post-credit-transaction.js';
+import { findTenant, type TenantRow } from '../tenants/repository.js';
+import { collectPayment } from './collect-payment.js';
+import { afterCollection } from './lifecycle.js';
+import { termsForSale, type PlanTerms } from './plan-terms.js';
+import { lockLiveSubscription, type SubscriptionRow } from './repository.js';
+import { transition } from './transition.js';
+
+export interface ChangePlanInput {
+  plan_id: string;
+  /** Default: the subscription's cycle. */
+  billing_cycle?: BillingCycle | undefined;
+}
+
+const switchTo = (terms: PlanTerms) => ({
+  plan_id: terms.plan.id,
+  plan_version: terms.version.version,
+  billing_cycle: terms.cycle,
+  amount: terms.amount,
+  grace_period_days: terms.version.grace_period_days,
+  scheduled_plan_id: null,
+  scheduled_plan_version: null,
+  scheduled_billing_cycle: null,
+});
+
+const scheduleTo = (terms: PlanTerms) => ({
+  scheduled_plan_id: terms.plan.id,
+  scheduled_plan_version: terms.version.version,
+  scheduled_billing_cycle: terms.cycle,
+});
+
+/**
+ * Moves a trialing or active subscription to another plan (the plan's current version) or cycle.
+ * - In a trial: at once, nothing charged.
+ * - A cycle change (monthly ↔ yearly): at the end of the current period, when the next one is billed.
+ * - An upgrade (a higher price per cycle): at once; the price difference for the rest of the
+ *   period, to the second, is invoiced on a proration record and collected.
+ * - A downgrade: as the new plan's downgrade policy says — at period end, or at once with the
+ *   difference for the rest of the period (and its tax) credited to the credit balance.
+ * - The same price: at once. Asking for the current terms drops a scheduled change.
+ */
+export const changePlan = async (
+  trx: Db,
+  clock: Clock,
+  scope: TenantScope,
+  input: ChangePlanInput,
+  actor: string,
+): Promise<Result<SubscriptionRow>> => {
+  const tenant = await findTenant(trx, scope);
+  if (tenant === undefined) return fail(notFound('tenant'));
+  const sub = await lockLiveSubscription(trx, scope);
+  if (sub === undefined) return fail(notFound('live subscription'));
+  if (sub.status !== 'trialing' && sub.status !== 'active') {
+    return fail(
+      new AppError('conflict', `the subscription is ${sub.status}: pay its open invoice before changing its plan`),
+    );
+  }
+  const sold = await termsForSale(trx, tenant, input.plan_id, input.billing_cycle ?? sub.billing_cycle);
+  if (!sold.ok) return sold;
+  const terms = sold.value;
+  const now = clock.now();
+  const unchanged =
+    terms.plan.id === sub.plan_id && terms.version.version === sub.plan_version && terms.cycle === sub.billing_cycle;
+  if (unchanged) {
+    if (sub.scheduled_plan_id === null) {
+      return fail(new AppError('conflict', `the subscription is already on ${sub.plan_id}, ${sub.billing_cycle}`));
+    }
+    return ok(await transition(trx, scope, sub, switchTo(terms), { kind: 'change_unscheduled', actor }, now));
+  }
+  if (sub.status === 'trialing') {
+    return ok(await transition(trx, scope, sub, switchTo(terms), { kind: 'plan_changed', actor }, now));
+  }
+  if (terms.cycle !== sub.billing_cycle) {
+    return ok(await transition(trx, scope, sub, scheduleTo(terms), { kind: 'change_scheduled', actor }, now));
+  }
+  if (terms.amount > sub.amount) return ok(await upgrade(trx, clock, scope, tenant, sub, terms, actor));
+  if (terms.amount < sub.amount) {
+    if (terms.version.downgrade_policy === 'at_period_end') {
+      return ok(await transition(trx, scope, sub, scheduleTo(terms), { kind: 'change_scheduled', actor }, now));
+    }
+    return downgradeNow(trx, clock, scope, tenant, sub, terms, actor);
+  }
+  return ok(await transition(trx, scope, sub, switchTo(terms), { kind: 'plan_changed', actor }, now));
+};
+
+const prorationWindow = (sub: SubscriptionRow, at: Date) => ({
+  periodStart: sub.current_period_start,
+  periodEnd: sub.current_period_end,
+  at,
+});
+
+const describeChange = (sub: SubscriptionRow, terms: PlanTerms, at: Date): string => {
+  const { left, of } = remainingSeconds(prorationWindow(sub, at));
+  return `${sub.plan_id} to ${terms.plan.id}, prorated for ${left} of ${of} seconds`;
+};
+
+const upgrade = async (
+  trx: Db,
+  clock: Clock,
+  scope: TenantScope,
+  tenant: TenantRow,
+  sub: SubscriptionRow,
+  terms: PlanTerms,
+  actor: string,
+): Promise<SubscriptionRow> => {
+  const now = clock.now();
+  const charge = prorate(terms.amount - sub.amount, prorationWindow(sub, now));
+  if (charge === 0n) return transition(trx, scope, sub, switchTo(terms), { kind: 'upgraded', actor }, now);
+  const description = `Upgrade from ${describeChange(sub, terms, now)}`;
+  const written = await writeRecord(
+    trx,
+    clock,
+    scope,
+    {
+      appId: null,
+      type: 'proration',
+      description,
+      currency: tenant.currency,
+      lines: [
+        {
+          description,
+          resourceType: 'subscription',
+          quantity: 1n,
+          unitPrice: toMajorText(charge, tenant.currency),
+          taxRate: tenant.tax_rate,
+        },
+      ],
+      finalize: true,
+    },
+    actor,
+  );
+  if (!written.ok) throw written.error;
+  const recordId = written.value.recordId;
+  const switched = { ...sub, ...switchTo(terms) };
+  const collected = await collectPayment(trx, clock, scope, switched, recordId, actor);
+  return transition(
+    trx,
+    scope,
+    sub,
+    { ...switchTo(terms), ...afterCollection(switched, collected.paid, recordId, now, tenant.time_zone) },
+    { kind: 'upgraded', actor, recordId, reason: collected.paid ? null : collected.reason },
+    now,
+  );
+};
+
+const downgradeNow = async (
+  trx: Db,
+  clock: Clock,
+  scope: TenantScope,
+  tenant: TenantRow,
+  sub: SubscriptionRow,
+  terms: PlanTerms,
+  actor: string,
+): Promise<Result<SubscriptionRow>> => {
+  const now = clock.now();
+  const net = prorate(sub.amount - terms.amount, prorationWindow(sub, now));
+  // What the tenant paid for the unused difference: the net amount and its tax, priced as an invoice line.
+  const { amount, taxAmount } = priceLine(
+    { quantity: 1n, unitPrice: toMajorText(net, tenant.currency), taxRate: tenant.tax_rate },
+    tenant.currency,
+  );
+  if (amount + taxAmount > 0n) {
+    const credited = await postCreditTransaction(trx, clock, scope, {
+      type: 'credit',
+      amount: amount + taxAmount,
+      source: 'proration',
+      sourceId: sub.id,
+      remark: `Plan downgrade prorated credit: ${describeChange(sub, terms, now)}`,
+      currency: tenant.currency,
+    });
+    if (!credited.ok) return credited;
+  }
+  return ok(await transition(trx, scope, sub, switchTo(terms), { kind: 'downgraded', actor }, now));
+};

@@ -1,0 +1,77 @@
+import type { Clock } from '../../core/clock.js';
+import type { Db } from '../../db/database.js';
+import { moveRecord } from '../billing-records/move-record.js';
+import { applyBalancePayment } from '../billing-records/pay-record-from-balance.js';
+import { lockRecord } from '../billing-records/repository.js';
+import type { TenantScope } from '../auth/principal.js';
+import { findCreditAccount } from '../credit-ledger/repository.js';
+import { providerFor } from './payment-providers.js';
+import type { SubscriptionRow } from './repository.js';
+
+export type Collection = { paid: true } | { paid: false; reason: string };
+
+const expectOk = <T>(result: { ok: true; value: T } | { ok: false; error: Error }): T => {
+  // Collection only moves records it has just checked and locked; a refusal here is a bug.
+  if (!result.ok) throw result.error;
+  return result.value;
+};
+
+/**
+ * Collects an invoice of a subscription: the credit balance first, as far as it goes, then the
+ * subscription's payment method for the rest. A failed record is put back to pending first, so
+ * a retry is a new attempt. Locks the record, then (inside postings) the ledger accounts.
+ */
+export const collectPayment = async (
+  trx: Db,
+  clock: Clock,
+  scope: TenantScope,
+  sub: SubscriptionRow,
+  recordId: string,
+  actor: string,
+): Promise<Collection> => {
+  let record = await lockRecord(trx, scope, recordId);
+  if (record === undefined) throw new Error(`record ${recordId} of subscription ${sub.id} does not exist`);
+  if (record.status === 'paid') return { paid: true };
+  if (record.status === 'refunded' || record.status === 'draft') {
+    throw new Error(`record ${recordId} cannot be collected in status ${record.status}`);
+  }
+  if (record.status === 'failed') {
+    record = expectOk(await moveRecord(trx, clock, scope, recordId, 'retry', actor, 'payment retry'));
+  }
+  const account = await findCreditAccount(trx, scope);
+  const outstanding = record.total_amount - record.amount_paid;
+  const fromBalance = account === undefined || account.balance < outstanding ? (account?.balance ?? 0n) : outstanding;
+  if (fromBalance > 0n || outstanding === 0n) {
+    const applied = await applyBalancePayment(trx, clock, scope, record, fromBalance, actor);
+    // A concurrent debit may have spent the balance since it was read: then the method pays it all.
+    if (!applied.ok && applied.error.type !== 'insufficient_balance') throw applied.error;
+    if (applied.ok) record = applied.value;
+    if (record.status === 'paid') return { paid: true };
+  }
+  const outcome = await providerFor(sub.payment_method).charge({
+    tenantId: scope.tenantId,
+    recordId,
+    amount: record.total_amount - record.amount_paid,
+    currency: record.currency,
+  });
+  switch (outcome.status) {
+    case 'succeeded':
+      expectOk(
+        await moveRecord(
+          trx,
+          clock,
+          scope,
+          recordId,
+          'mark_paid',
+          actor,
+          `paid by ${sub.payment_method} (${outcome.reference})`,
+        ),
+      );
+      return { paid: true };
+    case 'declined':
+      expectOk(await moveRecord(trx, clock, scope, recordId, 'mark_failed', actor, outcome.reason));
+      return { paid: false, reason: outcome.reason };
+    case 'awaiting_payment':
+      return { paid: false, reason: 'awaiting an offline payment' };
+  }
+};

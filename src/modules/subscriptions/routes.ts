@@ -1,0 +1,185 @@
+import { Type } from 'typebox';
+import type { Clock } from '../../core/clock.js';
+import { invalidParameter, notFound } from '../../core/errors.js';
+import { fail, ok, type Result } from '../../core/result.js';
+import type { Db } from '../../db/database.js';
+import { runBilling } from '../../jobs/billing-run.js';
+import type { Api, AppDependencies } from '../../http/app.js';
+import { errorResponses, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
+import { access, principalOf, tenantScopeOf } from '../auth/access.js';
+import type { TenantScope } from '../auth/principal.js';
+import { IdempotencyKeyHeaders, replyIdempotently } from '../idempotency/idempotent-reply.js';
+import { findTenant } from '../tenants/repository.js';
+import { cancelSubscription } from './cancel-subscription.js';
+import { changePlan } from './change-plan.js';
+import { findCurrentSubscription, type SubscriptionRow } from './repository.js';
+import { resumeSubscription } from './resume-subscription.js';
+import {
+  BillingRunBody,
+  BillingRunSchema,
+  CancelBody,
+  ChangePlanBody,
+  EmptyBody,
+  SubscribeBody,
+  SubscriptionSchema,
+  TenantSubscriptionParams,
+  UpdateSubscriptionBody,
+} from './schemas.js';
+import { subscribe } from './subscribe.js';
+import { updateSubscriptionSettings } from './update-subscription-settings.js';
+import { toBillingRunView, toSubscriptionView } from './view.js';
+
+type SubscriptionAction = (
+  trx: Db,
+  clock: Clock,
+  scope: TenantScope,
+  body: never,
+  actor: string,
+) => Promise<Result<SubscriptionRow>>;
+
+interface ActionRoute {
+  path: string;
+  summary: string;
+  status: 200 | 201;
+  body: typeof SubscribeBody | typeof ChangePlanBody | typeof CancelBody | typeof EmptyBody;
+  run: SubscriptionAction;
+}
+
+const actionRoutes: ActionRoute[] = [
+  {
+    path: '',
+    summary: 'Subscribe the tenant to a plan: into its trial, or charged for the first period at once',
+    status: 201,
+    body: SubscribeBody,
+    run: subscribe,
+  },
+  {
+    path: '/change-plan',
+    summary: 'Change plan or cycle: upgrades prorated now, downgrades per plan policy, cycle changes at period end',
+    status: 200,
+    body: ChangePlanBody,
+    run: changePlan,
+  },
+  {
+    path: '/cancel',
+    summary: 'Cancel at period end (default) or now',
+    status: 200,
+    body: CancelBody,
+    run: (trx, clock, scope, body: { at_period_end?: boolean; reason?: string }, actor) =>
+      cancelSubscription(trx, clock, scope, body.at_period_end ?? true, actor, body.reason),
+  },
+  {
+    path: '/resume',
+    summary: 'Take back a cancellation at period end',
+    status: 200,
+    body: EmptyBody,
+    run: (trx, clock, scope, _body, actor) => resumeSubscription(trx, clock, scope, actor),
+  },
+];
+
+export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+  app.addSchema(SubscriptionSchema);
+  const subscriptionResponse = ObjectEnvelope(Type.Ref('SubscriptionResponse'));
+
+  app.get(
+    '/billing/subscriptions/:tenant_id',
+    {
+      config: { access: access.tenantRead },
+      schema: {
+        tags: ['subscriptions'],
+        summary: "The tenant's live subscription, or its latest one when none is live",
+        params: TenantSubscriptionParams,
+        response: { 200: subscriptionResponse, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const scope = tenantScopeOf(request);
+      if ((await findTenant(db, scope)) === undefined) throw notFound('tenant');
+      const sub = await findCurrentSubscription(db, scope);
+      if (sub === undefined) throw notFound('subscription');
+      return objectEnvelope(toSubscriptionView(sub), clock.now());
+    },
+  );
+
+  for (const route of actionRoutes) {
+    app.post(
+      `/billing/subscriptions/:tenant_id${route.path}`,
+      {
+        config: { access: access.tenantWrite },
+        schema: {
+          tags: ['subscriptions'],
+          summary: route.summary,
+          params: TenantSubscriptionParams,
+          headers: IdempotencyKeyHeaders,
+          body: route.body,
+          response: { [route.status]: subscriptionResponse, ...errorResponses(400, 401, 403, 404, 409, 422) },
+        },
+        // An action without options may come without a body.
+        preValidation: async (request) => {
+          request.body ??= {};
+        },
+      },
+      async (request, reply) => {
+        const scope = tenantScopeOf(request);
+        const actor = principalOf(request).userId;
+        return replyIdempotently(request, reply, { db, clock }, async (trx) => {
+          if ((await findTenant(trx, scope)) === undefined) return fail(notFound('tenant'));
+          const done = await route.run(trx, clock, scope, request.body as never, actor);
+          if (!done.ok) return done;
+          return ok({
+            status: route.status,
+            body: objectEnvelope(toSubscriptionView(done.value), clock.now(), route.status),
+          });
+        });
+      },
+    );
+  }
+
+  app.patch(
+    '/billing/subscriptions/:tenant_id',
+    {
+      config: { access: access.tenantWrite },
+      schema: {
+        tags: ['subscriptions'],
+        summary: 'Turn renewal on or off, or change the payment method',
+        params: TenantSubscriptionParams,
+        body: UpdateSubscriptionBody,
+        response: { 200: subscriptionResponse, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const scope = tenantScopeOf(request);
+      const actor = principalOf(request).userId;
+      const updated = await db.transaction().execute(async (trx) => {
+        if ((await findTenant(trx, scope)) === undefined) throw notFound('tenant');
+        return updateSubscriptionSettings(trx, clock, scope, request.body, actor);
+      });
+      if (!updated.ok) throw updated.error;
+      return objectEnvelope(toSubscriptionView(updated.value), clock.now());
+    },
+  );
+
+  app.post(
+    '/admin/billing-run',
+    {
+      config: { access: access.platformAdmin },
+      schema: {
+        tags: ['admin'],
+        summary:
+          'Run billing as of a time (default now): renewals, trial ends, payment retries, grace expiry. Idempotent',
+        body: BillingRunBody,
+        response: { 200: ObjectEnvelope(BillingRunSchema), ...errorResponses(400, 401, 403) },
+      },
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+    },
+    async (request) => {
+      const now = clock.now();
+      const asOf = request.body.as_of === undefined ? now : new Date(request.body.as_of);
+      if (Number.isNaN(asOf.getTime())) throw invalidParameter('body', 'as_of', 'is not a valid time');
+      if (asOf > now) throw invalidParameter('body', 'as_of', 'must not be in the future');
+      return objectEnvelope(toBillingRunView(await runBilling(db, asOf)), clock.now());
+    },
+  );
+};

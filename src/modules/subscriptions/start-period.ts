@@ -1,0 +1,103 @@
+import { calendarDateIn, periodBoundary } from '../../core/billing-calendar.js';
+import { clockAt } from '../../core/clock.js';
+import { toMajorText } from '../../core/money.js';
+import type { Db } from '../../db/database.js';
+import type { TenantScope } from '../auth/principal.js';
+import { writeRecord } from '../billing-records/create-record.js';
+import type { TenantRow } from '../tenants/repository.js';
+import { collectPayment } from './collect-payment.js';
+import { afterCollection } from './lifecycle.js';
+import { cycleLabel, type PlanTerms } from './plan-terms.js';
+import { insertPeriod, type SubscriptionPatch, type SubscriptionRow } from './repository.js';
+import { transition, type TransitionEvent } from './transition.js';
+
+export interface PaidPeriod {
+  terms: PlanTerms;
+  anchor: Date;
+  /** Which period after the anchor: 0 is the one starting at the anchor. */
+  index: number;
+}
+
+/**
+ * Starts a paid period at `at`: the subscription moves to it (with any scheduled change applied
+ * by the caller through `period.terms`), the period is invoiced once — the period table's key
+ * refuses a second invoice — and collected. Everything is dated `at`.
+ */
+export const startPaidPeriod = async (
+  trx: Db,
+  scope: TenantScope,
+  tenant: TenantRow,
+  sub: SubscriptionRow,
+  period: PaidPeriod,
+  event: TransitionEvent,
+  at: Date,
+): Promise<SubscriptionRow> => {
+  const { terms, anchor, index } = period;
+  const zone = tenant.time_zone;
+  const start = periodBoundary(anchor, terms.cycle, index, zone);
+  const end = periodBoundary(anchor, terms.cycle, index + 1, zone);
+  const clock = clockAt(at);
+  const description = `${terms.plan.name} ${cycleLabel(terms.cycle)} Subscription`;
+  const written = await writeRecord(
+    trx,
+    clock,
+    scope,
+    {
+      appId: null,
+      type: 'subscription',
+      description,
+      currency: tenant.currency,
+      lines: [
+        {
+          description: `${description}, ${calendarDateIn(start, zone)} to ${calendarDateIn(end, zone)}`,
+          resourceType: 'subscription',
+          quantity: 1n,
+          unitPrice: toMajorText(terms.amount, tenant.currency),
+          taxRate: tenant.tax_rate,
+        },
+      ],
+      finalize: true,
+    },
+    event.actor,
+  );
+  // Plan prices are far below the largest invoice amount; a refusal here is a bug.
+  if (!written.ok) throw written.error;
+  const recordId = written.value.recordId;
+  await insertPeriod(trx, scope, {
+    subscription_id: sub.id,
+    period_start: start,
+    period_end: end,
+    plan_id: terms.plan.id,
+    plan_version: terms.version.version,
+    billing_cycle: terms.cycle,
+    amount: terms.amount,
+    record_id: recordId,
+    created_at: at,
+  });
+  const periodPatch = {
+    status: 'active',
+    plan_id: terms.plan.id,
+    plan_version: terms.version.version,
+    billing_cycle: terms.cycle,
+    amount: terms.amount,
+    grace_period_days: terms.version.grace_period_days,
+    billing_anchor: anchor,
+    period_index: index,
+    current_period_start: start,
+    current_period_end: end,
+    scheduled_plan_id: null,
+    scheduled_plan_version: null,
+    scheduled_billing_cycle: null,
+  } satisfies SubscriptionPatch;
+  const inPeriod = { ...sub, ...periodPatch };
+  const collected = await collectPayment(trx, clock, scope, inPeriod, recordId, event.actor);
+  const dunning = afterCollection(inPeriod, collected.paid, recordId, at, zone);
+  return transition(
+    trx,
+    scope,
+    sub,
+    { ...periodPatch, ...dunning },
+    { ...event, recordId, reason: collected.paid ? (event.reason ?? null) : collected.reason },
+    at,
+  );
+};

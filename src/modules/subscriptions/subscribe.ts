@@ -1,0 +1,127 @@
+import { addCalendarDays, periodBoundary, type BillingCycle } from '../../core/billing-calendar.js';
+import type { Clock } from '../../core/clock.js';
+import { AppError, invalidParameter, notFound } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import { fail, ok, type Result } from '../../core/result.js';
+import type { Db } from '../../db/database.js';
+import type { PaymentMethod } from '../../db/schema.js';
+import type { TenantScope } from '../auth/principal.js';
+import { findTenant } from '../tenants/repository.js';
+import { nextRunAt } from './lifecycle.js';
+import { termsForSale } from './plan-terms.js';
+import {
+  appendSubscriptionEvent,
+  hadTrial,
+  insertSubscription,
+  lockLiveSubscription,
+  type SubscriptionRow,
+} from './repository.js';
+import { startPaidPeriod } from './start-period.js';
+
+export interface SubscribeInput {
+  plan_id: string;
+  billing_cycle: BillingCycle;
+  /** Start with the plan's trial; default: when the plan has one and the tenant never had a trial. */
+  trial?: boolean | undefined;
+  auto_renew?: boolean | undefined;
+  payment_method?: PaymentMethod | undefined;
+}
+
+/**
+ * Subscribes a tenant with no live subscription: into the plan's trial (nothing charged until it
+ * ends), or straight into a first paid period that is invoiced and collected at once.
+ */
+export const subscribe = async (
+  trx: Db,
+  clock: Clock,
+  scope: TenantScope,
+  input: SubscribeInput,
+  actor: string,
+): Promise<Result<SubscriptionRow>> => {
+  const tenant = await findTenant(trx, scope);
+  if (tenant === undefined) return fail(notFound('tenant'));
+  if (tenant.status !== 'active') {
+    return fail(new AppError('unprocessable', `tenant ${tenant.id} is ${tenant.status} and cannot subscribe`));
+  }
+  const live = await lockLiveSubscription(trx, scope);
+  if (live !== undefined) {
+    return fail(
+      new AppError(
+        'conflict',
+        `the tenant already has a ${live.status} subscription ${live.id}; change its plan instead`,
+      ),
+    );
+  }
+  const sold = await termsForSale(trx, tenant, input.plan_id, input.billing_cycle);
+  if (!sold.ok) return sold;
+  const terms = sold.value;
+  const trialDays = terms.version.trial_days;
+  const trialUsed = await hadTrial(trx, scope);
+  if (input.trial === true && (trialDays === 0 || trialUsed)) {
+    return fail(
+      invalidParameter(
+        'body',
+        'trial',
+        trialDays === 0 ? `plan ${terms.plan.id} has no trial` : 'the tenant has already had its trial',
+      ),
+    );
+  }
+  const withTrial = input.trial ?? (trialDays > 0 && !trialUsed);
+
+  const now = clock.now();
+  const trialEnd = withTrial ? addCalendarDays(now, trialDays, tenant.time_zone) : null;
+  const base = {
+    id: newId('subscription'),
+    plan_id: terms.plan.id,
+    plan_version: terms.version.version,
+    admin_user_id: tenant.admin_user_id,
+    status: 'trialing',
+    billing_cycle: terms.cycle,
+    amount: terms.amount,
+    currency: tenant.currency,
+    billing_anchor: trialEnd ?? now,
+    period_index: -1,
+    current_period_start: now,
+    current_period_end: trialEnd ?? now,
+    trial_end_date: trialEnd,
+    grace_period_days: terms.version.grace_period_days,
+    auto_renew: input.auto_renew ?? true,
+    cancel_at_period_end: false,
+    payment_method: input.payment_method ?? 'manual',
+    scheduled_plan_id: null,
+    scheduled_plan_version: null,
+    scheduled_billing_cycle: null,
+    open_record_id: null,
+    past_due_since: null,
+    grace_ends_at: null,
+    next_payment_attempt_at: null,
+    ended_at: null,
+    created_at: now,
+    updated_at: now,
+  } as const;
+
+  if (trialEnd !== null) {
+    const sub = await insertSubscription(trx, scope, { ...base, next_run_at: nextRunAt(base) });
+    await appendSubscriptionEvent(trx, scope, {
+      subscription_id: sub.id,
+      kind: 'subscribed',
+      from_status: null,
+      to_status: sub.status,
+      plan_id: sub.plan_id,
+      billing_cycle: sub.billing_cycle,
+      actor,
+      occurred_at: now,
+    });
+    return ok(sub);
+  }
+  // Written in its first period, then invoiced and collected through the path renewals take.
+  const sub = await insertSubscription(trx, scope, {
+    ...base,
+    status: 'active',
+    period_index: 0,
+    current_period_end: periodBoundary(now, terms.cycle, 1, tenant.time_zone),
+    next_run_at: null,
+  });
+  const event = { kind: 'subscribed', actor, fromStatus: null };
+  return ok(await startPaidPeriod(trx, scope, tenant, sub, { terms, anchor: now, index: 0 }, event, now));
+};

@@ -1,0 +1,52 @@
+import type { Db } from '../../db/database.js';
+import type { SubscriptionStatus } from '../../db/schema.js';
+import type { TenantScope } from '../auth/principal.js';
+import { nextRunAt } from './lifecycle.js';
+import {
+  appendSubscriptionEvent,
+  updateSubscription,
+  type SubscriptionPatch,
+  type SubscriptionRow,
+} from './repository.js';
+
+export interface TransitionEvent {
+  kind: string;
+  actor: string;
+  reason?: string | null;
+  recordId?: string | null;
+  /** The status before, when it is not the row's (null: the subscription is new). */
+  fromStatus?: SubscriptionStatus | null;
+}
+
+/**
+ * Writes a change to a locked subscription with the billing run's next due time recomputed, and
+ * appends it to the subscription's history.
+ */
+export const transition = async (
+  trx: Db,
+  scope: TenantScope,
+  sub: SubscriptionRow,
+  patch: SubscriptionPatch,
+  event: TransitionEvent,
+  at: Date,
+): Promise<SubscriptionRow> => {
+  const merged = { ...sub, ...patch } as SubscriptionRow;
+  const updated = await updateSubscription(trx, scope, sub.id, {
+    ...patch,
+    next_run_at: nextRunAt(merged),
+    updated_at: at,
+  });
+  await appendSubscriptionEvent(trx, scope, {
+    subscription_id: sub.id,
+    kind: event.kind,
+    from_status: event.fromStatus === undefined ? sub.status : event.fromStatus,
+    to_status: updated.status,
+    plan_id: updated.plan_id,
+    billing_cycle: updated.billing_cycle,
+    record_id: event.recordId ?? null,
+    actor: event.actor,
+    reason: event.reason ?? null,
+    occurred_at: at,
+  });
+  return updated;
+};

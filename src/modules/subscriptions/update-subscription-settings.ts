@@ -1,0 +1,30 @@
+import type { Clock } from '../../core/clock.js';
+import { notFound } from '../../core/errors.js';
+import { fail, ok, type Result } from '../../core/result.js';
+import type { Db } from '../../db/database.js';
+import type { PaymentMethod } from '../../db/schema.js';
+import type { TenantScope } from '../auth/principal.js';
+import { lockLiveSubscription, type SubscriptionRow } from './repository.js';
+import { transition } from './transition.js';
+
+export interface SubscriptionSettingsInput {
+  auto_renew?: boolean | undefined;
+  payment_method?: PaymentMethod | undefined;
+}
+
+/** Renewal on or off (off: the subscription expires at period end) and the payment method for what credit does not cover. */
+export const updateSubscriptionSettings = async (
+  trx: Db,
+  clock: Clock,
+  scope: TenantScope,
+  input: SubscriptionSettingsInput,
+  actor: string,
+): Promise<Result<SubscriptionRow>> => {
+  const sub = await lockLiveSubscription(trx, scope);
+  if (sub === undefined) return fail(notFound('live subscription'));
+  const patch = {
+    ...(input.auto_renew === undefined ? {} : { auto_renew: input.auto_renew }),
+    ...(input.payment_method === undefined ? {} : { payment_method: input.payment_method }),
+  };
+  return ok(await transition(trx, scope, sub, patch, { kind: 'updated', actor }, clock.now()));
+};
