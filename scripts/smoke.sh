@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the service as a newcomer would (`npm start`, embedded database, fresh data folder) and
-# probes health, readiness, docs, the OpenAPI spec and one authenticated round trip.
+# probes health, readiness, docs, the OpenAPI spec and authenticated round trips (a tenant subscribing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,5 +45,11 @@ token="$(BILLING_DATA_DIR="$data_dir" node bin/billing.js token --role platform_
 check /admin/tenants 201 -X POST -H "authorization: Bearer $token" -H 'content-type: application/json' \
   -d '{"tenant_id":"tnt_smoke","name":"Smoke","admin_user_id":"usr_smoke"}'
 check /billing/tenants/tnt_smoke 200 -H "authorization: Bearer $token"
+check /admin/plans 201 -X POST -H "authorization: Bearer $token" -H 'content-type: application/json' \
+  -d '{"plan_id":"pro","name":"Pro","currency":"CNY","monthly_price":499,"trial_days":14}'
+check /billing/subscriptions/tnt_smoke 201 -X POST -H "authorization: Bearer $token" -H 'idempotency-key: smoke-1' \
+  -H 'content-type: application/json' -d '{"plan_id":"pro","billing_cycle":"monthly"}'
+check /billing/subscriptions/tnt_smoke 200 -H "authorization: Bearer $token"
+check /admin/billing-run 200 -X POST -H "authorization: Bearer $token" -H 'content-type: application/json' -d '{}'
 grep -q 'API docs:' "$log" || { cat "$log"; echo "smoke: no welcome banner"; exit 1; }
 echo "smoke: passed"

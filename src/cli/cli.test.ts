@@ -25,7 +25,7 @@ describe('the billing CLI', () => {
   it('lists its commands', async () => {
     const { code, stdout } = await run(['--help']);
     expect(code).toBe(0);
-    for (const command of ['serve', 'migrate', 'token']) expect(stdout).toContain(command);
+    for (const command of ['serve', 'migrate', 'bill', 'token']) expect(stdout).toContain(command);
   });
 
   it('exits non-zero naming each bad setting', async () => {
@@ -74,5 +74,25 @@ describe('the billing CLI', () => {
     const unknown = await run(['token', '--role', 'root']);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain('Allowed choices');
+  });
+
+  it('runs billing on the embedded database and prints what it did', async () => {
+    const { code, stdout, stderr } = await run(['bill', '--as-of', '2026-01-01T00:00:00Z']);
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({
+      as_of: '2026-01-01T00:00:00Z',
+      subscriptions: 0,
+      steps: { trial_end: 0, payment_retry: 0, grace_expiry: 0, period_end: 0 },
+      failures: [],
+    });
+  });
+
+  it('refuses an --as-of that is not a time, or in the future', async () => {
+    const garbled = await run(['bill', '--as-of', 'yesterday']);
+    expect(garbled.code).not.toBe(0);
+    expect(garbled.stderr).toContain('must be an RFC 3339 time');
+    const future = await run(['bill', '--as-of', '2999-01-01T00:00:00Z']);
+    expect(future.code).not.toBe(0);
+    expect(future.stderr).toContain('--as-of must not be in the future');
   });
 });

@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { givenTenant } from '../testing/fixtures.js';
+import { createTestApp, type TestApp } from '../testing/test-app.js';
+import { startBillingScheduler } from './scheduler.js';
+
+let t: TestApp;
+const tenantId = 'tnt_scheduled';
+
+beforeAll(async () => {
+  t = await createTestApp();
+  await givenTenant(t, tenantId, { time_zone: 'UTC' });
+  const plan = await t.app.inject({
+    method: 'POST',
+    url: '/admin/plans',
+    headers: await t.as.platformAdmin(),
+    payload: { plan_id: 'starter', name: 'Starter', currency: 'CNY', monthly_price: 10, trial_days: 14 },
+  });
+  expect(plan.statusCode, plan.body).toBe(201);
+  const subscribed = await t.app.inject({
+    method: 'POST',
+    url: `/billing/subscriptions/${tenantId}`,
+    headers: { ...(await t.as.tenant(tenantId)), 'idempotency-key': 'subscribe' },
+    payload: { plan_id: 'starter', billing_cycle: 'monthly', payment_method: 'sandbox_success' },
+  });
+  expect(subscribed.statusCode, subscribed.body).toBe(201);
+});
+afterAll(() => t.close());
+
+const periodCount = async (): Promise<number> =>
+  (
+    await t.database.db
+      .selectFrom('subscription_periods')
+      .select('period_start')
+      .where('tenant_id', '=', tenantId)
+      .execute()
+  ).length;
+
+describe('the billing scheduler', () => {
+  it('runs billing as of its clock on every tick, and each period is billed once however many ticks pass', async () => {
+    t.clock.set('2026-01-20T00:00:00Z');
+    const stop = startBillingScheduler(t.database.db, t.clock, 20, t.app.log);
+    try {
+      for (let waited = 0; (await periodCount()) === 0 && waited < 5000; waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // Several more ticks at the same clock find nothing more to do.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      await stop();
+    }
+    expect(await periodCount()).toBe(1);
+    const sub = await t.database.db
+      .selectFrom('subscriptions')
+      .select(['status', 'current_period_start', 'current_period_end'])
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirstOrThrow();
+    expect(sub).toEqual({
+      status: 'active',
+      current_period_start: new Date('2026-01-15T00:00:00Z'),
+      current_period_end: new Date('2026-02-15T00:00:00Z'),
+    });
+  });
+});
