@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { invalidParameter } from '../core/errors.js';
 
 const sharedOptions: Options = {
@@ -80,4 +80,9 @@ export const installValidation = (app: FastifyInstance): void => {
       }
     }
   });
+};
+
+/** A `preValidation` hook for POSTs whose body is all optional: no body at all reads as `{}`. */
+export const emptyBodyIfAbsent = async (request: FastifyRequest): Promise<void> => {
+  request.body ??= {};
 };

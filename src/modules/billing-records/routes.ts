@@ -4,6 +4,7 @@ import { notFound } from '../../core/errors.js';
 import { ok, unwrap, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { Api, AppDependencies } from '../../http/app.js';
+import { emptyBodyIfAbsent } from '../../http/validation.js';
 import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { findApp } from '../apps/repository.js';
 import { access, principalOf, tenantScopeOf, type Access } from '../auth/access.js';
@@ -215,10 +216,7 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
           body,
           response: { 200: recordDetail, ...errorResponses(400, 401, 403, 404, 409, 422) },
         },
-        // The body is optional: no body means no reason, or paying everything owed.
-        preValidation: async (request) => {
-          request.body ??= {};
-        },
+        preValidation: emptyBodyIfAbsent,
       },
       async (request, reply) => {
         const scope = tenantScopeOf(request);

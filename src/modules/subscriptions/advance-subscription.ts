@@ -1,9 +1,9 @@
 import { clockAt } from '../../core/clock.js';
 import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
-import { findTenant, type TenantRow } from '../tenants/repository.js';
+import { findTenant } from '../tenants/repository.js';
 import { endedFields } from './cancel-subscription.js';
 import { collectPayment } from './collect-payment.js';
+import type { SubscriptionContext } from './issue-invoice.js';
 import { afterCollection, dueStep, type DueStep, type DueStepKind } from './lifecycle.js';
 import { pinnedTerms } from './plan-terms.js';
 import type { SubscriptionRow } from './repository.js';
@@ -27,24 +27,19 @@ export const advanceSubscription = async (
   const scope = { tenantId: locked.tenant_id };
   const tenant = await findTenant(trx, scope);
   if (tenant === undefined) throw new Error(`tenant ${locked.tenant_id} of subscription ${locked.id} vanished`);
+  const ctx = { trx, scope, tenant, actor };
   let sub = await settleIfPaid(trx, scope, locked, actor);
   const done: DueStepKind[] = [];
   for (let step = dueStep(sub, asOf); step !== undefined; step = dueStep(sub, asOf)) {
     if (done.length >= maxStepsPerRun) throw new Error(`subscription ${sub.id} owes more than ${maxStepsPerRun} steps`);
-    sub = await applyStep(trx, scope, tenant, sub, step, actor);
+    sub = await applyStep(ctx, sub, step);
     done.push(step.kind);
   }
   return done;
 };
 
-const applyStep = async (
-  trx: Db,
-  scope: TenantScope,
-  tenant: TenantRow,
-  sub: SubscriptionRow,
-  step: DueStep,
-  actor: string,
-): Promise<SubscriptionRow> => {
+const applyStep = async (ctx: SubscriptionContext, sub: SubscriptionRow, step: DueStep): Promise<SubscriptionRow> => {
+  const { trx, scope, tenant, actor } = ctx;
   const at = step.at;
   switch (step.kind) {
     case 'payment_retry': {
@@ -66,19 +61,13 @@ const applyStep = async (
       );
     case 'trial_end':
     case 'period_end':
-      return endPeriod(trx, scope, tenant, sub, step, actor);
+      return endPeriod(ctx, sub, step);
   }
 };
 
 /** The end of a trial or a period: the subscription ends, or its next period starts with any scheduled change. */
-const endPeriod = async (
-  trx: Db,
-  scope: TenantScope,
-  tenant: TenantRow,
-  sub: SubscriptionRow,
-  step: DueStep,
-  actor: string,
-): Promise<SubscriptionRow> => {
+const endPeriod = async (ctx: SubscriptionContext, sub: SubscriptionRow, step: DueStep): Promise<SubscriptionRow> => {
+  const { trx, scope, actor } = ctx;
   const at = step.at;
   const ending =
     sub.status === 'past_due' || sub.status === 'suspended'
@@ -102,5 +91,5 @@ const endPeriod = async (
     ? { terms, anchor: sub.current_period_end, index: 0 }
     : { terms, anchor: sub.billing_anchor, index: sub.period_index + 1 };
   const kind = step.kind === 'trial_end' ? 'trial_ended' : 'renewed';
-  return startPaidPeriod(trx, scope, tenant, sub, period, { kind, actor }, at);
+  return startPaidPeriod(ctx, sub, period, { kind }, at);
 };

@@ -7,10 +7,10 @@ import { prorate, remainingSeconds } from '../../core/proration.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
-import { writeRecord } from '../billing-records/create-record.js';
 import { postCreditTransaction } from '../credit-ledger/post-credit-transaction.js';
-import { findTenant, type TenantRow } from '../tenants/repository.js';
+import { findTenant } from '../tenants/repository.js';
 import { collectPayment } from './collect-payment.js';
+import { issueSingleChargeInvoice, type SubscriptionContext } from './issue-invoice.js';
 import { afterCollection } from './lifecycle.js';
 import { termsForSale, type PlanTerms } from './plan-terms.js';
 import { lockLiveSubscription, type SubscriptionRow } from './repository.js';
@@ -83,12 +83,13 @@ export const changePlan = async (
   if (terms.cycle !== sub.billing_cycle) {
     return ok(await transition(trx, scope, sub, scheduleTo(terms), { kind: 'change_scheduled', actor }, now));
   }
-  if (terms.amount > sub.amount) return ok(await upgrade(trx, clock, scope, tenant, sub, terms, actor));
+  const ctx = { trx, scope, tenant, actor };
+  if (terms.amount > sub.amount) return ok(await upgrade(ctx, clock, sub, terms));
   if (terms.amount < sub.amount) {
     if (terms.version.downgrade_policy === 'at_period_end') {
       return ok(await transition(trx, scope, sub, scheduleTo(terms), { kind: 'change_scheduled', actor }, now));
     }
-    return downgradeNow(trx, clock, scope, tenant, sub, terms, actor);
+    return downgradeNow(ctx, clock, sub, terms);
   }
   return ok(await transition(trx, scope, sub, switchTo(terms), { kind: 'plan_changed', actor }, now));
 };
@@ -105,42 +106,22 @@ const describeChange = (sub: SubscriptionRow, terms: PlanTerms, at: Date): strin
 };
 
 const upgrade = async (
-  trx: Db,
+  ctx: SubscriptionContext,
   clock: Clock,
-  scope: TenantScope,
-  tenant: TenantRow,
   sub: SubscriptionRow,
   terms: PlanTerms,
-  actor: string,
 ): Promise<SubscriptionRow> => {
+  const { trx, scope, tenant, actor } = ctx;
   const now = clock.now();
   const charge = prorate(terms.amount - sub.amount, prorationWindow(sub, now));
   if (charge === 0n) return transition(trx, scope, sub, switchTo(terms), { kind: 'upgraded', actor }, now);
   const description = `Upgrade from ${describeChange(sub, terms, now)}`;
-  const written = await writeRecord(
-    trx,
-    clock,
-    scope,
-    {
-      appId: null,
-      type: 'proration',
-      description,
-      currency: tenant.currency,
-      lines: [
-        {
-          description,
-          resourceType: 'subscription',
-          quantity: 1n,
-          unitPrice: toMajorText(charge, tenant.currency),
-          taxRate: tenant.tax_rate,
-        },
-      ],
-      finalize: true,
-    },
-    actor,
-  );
-  if (!written.ok) throw written.error;
-  const recordId = written.value.recordId;
+  const recordId = await issueSingleChargeInvoice(ctx, clock, {
+    type: 'proration',
+    description,
+    lineDescription: description,
+    amount: charge,
+  });
   const switched = { ...sub, ...switchTo(terms) };
   const collected = await collectPayment(trx, clock, scope, switched, recordId, actor);
   return transition(
@@ -154,14 +135,12 @@ const upgrade = async (
 };
 
 const downgradeNow = async (
-  trx: Db,
+  ctx: SubscriptionContext,
   clock: Clock,
-  scope: TenantScope,
-  tenant: TenantRow,
   sub: SubscriptionRow,
   terms: PlanTerms,
-  actor: string,
 ): Promise<Result<SubscriptionRow>> => {
+  const { trx, scope, tenant, actor } = ctx;
   const now = clock.now();
   const net = prorate(sub.amount - terms.amount, prorationWindow(sub, now));
   // What the tenant paid for the unused difference: the net amount and its tax, priced as an invoice line.

@@ -5,6 +5,7 @@ import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import { runBilling } from '../../jobs/billing-run.js';
 import type { Api, AppDependencies } from '../../http/app.js';
+import { emptyBodyIfAbsent } from '../../http/validation.js';
 import { errorResponses, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { access, principalOf, tenantScopeOf } from '../auth/access.js';
 import type { TenantScope } from '../auth/principal.js';
@@ -114,10 +115,7 @@ export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }
           body: route.body,
           response: { [route.status]: subscriptionResponse, ...errorResponses(400, 401, 403, 404, 409, 422) },
         },
-        // An action without options may come without a body.
-        preValidation: async (request) => {
-          request.body ??= {};
-        },
+        preValidation: emptyBodyIfAbsent,
       },
       async (request, reply) => {
         const scope = tenantScopeOf(request);
@@ -170,9 +168,7 @@ export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }
         body: BillingRunBody,
         response: { 200: ObjectEnvelope(BillingRunSchema), ...errorResponses(400, 401, 403) },
       },
-      preValidation: async (request) => {
-        request.body ??= {};
-      },
+      preValidation: emptyBodyIfAbsent,
     },
     async (request) => {
       const now = clock.now();

@@ -1,11 +1,7 @@
 import { calendarDateIn, periodBoundary } from '../../core/billing-calendar.js';
 import { clockAt } from '../../core/clock.js';
-import { toMajorText } from '../../core/money.js';
-import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
-import { writeRecord } from '../billing-records/create-record.js';
-import type { TenantRow } from '../tenants/repository.js';
 import { collectPayment } from './collect-payment.js';
+import { issueSingleChargeInvoice, type SubscriptionContext } from './issue-invoice.js';
 import { afterCollection } from './lifecycle.js';
 import { cycleLabel, type PlanTerms } from './plan-terms.js';
 import { insertPeriod, type SubscriptionPatch, type SubscriptionRow } from './repository.js';
@@ -24,45 +20,25 @@ export interface PaidPeriod {
  * refuses a second invoice — and collected. Everything is dated `at`.
  */
 export const startPaidPeriod = async (
-  trx: Db,
-  scope: TenantScope,
-  tenant: TenantRow,
+  ctx: SubscriptionContext,
   sub: SubscriptionRow,
   period: PaidPeriod,
-  event: TransitionEvent,
+  event: Omit<TransitionEvent, 'actor'>,
   at: Date,
 ): Promise<SubscriptionRow> => {
+  const { trx, scope, tenant, actor } = ctx;
   const { terms, anchor, index } = period;
   const zone = tenant.time_zone;
   const start = periodBoundary(anchor, terms.cycle, index, zone);
   const end = periodBoundary(anchor, terms.cycle, index + 1, zone);
   const clock = clockAt(at);
   const description = `${terms.plan.name} ${cycleLabel(terms.cycle)} Subscription`;
-  const written = await writeRecord(
-    trx,
-    clock,
-    scope,
-    {
-      appId: null,
-      type: 'subscription',
-      description,
-      currency: tenant.currency,
-      lines: [
-        {
-          description: `${description}, ${calendarDateIn(start, zone)} to ${calendarDateIn(end, zone)}`,
-          resourceType: 'subscription',
-          quantity: 1n,
-          unitPrice: toMajorText(terms.amount, tenant.currency),
-          taxRate: tenant.tax_rate,
-        },
-      ],
-      finalize: true,
-    },
-    event.actor,
-  );
-  // Plan prices are far below the largest invoice amount; a refusal here is a bug.
-  if (!written.ok) throw written.error;
-  const recordId = written.value.recordId;
+  const recordId = await issueSingleChargeInvoice(ctx, clock, {
+    type: 'subscription',
+    description,
+    lineDescription: `${description}, ${calendarDateIn(start, zone)} to ${calendarDateIn(end, zone)}`,
+    amount: terms.amount,
+  });
   await insertPeriod(trx, scope, {
     subscription_id: sub.id,
     period_start: start,
@@ -90,14 +66,14 @@ export const startPaidPeriod = async (
     scheduled_billing_cycle: null,
   } satisfies SubscriptionPatch;
   const inPeriod = { ...sub, ...periodPatch };
-  const collected = await collectPayment(trx, clock, scope, inPeriod, recordId, event.actor);
+  const collected = await collectPayment(trx, clock, scope, inPeriod, recordId, actor);
   const dunning = afterCollection(inPeriod, collected.paid, recordId, at, zone);
   return transition(
     trx,
     scope,
     sub,
     { ...periodPatch, ...dunning },
-    { ...event, recordId, reason: collected.paid ? (event.reason ?? null) : collected.reason },
+    { ...event, actor, recordId, reason: collected.paid ? (event.reason ?? null) : collected.reason },
     at,
   );
 };

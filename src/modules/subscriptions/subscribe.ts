@@ -122,6 +122,7 @@ export const subscribe = async (
     current_period_end: periodBoundary(now, terms.cycle, 1, tenant.time_zone),
     next_run_at: null,
   });
-  const event = { kind: 'subscribed', actor, fromStatus: null };
-  return ok(await startPaidPeriod(trx, scope, tenant, sub, { terms, anchor: now, index: 0 }, event, now));
+  const ctx = { trx, scope, tenant, actor };
+  const event = { kind: 'subscribed', fromStatus: null };
+  return ok(await startPaidPeriod(ctx, sub, { terms, anchor: now, index: 0 }, event, now));
 };

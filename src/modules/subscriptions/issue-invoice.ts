@@ -1,0 +1,59 @@
+import type { Clock } from '../../core/clock.js';
+import { toMajorText } from '../../core/money.js';
+import type { Db } from '../../db/database.js';
+import type { RecordType } from '../../db/schema.js';
+import type { TenantScope } from '../auth/principal.js';
+import { writeRecord } from '../billing-records/create-record.js';
+import type { TenantRow } from '../tenants/repository.js';
+
+/** Everything a subscription's invoice needs to be written, and who writes it. */
+export interface SubscriptionContext {
+  trx: Db;
+  scope: TenantScope;
+  tenant: TenantRow;
+  actor: string;
+}
+
+export interface SingleCharge {
+  type: Extract<RecordType, 'subscription' | 'proration'>;
+  description: string;
+  lineDescription: string;
+  /** Minor units, net of tax. */
+  amount: bigint;
+}
+
+/**
+ * A finalised tenant-wide invoice of one line, `1 × amount`, taxed at the tenant's rate and dated
+ * by the clock. Returns the record id.
+ */
+export const issueSingleChargeInvoice = async (
+  { trx, scope, tenant, actor }: SubscriptionContext,
+  clock: Clock,
+  charge: SingleCharge,
+): Promise<string> => {
+  const written = await writeRecord(
+    trx,
+    clock,
+    scope,
+    {
+      appId: null,
+      type: charge.type,
+      description: charge.description,
+      currency: tenant.currency,
+      lines: [
+        {
+          description: charge.lineDescription,
+          resourceType: 'subscription',
+          quantity: 1n,
+          unitPrice: toMajorText(charge.amount, tenant.currency),
+          taxRate: tenant.tax_rate,
+        },
+      ],
+      finalize: true,
+    },
+    actor,
+  );
+  // Plan prices and their prorations are far below the largest invoice amount: a refusal is a bug.
+  if (!written.ok) throw written.error;
+  return written.value.recordId;
+};
