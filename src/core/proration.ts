@@ -7,6 +7,8 @@ export interface ProrationWindow {
 
 /** Whole seconds of the period left after the change, and the period's length in seconds. */
 export const remainingSeconds = ({ periodStart, periodEnd, at }: ProrationWindow): { left: bigint; of: bigint } => {
+  // Checked on the instants: rounding to seconds first would let a change just before the start through.
+  if (at < periodStart || at > periodEnd) throw new RangeError('the change must fall inside the period');
   const of = BigInt(Math.floor((periodEnd.getTime() - periodStart.getTime()) / 1000));
   const left = BigInt(Math.floor((periodEnd.getTime() - at.getTime()) / 1000));
   if (of <= 0n || left < 0n || left > of) throw new RangeError('the change must fall inside the period');

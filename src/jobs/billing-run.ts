@@ -12,8 +12,6 @@ export interface BillingRunSummary {
   failures: { tenantId: string; subscriptionId: string; error: string }[];
 }
 
-export const billingRunActor = 'billing-run';
-
 /**
  * The billing run as of `asOf`: renewals, trial ends, payment retries, grace expiry. Each
  * subscription is advanced in its own transaction under its row lock, taken with SKIP LOCKED, so
@@ -37,7 +35,7 @@ export const runBilling = async (db: Db, asOf: Date): Promise<BillingRunSummary>
           const sub = await lockNextDueSubscription(trx, asOf, skip);
           if (sub === undefined) return undefined;
           current = { tenantId: sub.tenant_id, id: sub.id };
-          return advanceSubscription(trx, sub, asOf, billingRunActor);
+          return (await advanceSubscription(trx, sub, asOf)).steps;
         }),
       );
       if (done === undefined) return summary;

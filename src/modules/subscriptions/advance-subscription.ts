@@ -1,15 +1,18 @@
 import { clockAt } from '../../core/clock.js';
 import type { Db } from '../../db/database.js';
+import type { TenantScope } from '../auth/principal.js';
 import { findTenant } from '../tenants/repository.js';
-import { endedFields } from './cancel-subscription.js';
 import { collectPayment } from './collect-payment.js';
 import type { SubscriptionContext } from './issue-invoice.js';
-import { afterCollection, dueStep, type DueStep, type DueStepKind } from './lifecycle.js';
+import { afterCollection, dueStep, endedFields, type DueStep, type DueStepKind } from './lifecycle.js';
 import { pinnedTerms } from './plan-terms.js';
-import type { SubscriptionRow } from './repository.js';
+import { liveStatuses, lockLiveSubscription, type SubscriptionRow } from './repository.js';
 import { settleIfPaid } from './settle-open-invoice.js';
 import { startPaidPeriod } from './start-period.js';
 import { transition } from './transition.js';
+
+/** Who the billing run's steps are recorded as, also when a request catches a subscription up. */
+export const billingRunActor = 'billing-run';
 
 /** More steps than any subscription can owe (a monthly one untouched for 80 years): a loop guard. */
 const maxStepsPerRun = 1000;
@@ -22,8 +25,8 @@ export const advanceSubscription = async (
   trx: Db,
   locked: SubscriptionRow,
   asOf: Date,
-  actor: string,
-): Promise<DueStepKind[]> => {
+  actor: string = billingRunActor,
+): Promise<{ sub: SubscriptionRow; steps: DueStepKind[] }> => {
   const scope = { tenantId: locked.tenant_id };
   const tenant = await findTenant(trx, scope);
   if (tenant === undefined) throw new Error(`tenant ${locked.tenant_id} of subscription ${locked.id} vanished`);
@@ -35,7 +38,22 @@ export const advanceSubscription = async (
     sub = await applyStep(ctx, sub, step);
     done.push(step.kind);
   }
-  return done;
+  return { sub, steps: done };
+};
+
+/**
+ * The tenant's live subscription, locked and brought up to `now` first: a request never acts on
+ * a period the billing run has not got to yet. Undefined when none is live (any more).
+ */
+export const lockUpToDateSubscription = async (
+  trx: Db,
+  scope: TenantScope,
+  now: Date,
+): Promise<SubscriptionRow | undefined> => {
+  const locked = await lockLiveSubscription(trx, scope);
+  if (locked === undefined) return undefined;
+  const { sub } = await advanceSubscription(trx, locked, now);
+  return (liveStatuses as readonly string[]).includes(sub.status) ? sub : undefined;
 };
 
 const applyStep = async (ctx: SubscriptionContext, sub: SubscriptionRow, step: DueStep): Promise<SubscriptionRow> => {

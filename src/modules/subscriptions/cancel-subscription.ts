@@ -3,21 +3,10 @@ import { notFound } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
-import { lockLiveSubscription, type SubscriptionRow } from './repository.js';
+import { lockUpToDateSubscription } from './advance-subscription.js';
+import type { SubscriptionRow } from './repository.js';
+import { endedFields } from './lifecycle.js';
 import { transition } from './transition.js';
-
-/** What ending a subscription clears: it has no period to renew and no payment to chase. */
-export const endedFields = (status: 'canceled' | 'expired', at: Date) => ({
-  status,
-  ended_at: at,
-  cancel_at_period_end: false,
-  scheduled_plan_id: null,
-  scheduled_plan_version: null,
-  scheduled_billing_cycle: null,
-  next_payment_attempt_at: null,
-  grace_ends_at: null,
-  past_due_since: null,
-});
 
 /**
  * Cancels at the end of the current period (the default; the tenant keeps what it paid for) or at
@@ -32,7 +21,7 @@ export const cancelSubscription = async (
   actor: string,
   reason: string | undefined,
 ): Promise<Result<SubscriptionRow>> => {
-  const sub = await lockLiveSubscription(trx, scope);
+  const sub = await lockUpToDateSubscription(trx, scope, clock.now());
   if (sub === undefined) return fail(notFound('live subscription'));
   const now = clock.now();
   const event = { kind: atPeriodEnd ? 'cancel_scheduled' : 'canceled', actor, reason: reason ?? null };

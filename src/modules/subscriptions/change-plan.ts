@@ -11,9 +11,10 @@ import { postCreditTransaction } from '../credit-ledger/post-credit-transaction.
 import { findTenant } from '../tenants/repository.js';
 import { collectPayment } from './collect-payment.js';
 import { issueSingleChargeInvoice, type SubscriptionContext } from './issue-invoice.js';
+import { lockUpToDateSubscription } from './advance-subscription.js';
 import { afterCollection } from './lifecycle.js';
 import { termsForSale, type PlanTerms } from './plan-terms.js';
-import { lockLiveSubscription, type SubscriptionRow } from './repository.js';
+import type { SubscriptionRow } from './repository.js';
 import { transition } from './transition.js';
 
 export interface ChangePlanInput {
@@ -58,7 +59,7 @@ export const changePlan = async (
 ): Promise<Result<SubscriptionRow>> => {
   const tenant = await findTenant(trx, scope);
   if (tenant === undefined) return fail(notFound('tenant'));
-  const sub = await lockLiveSubscription(trx, scope);
+  const sub = await lockUpToDateSubscription(trx, scope, clock.now());
   if (sub === undefined) return fail(notFound('live subscription'));
   if (sub.status !== 'trialing' && sub.status !== 'active') {
     return fail(

@@ -107,3 +107,16 @@ export const afterCollection = (
     next_payment_attempt_at: retryAt(at, 1, graceEndsAt, timeZone),
   };
 };
+
+/** What ending a subscription clears: it has no period to renew and no payment to chase. */
+export const endedFields = (status: 'canceled' | 'expired', at: Date) => ({
+  status,
+  ended_at: at,
+  cancel_at_period_end: false,
+  scheduled_plan_id: null,
+  scheduled_plan_version: null,
+  scheduled_billing_cycle: null,
+  next_payment_attempt_at: null,
+  grace_ends_at: null,
+  past_due_since: null,
+});

@@ -3,7 +3,8 @@ import { AppError, notFound } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
-import { lockLiveSubscription, type SubscriptionRow } from './repository.js';
+import { lockUpToDateSubscription } from './advance-subscription.js';
+import type { SubscriptionRow } from './repository.js';
 import { transition } from './transition.js';
 
 /** Takes back a cancellation at period end, any time before the period ends. */
@@ -13,7 +14,7 @@ export const resumeSubscription = async (
   scope: TenantScope,
   actor: string,
 ): Promise<Result<SubscriptionRow>> => {
-  const sub = await lockLiveSubscription(trx, scope);
+  const sub = await lockUpToDateSubscription(trx, scope, clock.now());
   if (sub === undefined) return fail(notFound('live subscription'));
   if (!sub.cancel_at_period_end) {
     return fail(new AppError('conflict', 'the subscription is not set to cancel at period end: nothing to resume'));

@@ -6,16 +6,11 @@ import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { PaymentMethod } from '../../db/schema.js';
 import type { TenantScope } from '../auth/principal.js';
-import { findTenant } from '../tenants/repository.js';
+import { findTenantForUpdate } from '../tenants/repository.js';
+import { lockUpToDateSubscription } from './advance-subscription.js';
 import { nextRunAt } from './lifecycle.js';
 import { termsForSale } from './plan-terms.js';
-import {
-  appendSubscriptionEvent,
-  hadTrial,
-  insertSubscription,
-  lockLiveSubscription,
-  type SubscriptionRow,
-} from './repository.js';
+import { appendSubscriptionEvent, hadTrial, insertSubscription, type SubscriptionRow } from './repository.js';
 import { startPaidPeriod } from './start-period.js';
 
 export interface SubscribeInput {
@@ -38,12 +33,13 @@ export const subscribe = async (
   input: SubscribeInput,
   actor: string,
 ): Promise<Result<SubscriptionRow>> => {
-  const tenant = await findTenant(trx, scope);
+  // The tenant row lock queues concurrent subscribes of one tenant, so the live check below holds.
+  const tenant = await findTenantForUpdate(trx, scope);
   if (tenant === undefined) return fail(notFound('tenant'));
   if (tenant.status !== 'active') {
     return fail(new AppError('unprocessable', `tenant ${tenant.id} is ${tenant.status} and cannot subscribe`));
   }
-  const live = await lockLiveSubscription(trx, scope);
+  const live = await lockUpToDateSubscription(trx, scope, clock.now());
   if (live !== undefined) {
     return fail(
       new AppError(
@@ -115,12 +111,13 @@ export const subscribe = async (
     return ok(sub);
   }
   // Written in its first period, then invoiced and collected through the path renewals take.
+  const firstPeriodEnd = periodBoundary(now, terms.cycle, 1, tenant.time_zone);
   const sub = await insertSubscription(trx, scope, {
     ...base,
     status: 'active',
     period_index: 0,
-    current_period_end: periodBoundary(now, terms.cycle, 1, tenant.time_zone),
-    next_run_at: null,
+    current_period_end: firstPeriodEnd,
+    next_run_at: firstPeriodEnd,
   });
   const ctx = { trx, scope, tenant, actor };
   const event = { kind: 'subscribed', fromStatus: null };

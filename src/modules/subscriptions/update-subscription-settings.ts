@@ -4,7 +4,8 @@ import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { PaymentMethod } from '../../db/schema.js';
 import type { TenantScope } from '../auth/principal.js';
-import { lockLiveSubscription, type SubscriptionRow } from './repository.js';
+import { lockUpToDateSubscription } from './advance-subscription.js';
+import type { SubscriptionRow } from './repository.js';
 import { transition } from './transition.js';
 
 export interface SubscriptionSettingsInput {
@@ -20,7 +21,7 @@ export const updateSubscriptionSettings = async (
   input: SubscriptionSettingsInput,
   actor: string,
 ): Promise<Result<SubscriptionRow>> => {
-  const sub = await lockLiveSubscription(trx, scope);
+  const sub = await lockUpToDateSubscription(trx, scope, clock.now());
   if (sub === undefined) return fail(notFound('live subscription'));
   const patch = {
     ...(input.auto_renew === undefined ? {} : { auto_renew: input.auto_renew }),
