@@ -712,6 +712,74 @@ describe('cancel and resume', () => {
   });
 });
 
+describe('a request that arrives before the billing run', () => {
+  it('renews the subscription first, then prorates an upgrade within the new period', async () => {
+    const tenantId = await givenFreshTenant('lagging_upgrade');
+    await givenSubscription(tenantId, {
+      plan_id: 'basic',
+      billing_cycle: 'monthly',
+      payment_method: 'sandbox_success',
+    });
+    // No billing run since the January period ended: the request does the February renewal itself.
+    t.clock.set('2026-02-15T00:00:00Z');
+    const upgraded = expectSubscription(await changePlan(tenantId, { plan_id: 'enterprise' }));
+    expect(upgraded).toMatchObject({
+      status: 'active',
+      plan_id: 'enterprise',
+      current_period_start: '2026-02-01T00:00:00Z',
+      current_period_end: '2026-03-01T00:00:00Z',
+    });
+    // (199 − 49) × 14 of 28 days = 75 net, 4.50 tax.
+    const records = await recordsOf(tenantId);
+    expect(records.map((record) => [record.type, record.amount, record.tax_amount, record.status])).toEqual([
+      ['proration', 75, 4.5, 'paid'],
+      ['subscription', 49, 2.94, 'paid'],
+      ['subscription', 49, 2.94, 'paid'],
+    ]);
+    // A billing run afterwards finds February already billed: two periods, not three.
+    expect((await billingRun()).statusCode).toBe(200);
+    const periods = await t.database.db
+      .selectFrom('subscription_periods')
+      .select('period_start')
+      .where('tenant_id', '=', tenantId)
+      .orderBy('period_start')
+      .execute();
+    expect(periods.map((period) => period.period_start)).toEqual([new Date(testStart), new Date(periodEnd)]);
+  });
+
+  it('lets a tenant subscribe again once a subscription canceled at its period end is over', async () => {
+    const tenantId = await givenFreshTenant('lagging_cancel');
+    await givenSubscription(tenantId, {
+      plan_id: 'basic',
+      billing_cycle: 'monthly',
+      payment_method: 'sandbox_success',
+    });
+    expectSubscription(await cancel(tenantId));
+    t.clock.set('2026-02-10T00:00:00Z');
+    const again = await givenSubscription(tenantId, {
+      plan_id: 'enterprise',
+      billing_cycle: 'monthly',
+      payment_method: 'sandbox_success',
+    });
+    expect(again).toMatchObject({
+      status: 'active',
+      plan_id: 'enterprise',
+      current_period_start: '2026-02-10T00:00:00Z',
+    });
+    expect(await subscriptionCount(tenantId)).toBe(2);
+    const statuses = await t.database.db
+      .selectFrom('subscriptions')
+      .select(['status', 'ended_at'])
+      .where('tenant_id', '=', tenantId)
+      .orderBy('created_at')
+      .execute();
+    expect(statuses).toEqual([
+      { status: 'canceled', ended_at: new Date(periodEnd) },
+      { status: 'active', ended_at: null },
+    ]);
+  });
+});
+
 describe('PATCH /billing/subscriptions/{tenant_id}', () => {
   it('turns renewal off and changes the payment method, without an Idempotency-Key', async () => {
     const tenantId = await givenFreshTenant('patch');
