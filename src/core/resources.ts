@@ -13,3 +13,5 @@ export const resourceAggregation = {
 export type ResourceType = keyof typeof resourceAggregation;
 
 export const resourceTypes = Object.keys(resourceAggregation) as ResourceType[];
+
+export const isResourceType = (value: string): value is ResourceType => Object.hasOwn(resourceAggregation, value);

@@ -26,13 +26,15 @@ export interface DatabaseHandle {
 // Postgres type oids whose JavaScript form differs between drivers.
 const int8Oid = 20;
 const numericOid = 1700;
+const dateOid = 1082;
 
 /**
  * The one place driver differences are normalised: int8 (minor units, counts) becomes `bigint`
- * and numeric (unit prices, rates) stays exact decimal text, on `pg` and on PGlite alike.
+ * and numeric (unit prices, rates) stays exact decimal text, on `pg` and on PGlite alike. A date
+ * (a calendar day in a tenant's time zone) stays its YYYY-MM-DD text: it is no instant.
  */
 const parseInt8 = (text: string): bigint => BigInt(text);
-const keepDecimalText = (text: string): string => text;
+const keepText = (text: string): string => text;
 
 export const defaultPoolConfig: DatabasePoolConfig = {
   max: 10,
@@ -66,7 +68,7 @@ export const openDatabase = async (
   try {
     const client = await PGlite.create({
       ...(target.kind === 'embedded' ? { dataDir: target.dataDir } : {}),
-      parsers: { [int8Oid]: parseInt8, [numericOid]: keepDecimalText },
+      parsers: { [int8Oid]: parseInt8, [numericOid]: keepText, [dateOid]: keepText },
       extensions: { pg_trgm },
     });
     return handleOf(new Kysely<Database>({ dialect: new PGliteDialect(client) }), target.kind, unlock);
@@ -92,7 +94,8 @@ const openServerDatabase = (
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
         if (oid === int8Oid) return parseInt8;
-        if (oid === numericOid) return keepDecimalText;
+        if (oid === numericOid) return keepText;
+        if (oid === dateOid) return keepText;
         return pg.types.getTypeParser(oid, format) as (text: string) => unknown;
       }) as typeof pg.types.getTypeParser,
     },

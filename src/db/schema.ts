@@ -201,6 +201,7 @@ export interface SubscriptionsTable {
   payment_attempts: Generated<number>;
   ended_at: Timestamp | null;
   next_run_at: Timestamp | null;
+  metering_closes_at: Generated<Date | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -233,6 +234,52 @@ export interface SubscriptionEventsTable {
   occurred_at: Timestamp;
 }
 
+export type Aggregation = 'sum' | 'max' | 'latest';
+
+export interface UsageEventsTable {
+  tenant_id: string;
+  event_id: string;
+  app_id: string;
+  resource_type: string;
+  quantity: bigint;
+  occurred_at: Timestamp;
+  /** YYYY-MM-DD in the tenant's time zone. */
+  usage_date: ColumnType<string, string, string>;
+  properties: ColumnType<unknown, string, string>;
+  fingerprint: string;
+  received_at: Timestamp;
+}
+
+export interface UsageDailyTable {
+  tenant_id: string;
+  app_id: string;
+  resource_type: string;
+  usage_date: ColumnType<string, string, string>;
+  aggregation: Aggregation;
+  quantity: bigint;
+  latest_at: Timestamp;
+  event_count: bigint;
+  updated_at: Timestamp;
+}
+
+export interface MeteredBillingsTable {
+  tenant_id: string;
+  subscription_id: string;
+  resource_type: string;
+  period_start: Timestamp;
+  period_end: Timestamp;
+  total_usage: bigint;
+  included_units: bigint;
+  overage_units: bigint;
+  overage_unit_price: string;
+  overage_amount: string;
+  status: 'pending' | 'invoiced';
+  closes_at: Timestamp;
+  record_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   tenants: TenantsTable;
   apps: AppsTable;
@@ -251,4 +298,7 @@ export interface Database {
   subscriptions: SubscriptionsTable;
   subscription_periods: SubscriptionPeriodsTable;
   subscription_events: SubscriptionEventsTable;
+  usage_events: UsageEventsTable;
+  usage_daily: UsageDailyTable;
+  metered_billings: MeteredBillingsTable;
 }

@@ -13,8 +13,10 @@ import { installAccessGuard } from '../modules/auth/access.js';
 import type { TokenVerifier } from '../modules/auth/tokens.js';
 import { registerHealthRoutes } from '../modules/health/routes.js';
 import { registerPlanRoutes } from '../modules/plans/routes.js';
+import { registerMeteringRoutes } from '../modules/metering/routes.js';
 import { registerSubscriptionRoutes } from '../modules/subscriptions/routes.js';
 import { registerTenantRoutes } from '../modules/tenants/routes.js';
+import { registerUsageRoutes } from '../modules/usage/routes.js';
 import { installDocs } from './docs.js';
 import { DetailErrorSchema, ErrorResponseSchema, PageInfoSchema } from './envelope.js';
 import { installErrorHandling } from './error-handler.js';
@@ -77,5 +79,7 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
   registerBillingRecordRoutes(app, deps);
   registerCreditLedgerRoutes(app, deps);
   registerSubscriptionRoutes(app, deps);
+  registerUsageRoutes(app, deps);
+  registerMeteringRoutes(app, deps);
   return app;
 };

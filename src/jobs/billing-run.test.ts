@@ -56,7 +56,7 @@ interface Subscriber {
 }
 
 type StepCounts = BillingRunSummary['steps'];
-const noSteps = (): StepCounts => ({ trial_end: 0, payment_retry: 0, grace_expiry: 0, period_end: 0 });
+const noSteps = (): StepCounts => ({ usage_close: 0, trial_end: 0, payment_retry: 0, grace_expiry: 0, period_end: 0 });
 
 interface PeriodState {
   start: string;

@@ -13,7 +13,7 @@ export interface BillingRunSummary {
 }
 
 /**
- * The billing run as of `asOf`: renewals, trial ends, payment retries, grace expiry. Each
+ * The billing run as of `asOf`: renewals, trial ends, payment retries, grace expiry, metered overage. Each
  * subscription is advanced in its own transaction under its row lock, taken with SKIP LOCKED, so
  * any number of runners share the work and a runner killed mid-run leaves only whole
  * subscriptions done; running it again does the rest. A subscription that fails is reported and
@@ -23,7 +23,7 @@ export const runBilling = async (db: Db, asOf: Date): Promise<BillingRunSummary>
   const summary: BillingRunSummary = {
     asOf,
     subscriptions: 0,
-    steps: { trial_end: 0, payment_retry: 0, grace_expiry: 0, period_end: 0 },
+    steps: { usage_close: 0, trial_end: 0, payment_retry: 0, grace_expiry: 0, period_end: 0 },
     failures: [],
   };
   const skip: { tenantId: string; id: string }[] = [];

@@ -37,7 +37,7 @@ export const up = (db: Kysely<unknown>): Promise<void> =>
        next_payment_attempt_at timestamptz,
        payment_attempts integer not null default 0 check (payment_attempts >= 0),
        ended_at timestamptz,
-       -- The earliest moment the billing run has something to do; null once the subscription ended.
+       -- The earliest moment the billing run has something to do for the subscription.
        next_run_at timestamptz,
        created_at timestamptz not null,
        updated_at timestamptz not null,
@@ -50,7 +50,8 @@ export const up = (db: Kysely<unknown>): Promise<void> =>
        check ((scheduled_plan_id is null) = (scheduled_plan_version is null)),
        check (status not in ('past_due', 'suspended') or past_due_since is not null),
        check ((status in ('canceled', 'expired')) = (ended_at is not null)),
-       check ((status in ('canceled', 'expired')) = (next_run_at is null))
+       -- A live subscription always has a next step; an ended one may (its last usage to invoice).
+       constraint subscriptions_live_has_next_run check (status in ('canceled', 'expired') or next_run_at is not null)
      )`,
     // One live subscription per tenant.
     `create unique index subscriptions_one_live on subscriptions (tenant_id)

@@ -173,3 +173,13 @@ export const listPlans = async (
   });
   return { rows: await withDetails(db, pairs), total };
 };
+
+/** Included units and overage prices of one plan version, by resource type. */
+export const findPlanVersionResources = (db: Db, planId: string, version: number): Promise<PlanResourceRow[]> =>
+  db
+    .selectFrom('plan_version_resources')
+    .selectAll()
+    .where('plan_id', '=', planId)
+    .where('version', '=', version)
+    .orderBy('resource_type')
+    .execute();

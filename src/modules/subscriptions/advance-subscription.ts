@@ -3,6 +3,7 @@ import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
 import { findTenant } from '../tenants/repository.js';
 import { collectPayment } from './collect-payment.js';
+import { closeDueMetering, meterEndedPeriod } from '../metering/meter-periods.js';
 import type { SubscriptionContext } from './issue-invoice.js';
 import { afterCollection, dueStep, endedFields, type DueStep, type DueStepKind } from './lifecycle.js';
 import { pinnedTerms } from './plan-terms.js';
@@ -60,6 +61,10 @@ const applyStep = async (ctx: SubscriptionContext, sub: SubscriptionRow, step: D
   const { trx, scope, tenant, actor } = ctx;
   const at = step.at;
   switch (step.kind) {
+    case 'usage_close': {
+      const { patch, recordId } = await closeDueMetering(ctx, sub, at);
+      return transition(trx, scope, sub, patch, { kind: 'usage_invoiced', actor, recordId }, at);
+    }
     case 'payment_retry': {
       const recordId = sub.open_record_id;
       if (recordId === null) throw new Error(`past-due subscription ${sub.id} has no open invoice`);
@@ -84,9 +89,10 @@ const applyStep = async (ctx: SubscriptionContext, sub: SubscriptionRow, step: D
 };
 
 /** The end of a trial or a period: the subscription ends, or its next period starts with any scheduled change. */
-const endPeriod = async (ctx: SubscriptionContext, sub: SubscriptionRow, step: DueStep): Promise<SubscriptionRow> => {
+const endPeriod = async (ctx: SubscriptionContext, ended: SubscriptionRow, step: DueStep): Promise<SubscriptionRow> => {
   const { trx, scope, actor } = ctx;
   const at = step.at;
+  const sub = step.kind === 'period_end' ? await meterEndedPeriod(ctx, ended, ended.current_period_end) : ended;
   const ending =
     sub.status === 'past_due' || sub.status === 'suspended'
       ? { status: 'canceled' as const, reason: 'invoice unpaid at period end' }

@@ -5,7 +5,9 @@ import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
 import { lockUpToDateSubscription } from './advance-subscription.js';
 import type { SubscriptionRow } from './repository.js';
+import { findTenant } from '../tenants/repository.js';
 import { endedFields } from './lifecycle.js';
+import { meterEndedPeriod } from '../metering/meter-periods.js';
 import { transition } from './transition.js';
 
 /**
@@ -29,5 +31,9 @@ export const cancelSubscription = async (
     if (sub.cancel_at_period_end) return ok(sub);
     return ok(await transition(trx, scope, sub, { cancel_at_period_end: true }, event, now));
   }
-  return ok(await transition(trx, scope, sub, endedFields('canceled', now), event, now));
+  const tenant = await findTenant(trx, scope);
+  if (tenant === undefined) return fail(notFound('tenant'));
+  // The part of the period used so far is metered like a whole period.
+  const metered = await meterEndedPeriod({ trx, scope, tenant, actor }, sub, now);
+  return ok(await transition(trx, scope, metered, endedFields('canceled', now), event, now));
 };

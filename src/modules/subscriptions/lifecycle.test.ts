@@ -24,6 +24,7 @@ const lifecycle = (fields: Partial<LifecycleFields> & Pick<LifecycleFields, 'sta
   current_period_end: new Date('2026-02-01T00:00:00Z'),
   next_payment_attempt_at: null,
   grace_ends_at: null,
+  metering_closes_at: null,
   ...fields,
 });
 
@@ -36,6 +37,7 @@ const activeSub = (periodEnd: Date, graceDays: number): DunningFields & Lifecycl
   grace_ends_at: null,
   next_payment_attempt_at: null,
   payment_attempts: 0,
+  metering_closes_at: null,
 });
 
 type DunnedSub = DunningFields & LifecycleFields & Pick<SubscriptionRow, 'open_record_id'>;

@@ -4,7 +4,7 @@ import type { SubscriptionRow } from './repository.js';
 /** Days after a payment first failed on which it is tried again, while the grace period lasts. */
 export const dunningRetryDays = [1, 3, 5] as const;
 
-export type DueStepKind = 'trial_end' | 'payment_retry' | 'grace_expiry' | 'period_end';
+export type DueStepKind = 'usage_close' | 'trial_end' | 'payment_retry' | 'grace_expiry' | 'period_end';
 
 export interface DueStep {
   kind: DueStepKind;
@@ -13,32 +13,36 @@ export interface DueStep {
 
 type LifecycleFields = Pick<
   SubscriptionRow,
-  'status' | 'current_period_end' | 'next_payment_attempt_at' | 'grace_ends_at'
+  'status' | 'current_period_end' | 'next_payment_attempt_at' | 'grace_ends_at' | 'metering_closes_at'
 >;
 
 /**
  * Everything the billing run will have to do for a subscription, earliest first. At the same
- * instant a last payment retry comes before the grace period expires, and both before the period ends.
+ * instant a metered period closes first, a last payment retry comes before the grace period
+ * expires, and both before the period ends.
  */
 export const pendingSteps = (sub: LifecycleFields): DueStep[] => {
+  // A period's overage is invoiced once its late events are in, whatever became of the subscription.
+  const steps: DueStep[] = sub.metering_closes_at === null ? [] : [{ kind: 'usage_close', at: sub.metering_closes_at }];
   switch (sub.status) {
     case 'trialing':
-      return [{ kind: 'trial_end', at: sub.current_period_end }];
+      steps.push({ kind: 'trial_end', at: sub.current_period_end });
+      break;
     case 'active':
     case 'suspended':
-      return [{ kind: 'period_end', at: sub.current_period_end }];
-    case 'past_due': {
-      const steps: DueStep[] = [];
+      steps.push({ kind: 'period_end', at: sub.current_period_end });
+      break;
+    case 'past_due':
       if (sub.next_payment_attempt_at !== null) steps.push({ kind: 'payment_retry', at: sub.next_payment_attempt_at });
       if (sub.grace_ends_at !== null) steps.push({ kind: 'grace_expiry', at: sub.grace_ends_at });
       steps.push({ kind: 'period_end', at: sub.current_period_end });
-      // Stable: equal instants keep the order above.
-      return steps.sort((a, b) => a.at.getTime() - b.at.getTime());
-    }
+      break;
     case 'canceled':
     case 'expired':
-      return [];
+      break;
   }
+  // Stable: equal instants keep the order above.
+  return steps.sort((a, b) => a.at.getTime() - b.at.getTime());
 };
 
 /** The step due first at `asOf`, if any. */

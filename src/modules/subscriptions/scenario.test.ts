@@ -234,7 +234,7 @@ const postBillingRun = async (asOf: string) => {
   return response.json<Envelope<BillingRunView>>().data;
 };
 
-const noSteps = { trial_end: 0, period_end: 0, payment_retry: 0, grace_expiry: 0 };
+const noSteps = { usage_close: 0, trial_end: 0, period_end: 0, payment_retry: 0, grace_expiry: 0 };
 
 /**
  * Moves the clock to `at` and runs billing as of it; then runs it again as of the same instant,

@@ -118,6 +118,7 @@ export const BillingRunSchema = Type.Object({
   as_of: Type.String(),
   subscriptions: Type.Integer({ description: 'Subscriptions this run advanced' }),
   steps: Type.Object({
+    usage_close: Type.Integer({ description: 'Metered periods closed and their overage invoiced' }),
     trial_end: Type.Integer(),
     period_end: Type.Integer(),
     payment_retry: Type.Integer(),

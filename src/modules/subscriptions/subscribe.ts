@@ -92,6 +92,7 @@ export const subscribe = async (
     grace_ends_at: null,
     next_payment_attempt_at: null,
     ended_at: null,
+    metering_closes_at: null,
     created_at: now,
     updated_at: now,
   } as const;

@@ -985,7 +985,7 @@ describe('POST /admin/billing-run', () => {
       data: {
         as_of: trialEnd,
         subscriptions: 0,
-        steps: { trial_end: 0, period_end: 0, payment_retry: 0, grace_expiry: 0 },
+        steps: { usage_close: 0, trial_end: 0, period_end: 0, payment_retry: 0, grace_expiry: 0 },
       },
     });
   });

@@ -1,0 +1,104 @@
+import { Temporal } from 'temporal-polyfill';
+import { calendarDateIn } from '../../core/billing-calendar.js';
+import type { Clock } from '../../core/clock.js';
+import { notFound } from '../../core/errors.js';
+import { overageOf } from '../../core/overage.js';
+import { pageOffset, type PageRequest } from '../../core/pagination.js';
+import { fail, ok, type Result } from '../../core/result.js';
+import type { Db } from '../../db/database.js';
+import type { TenantScope } from '../auth/principal.js';
+import { findPlanVersionResources } from '../plans/repository.js';
+import { findCurrentSubscription } from '../subscriptions/repository.js';
+import { findTenant } from '../tenants/repository.js';
+import { usageOverDays } from '../usage/repository.js';
+
+export interface MeteredBilling {
+  resourceType: string;
+  periodStart: Date;
+  periodEnd: Date;
+  totalUsage: bigint;
+  includedUnits: bigint;
+  overageUnits: bigint;
+  overageUnitPrice: string;
+  overageAmount: string;
+  status: 'pending' | 'invoiced' | 'paid';
+  recordId: string | null;
+}
+
+/** The current paid period, metered up to now: what it would bill if it ended today. */
+const currentPeriod = async (db: Db, clock: Clock, scope: TenantScope, timeZone: string): Promise<MeteredBilling[]> => {
+  const sub = await findCurrentSubscription(db, scope);
+  if (sub === undefined || !['active', 'past_due', 'suspended'].includes(sub.status)) return [];
+  const resources = await findPlanVersionResources(db, sub.plan_id, sub.plan_version);
+  if (resources.length === 0) return [];
+  // Through today: the day after it is the exclusive end.
+  const tomorrow = Temporal.PlainDate.from(calendarDateIn(clock.now(), timeZone)).add({ days: 1 });
+  const totals = await usageOverDays(
+    db,
+    scope,
+    calendarDateIn(sub.current_period_start, timeZone),
+    tomorrow.toString(),
+  );
+  return resources.map((resource) => {
+    const totalUsage = totals.get(resource.resource_type) ?? 0n;
+    return {
+      resourceType: resource.resource_type,
+      periodStart: sub.current_period_start,
+      periodEnd: sub.current_period_end,
+      totalUsage,
+      includedUnits: resource.included_units,
+      overageUnitPrice: resource.overage_unit_price,
+      ...overageOf(totalUsage, resource.included_units, resource.overage_unit_price),
+      status: 'pending',
+      recordId: null,
+    };
+  });
+};
+
+/**
+ * The tenant's metered billing per resource type and period, newest period first: the current
+ * period as metered so far, then every ended period (pending in its late-event window, then
+ * invoiced, then paid once its record is — or at once when there was nothing to bill).
+ */
+export const listMeteredBillings = async (
+  db: Db,
+  clock: Clock,
+  scope: TenantScope,
+  page: PageRequest,
+): Promise<Result<{ rows: MeteredBilling[]; total: number }>> => {
+  const tenant = await findTenant(db, scope);
+  if (tenant === undefined) return fail(notFound('tenant'));
+  const stored = await db
+    .selectFrom('metered_billings as m')
+    .leftJoin('billing_records as r', (join) =>
+      join.onRef('r.tenant_id', '=', 'm.tenant_id').onRef('r.id', '=', 'm.record_id'),
+    )
+    .selectAll('m')
+    .select('r.status as record_status')
+    .where('m.tenant_id', '=', scope.tenantId)
+    .orderBy('m.period_start', 'desc')
+    .orderBy('m.resource_type')
+    .execute();
+  const rows: MeteredBilling[] = [
+    ...(await currentPeriod(db, clock, scope, tenant.time_zone)),
+    ...stored.map((row) => ({
+      resourceType: row.resource_type,
+      periodStart: row.period_start,
+      periodEnd: row.period_end,
+      totalUsage: row.total_usage,
+      includedUnits: row.included_units,
+      overageUnits: row.overage_units,
+      overageUnitPrice: row.overage_unit_price,
+      overageAmount: row.overage_amount,
+      status:
+        row.status === 'pending'
+          ? ('pending' as const)
+          : row.record_id === null || row.record_status === 'paid'
+            ? ('paid' as const)
+            : ('invoiced' as const),
+      recordId: row.record_id,
+    })),
+  ];
+  const offset = pageOffset(page);
+  return ok({ rows: rows.slice(offset, offset + page.page_size), total: rows.length });
+};

@@ -1,0 +1,171 @@
+import { Temporal } from 'temporal-polyfill';
+import { calendarDateIn } from '../../core/billing-calendar.js';
+import { clockAt } from '../../core/clock.js';
+import { overageOf } from '../../core/overage.js';
+import { findPlanVersionResources } from '../plans/repository.js';
+import { usageOverDays } from '../usage/repository.js';
+import { lateEventWindowMs } from '../usage/usage-event.js';
+import type { SubscriptionContext } from '../subscriptions/issue-invoice.js';
+import { writeRecord } from '../billing-records/create-record.js';
+import { collectPayment } from '../subscriptions/collect-payment.js';
+import { afterCollection } from '../subscriptions/lifecycle.js';
+import { updateSubscription, type SubscriptionPatch, type SubscriptionRow } from '../subscriptions/repository.js';
+
+export interface MeteredPeriod {
+  start: Date;
+  end: Date;
+}
+
+/** Whole days of a period in the tenant's time zone: from the day it starts on up to the day it ends on. */
+const daysOf = (period: MeteredPeriod, timeZone: string) => ({
+  from: calendarDateIn(period.start, timeZone),
+  toExclusive: calendarDateIn(period.end, timeZone),
+});
+
+const lastDayBefore = (date: string): string => Temporal.PlainDate.from(date).subtract({ days: 1 }).toString();
+
+const earliest = (a: Date | null, b: Date | null): Date | null => (a === null ? b : b === null ? a : a < b ? a : b);
+
+/**
+ * A paid period ended: its metered resources (as the plan version it ends on prices them) wait,
+ * pending, for late events until the window after the period has passed. Returns the
+ * subscription's next metering close.
+ */
+export const openMetering = async (
+  { trx, scope }: SubscriptionContext,
+  sub: SubscriptionRow,
+  period: MeteredPeriod,
+  at: Date,
+): Promise<Date | null> => {
+  const resources = await findPlanVersionResources(trx, sub.plan_id, sub.plan_version);
+  if (resources.length === 0) return sub.metering_closes_at;
+  const closesAt = new Date(period.end.getTime() + lateEventWindowMs);
+  await trx
+    .insertInto('metered_billings')
+    .values(
+      resources.map((resource) => ({
+        tenant_id: scope.tenantId,
+        subscription_id: sub.id,
+        resource_type: resource.resource_type,
+        period_start: period.start,
+        period_end: period.end,
+        total_usage: 0n,
+        included_units: resource.included_units,
+        overage_units: 0n,
+        overage_unit_price: resource.overage_unit_price,
+        overage_amount: '0',
+        status: 'pending' as const,
+        closes_at: closesAt,
+        record_id: null,
+        created_at: at,
+        updated_at: at,
+      })),
+    )
+    .execute();
+  return earliest(sub.metering_closes_at, closesAt);
+};
+
+/** Opens metering of the paid period that ends at `end` (now, or its natural end) and records the next close. */
+export const meterEndedPeriod = async (
+  ctx: SubscriptionContext,
+  sub: SubscriptionRow,
+  end: Date,
+): Promise<SubscriptionRow> => {
+  if (sub.status === 'trialing' || end <= sub.current_period_start) return sub;
+  const closesAt = await openMetering(ctx, sub, { start: sub.current_period_start, end }, end);
+  if (closesAt?.getTime() === sub.metering_closes_at?.getTime()) return sub;
+  return updateSubscription(ctx.trx, ctx.scope, sub.id, { metering_closes_at: closesAt });
+};
+
+/**
+ * Closes every metered period whose late-event window is over at `at`: usage is totalled from
+ * the daily rollups (late events included), overage goes on one `usage` record per period with a
+ * line per resource type, and the record is collected like any invoice. An unpaid one makes an
+ * active subscription past due.
+ */
+export const closeDueMetering = async (
+  ctx: SubscriptionContext,
+  sub: SubscriptionRow,
+  at: Date,
+): Promise<{ patch: SubscriptionPatch; recordId: string | null }> => {
+  const { trx, scope, tenant, actor } = ctx;
+  const pending = await trx
+    .selectFrom('metered_billings')
+    .selectAll()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('subscription_id', '=', sub.id)
+    .where('status', '=', 'pending')
+    .orderBy('period_start')
+    .orderBy('resource_type')
+    .execute();
+  const due = pending.filter((row) => row.closes_at <= at);
+  let patch: SubscriptionPatch = {
+    metering_closes_at: pending
+      .filter((row) => row.closes_at > at)
+      .reduce<Date | null>((next, row) => earliest(next, row.closes_at), null),
+  };
+  const clock = clockAt(at);
+  let lastRecordId: string | null = null;
+  const byPeriod = new Map<number, typeof due>();
+  for (const row of due)
+    byPeriod.set(row.period_start.getTime(), [...(byPeriod.get(row.period_start.getTime()) ?? []), row]);
+  for (const rows of byPeriod.values()) {
+    const [first] = rows;
+    if (first === undefined) continue;
+    const period = { start: first.period_start, end: first.period_end };
+    const { from, toExclusive } = daysOf(period, tenant.time_zone);
+    const totals = await usageOverDays(trx, scope, from, toExclusive);
+    const metered = rows.map((row) => {
+      const totalUsage = totals.get(row.resource_type) ?? 0n;
+      return { row, totalUsage, ...overageOf(totalUsage, row.included_units, row.overage_unit_price) };
+    });
+    const billed = metered.filter((item) => item.overageUnits > 0n);
+    let recordId: string | null = null;
+    if (billed.length > 0) {
+      const written = await writeRecord(
+        trx,
+        clock,
+        scope,
+        {
+          appId: null,
+          type: 'usage',
+          description: `Usage overage ${from} to ${lastDayBefore(toExclusive)}`,
+          currency: tenant.currency,
+          lines: billed.map(({ row, totalUsage, overageUnits }) => ({
+            description: `${row.resource_type}: ${totalUsage} used, ${row.included_units} included, ${overageUnits} over`,
+            resourceType: row.resource_type,
+            quantity: overageUnits,
+            unitPrice: row.overage_unit_price,
+            taxRate: tenant.tax_rate,
+          })),
+          finalize: true,
+        },
+        actor,
+      );
+      if (!written.ok) throw written.error;
+      recordId = written.value.recordId;
+      lastRecordId = recordId;
+      const collected = await collectPayment(trx, clock, scope, sub, recordId, actor);
+      if (!collected.paid && sub.status === 'active') {
+        patch = { ...patch, ...afterCollection(sub, false, recordId, at, tenant.time_zone) };
+      }
+    }
+    for (const { row, totalUsage, overageUnits, overageAmount } of metered) {
+      await trx
+        .updateTable('metered_billings')
+        .set({
+          total_usage: totalUsage,
+          overage_units: overageUnits,
+          overage_amount: overageAmount,
+          status: 'invoiced',
+          record_id: overageUnits > 0n ? recordId : null,
+          updated_at: at,
+        })
+        .where('tenant_id', '=', scope.tenantId)
+        .where('resource_type', '=', row.resource_type)
+        .where('period_start', '=', row.period_start)
+        .execute();
+    }
+  }
+  return { patch, recordId: lastRecordId };
+};

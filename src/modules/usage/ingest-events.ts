@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import { calendarDateIn } from '../../core/billing-calendar.js';
+import type { Clock } from '../../core/clock.js';
+import type { Db } from '../../db/database.js';
+import { retryTransaction } from '../../db/retry.js';
+import { canonicalJson } from '../idempotency/fingerprint.js';
+import {
+  addToDailyUsage,
+  eventKey,
+  findBatchOwners,
+  insertNewEvents,
+  storedFingerprints,
+  type StoredEvent,
+} from './repository.js';
+import { rollUp } from './rollup.js';
+import { checkUsageEvent } from './usage-event.js';
+
+export type EventOutcome =
+  | { index: number; event_id: string | null; status: 'accepted' }
+  | { index: number; event_id: string | null; status: 'duplicate' }
+  | { index: number; event_id: string | null; status: 'rejected'; reason: string };
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  results: EventOutcome[];
+  /** What this batch counted, for alert evaluation. */
+  counted: StoredEvent[];
+}
+
+const fingerprintOf = (event: Omit<StoredEvent, 'fingerprint' | 'usageDate'>): string =>
+  createHash('sha256')
+    .update(
+      canonicalJson({
+        tenant_id: event.tenantId,
+        app_id: event.appId,
+        resource_type: event.resourceType,
+        quantity: event.quantity.toString(),
+        timestamp: event.occurredAt.toISOString(),
+        properties: event.properties,
+      }),
+    )
+    .digest('hex');
+
+/**
+ * Counts a batch of usage events exactly once: each new (tenant, event_id) is stored and added
+ * to its day's rollup in the same transaction, so a replay — or the same event in a concurrent
+ * batch — finds it stored and counts nothing. The same id with another payload is refused.
+ */
+export const ingestEvents = async (db: Db, clock: Clock, rawEvents: unknown[]): Promise<IngestResult> => {
+  const now = clock.now();
+  const results: EventOutcome[] = new Array<EventOutcome>(rawEvents.length);
+  const checked = rawEvents.map((raw) => checkUsageEvent(raw, now));
+  checked.forEach((check, index) => {
+    if (!check.ok) results[index] = { index, event_id: check.eventId, status: 'rejected', reason: check.reason };
+  });
+  const valid = checked.flatMap((check, index) => (check.ok ? [{ index, event: check.event }] : []));
+
+  return retryTransaction(() =>
+    db.transaction().execute(async (trx) => {
+      const owners = await findBatchOwners(
+        trx,
+        [...new Set(valid.map(({ event }) => event.tenantId))],
+        [...new Set(valid.map(({ event }) => event.appId))],
+      );
+      const firstInBatch = new Map<string, StoredEvent>();
+      const candidates: { index: number; event: StoredEvent }[] = [];
+      for (const { index, event } of valid) {
+        const tenant = owners.tenants.get(event.tenantId);
+        const app = owners.apps.get(event.appId);
+        const refuse = (reason: string) => {
+          results[index] = { index, event_id: event.eventId, status: 'rejected', reason };
+        };
+        if (tenant === undefined) refuse(`tenant ${event.tenantId} does not exist`);
+        else if (tenant.status !== 'active') refuse(`tenant ${event.tenantId} is ${tenant.status}`);
+        else if (app === undefined || app.tenant_id !== event.tenantId)
+          refuse(`app ${event.appId} is not an app of ${event.tenantId}`);
+        else if (app.status !== 'active') refuse(`app ${event.appId} is ${app.status}`);
+        else {
+          const stored = {
+            ...event,
+            usageDate: calendarDateIn(event.occurredAt, tenant.time_zone),
+            fingerprint: fingerprintOf(event),
+          };
+          const key = eventKey(event.tenantId, event.eventId);
+          const earlier = firstInBatch.get(key);
+          if (earlier === undefined) {
+            firstInBatch.set(key, stored);
+            candidates.push({ index, event: stored });
+          } else if (earlier.fingerprint === stored.fingerprint) {
+            results[index] = { index, event_id: event.eventId, status: 'duplicate' };
+          } else {
+            refuse('event_id repeats an earlier event of this batch with another payload');
+          }
+        }
+      }
+      // Key order: concurrent batches wait on each other's ids in one order, never in a cycle.
+      const ordered = [...candidates].sort((a, b) =>
+        eventKey(a.event.tenantId, a.event.eventId) < eventKey(b.event.tenantId, b.event.eventId) ? -1 : 1,
+      );
+      const inserted = await insertNewEvents(
+        trx,
+        ordered.map(({ event }) => event),
+        now,
+      );
+      const seenBefore = ordered.filter(({ event }) => !inserted.has(eventKey(event.tenantId, event.eventId)));
+      const fingerprints = await storedFingerprints(
+        trx,
+        seenBefore.map(({ event }) => event),
+      );
+      const counted: StoredEvent[] = [];
+      for (const { index, event } of ordered) {
+        const key = eventKey(event.tenantId, event.eventId);
+        if (inserted.has(key)) {
+          counted.push(event);
+          results[index] = { index, event_id: event.eventId, status: 'accepted' };
+        } else if (fingerprints.get(key) === event.fingerprint) {
+          results[index] = { index, event_id: event.eventId, status: 'duplicate' };
+        } else {
+          results[index] = {
+            index,
+            event_id: event.eventId,
+            status: 'rejected',
+            reason: 'event_id was already counted with another payload',
+          };
+        }
+      }
+      await addToDailyUsage(trx, rollUp(counted), now);
+      const tally = (status: EventOutcome['status']) => results.filter((result) => result.status === status).length;
+      return {
+        accepted: tally('accepted'),
+        duplicates: tally('duplicate'),
+        rejected: tally('rejected'),
+        results,
+        counted,
+      };
+    }),
+  );
+};

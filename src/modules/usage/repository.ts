@@ -1,0 +1,132 @@
+import { sql } from 'kysely';
+import type { Db } from '../../db/database.js';
+import type { TenantScope } from '../auth/principal.js';
+import type { DailyUsage } from './rollup.js';
+import type { UsageEvent } from './usage-event.js';
+
+export interface StoredEvent extends UsageEvent {
+  usageDate: string;
+  fingerprint: string;
+}
+
+/** Tenants and apps that a batch names, in two queries whatever the batch size. */
+export const findBatchOwners = async (db: Db, tenantIds: string[], appIds: string[]) => {
+  const [tenants, apps] = await Promise.all([
+    tenantIds.length === 0
+      ? []
+      : db.selectFrom('tenants').select(['id', 'time_zone', 'status']).where('id', 'in', tenantIds).execute(),
+    appIds.length === 0
+      ? []
+      : db.selectFrom('apps').select(['tenant_id', 'id', 'status']).where('id', 'in', appIds).execute(),
+  ]);
+  return { tenants: new Map(tenants.map((t) => [t.id, t])), apps: new Map(apps.map((a) => [a.id, a])) };
+};
+
+/**
+ * Stores events whose (tenant, event_id) is new and returns the keys it stored. A concurrent batch
+ * holding the same id makes this wait for it, then count the event as already there.
+ */
+export const insertNewEvents = async (db: Db, events: StoredEvent[], receivedAt: Date): Promise<Set<string>> => {
+  if (events.length === 0) return new Set();
+  const rows = await db
+    .insertInto('usage_events')
+    .values(
+      events.map((event) => ({
+        tenant_id: event.tenantId,
+        event_id: event.eventId,
+        app_id: event.appId,
+        resource_type: event.resourceType,
+        quantity: event.quantity,
+        occurred_at: event.occurredAt,
+        usage_date: event.usageDate,
+        properties: JSON.stringify(event.properties),
+        fingerprint: event.fingerprint,
+        received_at: receivedAt,
+      })),
+    )
+    .onConflict((conflict) => conflict.columns(['tenant_id', 'event_id']).doNothing())
+    .returning(['tenant_id', 'event_id'])
+    .execute();
+  return new Set(rows.map((row) => eventKey(row.tenant_id, row.event_id)));
+};
+
+export const eventKey = (tenantId: string, eventId: string): string => `${tenantId}\u0000${eventId}`;
+
+/** Fingerprints of events stored before, by key. */
+export const storedFingerprints = async (db: Db, events: StoredEvent[]): Promise<Map<string, string>> => {
+  if (events.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('usage_events')
+    .select(['tenant_id', 'event_id', 'fingerprint'])
+    .where((eb) =>
+      eb.or(events.map((event) => eb.and([eb('tenant_id', '=', event.tenantId), eb('event_id', '=', event.eventId)]))),
+    )
+    .execute();
+  return new Map(rows.map((row) => [eventKey(row.tenant_id, row.event_id), row.fingerprint]));
+};
+
+/** Adds a batch's rollups to the stored ones, each with its resource's aggregation, in key order. */
+export const addToDailyUsage = async (db: Db, days: DailyUsage[], at: Date): Promise<void> => {
+  if (days.length === 0) return;
+  await db
+    .insertInto('usage_daily')
+    .values(
+      days.map((day) => ({
+        tenant_id: day.tenantId,
+        app_id: day.appId,
+        resource_type: day.resourceType,
+        usage_date: day.usageDate,
+        aggregation: day.aggregation,
+        quantity: day.quantity,
+        latest_at: day.latestAt,
+        event_count: day.eventCount,
+        updated_at: at,
+      })),
+    )
+    .onConflict((conflict) =>
+      conflict.columns(['tenant_id', 'app_id', 'resource_type', 'usage_date']).doUpdateSet({
+        quantity: sql`case usage_daily.aggregation
+          when 'sum' then usage_daily.quantity + excluded.quantity
+          when 'max' then greatest(usage_daily.quantity, excluded.quantity)
+          else case when excluded.latest_at >= usage_daily.latest_at then excluded.quantity else usage_daily.quantity end
+        end`,
+        latest_at: sql`greatest(usage_daily.latest_at, excluded.latest_at)`,
+        event_count: sql`usage_daily.event_count + excluded.event_count`,
+        updated_at: sql`excluded.updated_at`,
+      }),
+    )
+    .execute();
+};
+
+/** The tenant's usage per day and resource in [from, to], summed over its apps (or one app). */
+export const dailyTotals = (db: Db, scope: TenantScope, from: string, to: string, appId?: string) => {
+  let query = db
+    .selectFrom('usage_daily')
+    .select(['usage_date', 'resource_type', sql<bigint>`sum(quantity)::bigint`.as('quantity')])
+    .where('tenant_id', '=', scope.tenantId)
+    .where('usage_date', '>=', from)
+    .where('usage_date', '<=', to);
+  if (appId !== undefined) query = query.where('app_id', '=', appId);
+  return query.groupBy(['usage_date', 'resource_type']).execute();
+};
+
+/**
+ * A tenant's usage of each resource over whole days [from, to): per day its apps are added up,
+ * then the days are summed (`sum` resources) or their highest day taken (`max`, `latest`).
+ */
+export const usageOverDays = async (
+  db: Db,
+  scope: TenantScope,
+  from: string,
+  toExclusive: string,
+): Promise<Map<string, bigint>> => {
+  const { rows } = await sql<{ resource_type: string; total: bigint }>`
+    select resource_type,
+           case when min(aggregation) = 'sum' then sum(day_total) else max(day_total) end::bigint as total
+      from (select resource_type, aggregation, usage_date, sum(quantity) as day_total
+              from usage_daily
+             where tenant_id = ${scope.tenantId} and usage_date >= ${from}::date and usage_date < ${toExclusive}::date
+             group by resource_type, aggregation, usage_date) days
+     group by resource_type`.execute(db);
+  return new Map(rows.map((row) => [row.resource_type, row.total]));
+};

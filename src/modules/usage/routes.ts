@@ -1,0 +1,59 @@
+import { Type } from 'typebox';
+import { unwrap } from '../../core/result.js';
+import { resourceTypes } from '../../core/resources.js';
+import type { Api, AppDependencies } from '../../http/app.js';
+import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
+import { access, tenantScopeOf } from '../auth/access.js';
+import { getUsageStats, type DayStats } from './get-usage-stats.js';
+import { ingestEvents } from './ingest-events.js';
+import {
+  IngestEventsBody,
+  IngestResultSchema,
+  TenantUsageParams,
+  UsageStatsQuery,
+  UsageStatsSchema,
+} from './schemas.js';
+
+const toDayStatsView = (day: DayStats) => ({
+  date: day.date,
+  ...Object.fromEntries(resourceTypes.map((type) => [type, Number(day[type])])),
+});
+
+export const registerUsageRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+  app.addSchema(UsageStatsSchema);
+
+  app.post(
+    '/billing/usage/events',
+    {
+      config: { access: access.service },
+      schema: {
+        tags: ['usage'],
+        summary: 'Ingest a batch of up to 1,000 usage events; each is counted exactly once and its outcome reported',
+        body: IngestEventsBody,
+        response: { 200: ObjectEnvelope(IngestResultSchema), ...errorResponses(400, 401, 403, 413) },
+      },
+    },
+    async (request) => {
+      const { counted: _counted, ...result } = await ingestEvents(db, clock, request.body.events);
+      return objectEnvelope(result, clock.now());
+    },
+  );
+
+  app.get(
+    '/billing/usage/:tenant_id/stats',
+    {
+      config: { access: access.tenantRead },
+      schema: {
+        tags: ['usage'],
+        summary: "Usage per day in the tenant's time zone, newest first (default: the last 30 days)",
+        params: TenantUsageParams,
+        querystring: UsageStatsQuery,
+        response: { 200: ListEnvelope(Type.Ref('UsageStatsExportItem')), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { rows, total } = unwrap(await getUsageStats(db, clock, tenantScopeOf(request), request.query));
+      return listEnvelope(rows.map(toDayStatsView), request.query, total, clock.now());
+    },
+  );
+};
