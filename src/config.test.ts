@@ -23,7 +23,9 @@ describe('loadConfig', () => {
       jwtSecret: undefined,
       jwksUrl: undefined,
       logLevel: 'info',
-      billingRunIntervalSeconds: 60,
+      schedulerIntervalSeconds: 60,
+      smtpUrl: undefined,
+      smtpFrom: 'billing@localhost',
     });
   });
 

@@ -18,8 +18,11 @@ export interface Config {
   jwtSecret: string | undefined;
   jwksUrl: string | undefined;
   logLevel: LogLevel;
-  /** Seconds between billing runs in the server process; 0: none (run `billing bill` instead). */
-  billingRunIntervalSeconds: number;
+  /** Seconds between scheduler ticks (billing run, alerts, outbox) in the server; 0: none. */
+  schedulerIntervalSeconds: number;
+  /** smtp(s)://user:pass@host:port of the mail relay for email notifications; unset: email is not sent. */
+  smtpUrl: string | undefined;
+  smtpFrom: string;
 }
 
 export class ConfigError extends Error {
@@ -83,7 +86,12 @@ export const loadConfig = (env: Env = process.env, cwd = process.cwd()): Config 
     problems.push(`LOG_LEVEL must be one of ${logLevels.join(', ')}, got "${logLevel}"`);
   }
 
-  const billingRunIntervalSeconds = integer('BILLING_RUN_INTERVAL_SECONDS', 60, 0, 86_400);
+  const schedulerIntervalSeconds = integer('BILLING_SCHEDULER_INTERVAL_SECONDS', 60, 0, 86_400);
+  const smtpUrl = value('SMTP_URL');
+  if (smtpUrl !== undefined && !isUrlWithProtocol(smtpUrl, ['smtp:', 'smtps:'])) {
+    problems.push('SMTP_URL must be an smtp:// or smtps:// URL');
+  }
+  const smtpFrom = value('SMTP_FROM') ?? 'billing@localhost';
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -94,7 +102,9 @@ export const loadConfig = (env: Env = process.env, cwd = process.cwd()): Config 
     jwtSecret,
     jwksUrl,
     logLevel,
-    billingRunIntervalSeconds,
+    schedulerIntervalSeconds,
+    smtpUrl,
+    smtpFrom,
   };
 };
 

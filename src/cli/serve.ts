@@ -3,7 +3,8 @@ import type { Config } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { buildApp } from '../http/app.js';
-import { startBillingScheduler } from '../jobs/scheduler.js';
+import { startScheduler } from '../jobs/scheduler.js';
+import { createTransports } from '../modules/notifications/transports.js';
 import { createTokenVerifier } from '../modules/auth/tokens.js';
 import { packageVersion, resolveJwtSecret } from './runtime.js';
 
@@ -30,9 +31,13 @@ export const serve = async (config: Config): Promise<void> => {
     `billing service listening on ${address}`,
   );
   printWelcome(base, config, devSecret);
+  const transports = createTransports({ smtpUrl: config.smtpUrl, smtpFrom: config.smtpFrom, clock: systemClock });
   const stopScheduler =
-    config.billingRunIntervalSeconds > 0
-      ? startBillingScheduler(database.db, systemClock, config.billingRunIntervalSeconds * 1000, app.log)
+    config.schedulerIntervalSeconds > 0
+      ? startScheduler(
+          { db: database.db, clock: systemClock, transports, log: app.log },
+          config.schedulerIntervalSeconds * 1000,
+        )
       : async () => undefined;
 
   let closing = false;

@@ -23,6 +23,9 @@ export const idPrefixes = {
   record: 'rec',
   creditTransaction: 'ctr',
   subscription: 'sub',
+  usageAlert: 'ua',
+  notification: 'ntf',
+  outboxMessage: 'msg',
 } as const;
 
 export const newId = (kind: keyof typeof idPrefixes): string => `${idPrefixes[kind]}_${randomToken(16)}`;

@@ -4,6 +4,7 @@ import * as billingRecords from './migrations/0002_billing_records.js';
 import * as creditLedger from './migrations/0003_credit_ledger.js';
 import * as subscriptions from './migrations/0004_subscriptions.js';
 import * as usage from './migrations/0005_usage.js';
+import * as usageAlerts from './migrations/0006_usage_alerts.js';
 
 /** Listed in code, not read from a folder, so the same set runs under tsx, a bundle or tests. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '0003_credit_ledger': creditLedger,
   '0004_subscriptions': subscriptions,
   '0005_usage': usage,
+  '0006_usage_alerts': usageAlerts,
 };
 
 export const migrateToLatest = async <T>(db: Kysely<T>): Promise<MigrationResultSet> => {

@@ -280,6 +280,58 @@ export interface MeteredBillingsTable {
   updated_at: Timestamp;
 }
 
+export interface UsageAlertsTable {
+  tenant_id: string;
+  id: string;
+  app_id: string | null;
+  name: string;
+  resource_type: string;
+  threshold_percent: number;
+  /** Comma list, as the API carries it: "email,in_app". */
+  notification_channels: string;
+  email_recipients: string | null;
+  webhook_url: string | null;
+  webhook_secret: string | null;
+  status: 'active' | 'disabled';
+  last_triggered_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface UsageAlertFiringsTable {
+  tenant_id: string;
+  alert_id: string;
+  period_start: Timestamp;
+  usage: bigint;
+  included_units: bigint;
+  fired_at: Timestamp;
+}
+
+export interface NotificationsTable {
+  tenant_id: string;
+  id: string;
+  alert_id: string | null;
+  title: string;
+  body: string;
+  created_at: Timestamp;
+}
+
+export interface NotificationOutboxTable {
+  tenant_id: string;
+  id: string;
+  alert_id: string | null;
+  channel: 'email' | 'webhook';
+  destination: string;
+  subject: string;
+  payload: ColumnType<unknown, string, string>;
+  status: 'pending' | 'sent' | 'failed';
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  sent_at: Timestamp | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   apps: AppsTable;
@@ -301,4 +353,8 @@ export interface Database {
   usage_events: UsageEventsTable;
   usage_daily: UsageDailyTable;
   metered_billings: MeteredBillingsTable;
+  usage_alerts: UsageAlertsTable;
+  usage_alert_firings: UsageAlertFiringsTable;
+  notifications: NotificationsTable;
+  notification_outbox: NotificationOutboxTable;
 }

@@ -14,8 +14,10 @@ import type { TokenVerifier } from '../modules/auth/tokens.js';
 import { registerHealthRoutes } from '../modules/health/routes.js';
 import { registerPlanRoutes } from '../modules/plans/routes.js';
 import { registerMeteringRoutes } from '../modules/metering/routes.js';
+import { registerNotificationRoutes } from '../modules/notifications/routes.js';
 import { registerSubscriptionRoutes } from '../modules/subscriptions/routes.js';
 import { registerTenantRoutes } from '../modules/tenants/routes.js';
+import { registerUsageAlertRoutes } from '../modules/usage-alerts/routes.js';
 import { registerUsageRoutes } from '../modules/usage/routes.js';
 import { installDocs } from './docs.js';
 import { DetailErrorSchema, ErrorResponseSchema, PageInfoSchema } from './envelope.js';
@@ -81,5 +83,7 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
   registerSubscriptionRoutes(app, deps);
   registerUsageRoutes(app, deps);
   registerMeteringRoutes(app, deps);
+  registerUsageAlertRoutes(app, deps);
+  registerNotificationRoutes(app, deps);
   return app;
 };

@@ -537,7 +537,7 @@ const startRunner = (databaseUrl: string, asOf: string): Runner => {
       DATABASE_URL: databaseUrl,
       BILLING_JWT_SECRET: testSecret,
       LOG_LEVEL: 'silent',
-      BILLING_RUN_INTERVAL_SECONDS: '0',
+      BILLING_SCHEDULER_INTERVAL_SECONDS: '0',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

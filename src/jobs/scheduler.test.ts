@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { givenTenant } from '../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../testing/test-app.js';
-import { startBillingScheduler } from './scheduler.js';
+import { createTransports } from '../modules/notifications/transports.js';
+import { startScheduler } from './scheduler.js';
 
 let t: TestApp;
 const tenantId = 'tnt_scheduled';
@@ -35,10 +36,11 @@ const periodCount = async (): Promise<number> =>
       .execute()
   ).length;
 
-describe('the billing scheduler', () => {
+describe('the scheduler', () => {
   it('runs billing as of its clock on every tick, and each period is billed once however many ticks pass', async () => {
     t.clock.set('2026-01-20T00:00:00Z');
-    const stop = startBillingScheduler(t.database.db, t.clock, 20, t.app.log);
+    const transports = createTransports({ smtpUrl: undefined, smtpFrom: 'billing@localhost', clock: t.clock });
+    const stop = startScheduler({ db: t.database.db, clock: t.clock, transports, log: t.app.log }, 20);
     try {
       for (let waited = 0; (await periodCount()) === 0 && waited < 5000; waited += 20) {
         await new Promise((resolve) => setTimeout(resolve, 20));

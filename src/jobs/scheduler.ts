@@ -1,37 +1,61 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../core/clock.js';
 import type { Db } from '../db/database.js';
+import { deliverNotifications } from '../modules/notifications/deliver-notifications.js';
+import type { Transports } from '../modules/notifications/transports.js';
+import { evaluateAlerts } from '../modules/usage-alerts/evaluate-alerts.js';
+import { tenantsWithActiveAlerts } from '../modules/usage-alerts/repository.js';
 import { runBilling } from './billing-run.js';
 
+export interface ScheduledWork {
+  db: Db;
+  clock: Clock;
+  transports: Transports;
+  log: FastifyBaseLogger;
+}
+
 /**
- * Runs the billing run as of now every `intervalMs` in the server process, one run at a time (a tick during a run is skipped).
- * Replicas may all do so: runs coordinate through row locks. Returns a stop function that waits
- * for a run in progress.
+ * One tick of the server's scheduled work: the billing run as of now, then every active usage
+ * alert (catching crossings an ingestion did not get to evaluate), then due outbox messages.
+ * Each part that fails is logged and tried again on the next tick; the others still run.
  */
-export const startBillingScheduler = (
-  db: Db,
-  clock: Clock,
-  intervalMs: number,
-  log: FastifyBaseLogger,
-): (() => Promise<void>) => {
+const runScheduledWork = async ({ db, clock, transports, log }: ScheduledWork): Promise<void> => {
+  try {
+    const summary = await runBilling(db, clock.now());
+    if (summary.subscriptions > 0 || summary.failures.length > 0) {
+      log.info({ billingRun: summary }, `billing run advanced ${summary.subscriptions} subscription(s)`);
+    }
+    for (const failure of summary.failures) log.error({ failure }, 'billing run failed for a subscription');
+  } catch (error) {
+    log.warn({ err: error }, 'billing run failed; the next tick tries again');
+  }
+  try {
+    const fired = await evaluateAlerts(db, clock, await tenantsWithActiveAlerts(db));
+    if (fired > 0) log.info({ fired }, `${fired} usage alert(s) fired`);
+  } catch (error) {
+    log.warn({ err: error }, 'usage alert evaluation failed; the next tick tries again');
+  }
+  try {
+    const delivered = await deliverNotifications(db, clock, transports);
+    if (delivered.sent + delivered.retrying + delivered.failed > 0) log.info({ delivered }, 'notifications delivered');
+  } catch (error) {
+    log.warn({ err: error }, 'notification delivery failed; the next tick tries again');
+  }
+};
+
+/**
+ * Runs the scheduled work every `intervalMs` in the server process, one tick at a time (a tick
+ * during a run is skipped). Replicas may all do so: they coordinate through row locks and keys.
+ * Returns a stop function that waits for a tick in progress.
+ */
+export const startScheduler = (work: ScheduledWork, intervalMs: number): (() => Promise<void>) => {
   let stopped = false;
   let current: Promise<void> | undefined;
-  // A tick while a run is still going is skipped, not queued.
   const tick = () => {
     if (stopped || current !== undefined) return;
-    current = runBilling(db, clock.now())
-      .then(
-        (summary) => {
-          if (summary.subscriptions > 0 || summary.failures.length > 0) {
-            log.info({ billingRun: summary }, `billing run advanced ${summary.subscriptions} subscription(s)`);
-          }
-          for (const failure of summary.failures) log.error({ failure }, 'billing run failed for a subscription');
-        },
-        (error: unknown) => log.warn({ err: error }, 'billing run failed; the next tick tries again'),
-      )
-      .finally(() => {
-        current = undefined;
-      });
+    current = runScheduledWork(work).finally(() => {
+      current = undefined;
+    });
   };
   const timer = setInterval(tick, intervalMs);
   timer.unref();

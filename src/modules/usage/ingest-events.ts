@@ -109,11 +109,9 @@ export const ingestEvents = async (db: Db, clock: Clock, rawEvents: unknown[]): 
         trx,
         seenBefore.map(({ event }) => event),
       );
-      const counted: StoredEvent[] = [];
       for (const { index, event } of ordered) {
         const key = eventKey(event.tenantId, event.eventId);
         if (inserted.has(key)) {
-          counted.push(event);
           results[index] = { index, event_id: event.eventId, status: 'accepted' };
         } else if (fingerprints.get(key) === event.fingerprint) {
           results[index] = { index, event_id: event.eventId, status: 'duplicate' };
@@ -126,6 +124,10 @@ export const ingestEvents = async (db: Db, clock: Clock, rawEvents: unknown[]): 
           };
         }
       }
+      // In batch order: of two user_count measurements at one instant, the later in the batch wins.
+      const counted = candidates
+        .filter(({ event }) => inserted.has(eventKey(event.tenantId, event.eventId)))
+        .map(({ event }) => event);
       await addToDailyUsage(trx, rollUp(counted), now);
       const tally = (status: EventOutcome['status']) => results.filter((result) => result.status === status).length;
       return {

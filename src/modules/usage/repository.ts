@@ -111,7 +111,7 @@ export const dailyTotals = (db: Db, scope: TenantScope, from: string, to: string
 };
 
 /**
- * A tenant's usage of each resource over whole days [from, to): per day its apps are added up,
+ * A tenant's (or one app's) usage of each resource over whole days [from, to): per day its apps are added up,
  * then the days are summed (`sum` resources) or their highest day taken (`max`, `latest`).
  */
 export const usageOverDays = async (
@@ -119,6 +119,7 @@ export const usageOverDays = async (
   scope: TenantScope,
   from: string,
   toExclusive: string,
+  appId: string | null = null,
 ): Promise<Map<string, bigint>> => {
   const { rows } = await sql<{ resource_type: string; total: bigint }>`
     select resource_type,
@@ -126,6 +127,7 @@ export const usageOverDays = async (
       from (select resource_type, aggregation, usage_date, sum(quantity) as day_total
               from usage_daily
              where tenant_id = ${scope.tenantId} and usage_date >= ${from}::date and usage_date < ${toExclusive}::date
+               and (${appId}::text is null or app_id = ${appId}::text)
              group by resource_type, aggregation, usage_date) days
      group by resource_type`.execute(db);
   return new Map(rows.map((row) => [row.resource_type, row.total]));

@@ -4,6 +4,7 @@ import { resourceTypes } from '../../core/resources.js';
 import type { Api, AppDependencies } from '../../http/app.js';
 import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { access, tenantScopeOf } from '../auth/access.js';
+import { evaluateAlerts } from '../usage-alerts/evaluate-alerts.js';
 import { getUsageStats, type DayStats } from './get-usage-stats.js';
 import { ingestEvents } from './ingest-events.js';
 import {
@@ -34,7 +35,14 @@ export const registerUsageRoutes = (app: Api, { database: { db }, clock }: AppDe
       },
     },
     async (request) => {
-      const { counted: _counted, ...result } = await ingestEvents(db, clock, request.body.events);
+      const { counted, ...result } = await ingestEvents(db, clock, request.body.events);
+      // The events are counted; alerts are checked after, on committed usage. A failure here
+      // leaves them to the scheduler's evaluation, which finds the same crossings.
+      try {
+        await evaluateAlerts(db, clock, [...new Set(counted.map((event) => event.tenantId))]);
+      } catch (error) {
+        request.log.warn({ err: error }, 'usage alert evaluation failed; the scheduler will retry it');
+      }
       return objectEnvelope(result, clock.now());
     },
   );

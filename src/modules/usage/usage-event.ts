@@ -1,3 +1,4 @@
+import { Temporal } from 'temporal-polyfill';
 import { isResourceType, type ResourceType } from '../../core/resources.js';
 import { appIdPattern } from '../apps/schemas.js';
 import { tenantIdPattern } from '../tenants/schemas.js';
@@ -25,6 +26,15 @@ const fields = new Set(['event_id', 'tenant_id', 'app_id', 'resource_type', 'qua
 const eventIdPattern = /^[\x21-\x7e]{1,128}$/;
 const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
+/** The instant a real calendar time names, or null: `Date` would roll February 30 over into March. */
+const parseInstant = (text: string): Date | null => {
+  try {
+    return new Date(Temporal.Instant.from(text).epochMilliseconds);
+  } catch {
+    return null;
+  }
+};
+
 /**
  * Checks one event of a batch on its own, so one bad event is refused with its reason and the
  * others still count. Tenants and apps are checked later, against the database.
@@ -51,17 +61,15 @@ export const checkUsageEvent = (raw: unknown, now: Date): EventCheck => {
   if (typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 0 || quantity > maxEventQuantity) {
     return refuse(`quantity must be a whole number from 0 to ${maxEventQuantity}`);
   }
-  const occurredAt = typeof timestamp === 'string' && rfc3339.test(timestamp) ? new Date(timestamp) : null;
-  if (occurredAt === null || Number.isNaN(occurredAt.getTime())) {
-    return refuse('timestamp must be an RFC 3339 time such as 2026-05-01T08:00:00Z');
-  }
+  const occurredAt = typeof timestamp === 'string' && rfc3339.test(timestamp) ? parseInstant(timestamp) : null;
+  if (occurredAt === null) return refuse('timestamp must be an RFC 3339 time such as 2026-05-01T08:00:00Z');
   if (occurredAt.getTime() > now.getTime() + futureToleranceMs) {
     return refuse('timestamp is in the future');
   }
   if (occurredAt.getTime() < now.getTime() - lateEventWindowMs) {
     return refuse('timestamp is older than the late-event window of 3 days');
   }
-  const properties = event.properties ?? {};
+  const properties = event.properties === undefined ? {} : event.properties;
   if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) {
     return refuse('properties must be a JSON object');
   }

@@ -1,0 +1,59 @@
+import { createTransport } from 'nodemailer';
+import type { Clock } from '../../core/clock.js';
+import type { OutboxMessage } from './deliver-notifications.js';
+import { signWebhook } from './webhook-signature.js';
+
+/** How outbox messages leave the service; tests and the server build them from configuration. */
+export interface Transports {
+  email(message: OutboxMessage): Promise<void>;
+  webhook(message: OutboxMessage, secret: string | null): Promise<void>;
+}
+
+export interface TransportConfig {
+  smtpUrl: string | undefined;
+  smtpFrom: string;
+  clock: Clock;
+  webhookTimeoutMs?: number;
+}
+
+export const createTransports = ({
+  smtpUrl,
+  smtpFrom,
+  clock,
+  webhookTimeoutMs = 10_000,
+}: TransportConfig): Transports => {
+  const mailer = smtpUrl === undefined ? undefined : createTransport(smtpUrl);
+  return {
+    email: async (message) => {
+      if (mailer === undefined) throw new Error('email is not configured: set SMTP_URL');
+      const { text } = message.payload as { text: string };
+      await mailer.sendMail({
+        from: smtpFrom,
+        to: message.destination,
+        subject: message.subject,
+        text,
+        // The same id on a resend after a crash lets mail systems and readers see one message.
+        messageId: `<${message.id}@billing.local>`,
+      });
+    },
+    webhook: async (message, secret) => {
+      const body = JSON.stringify(message.payload);
+      // The delivery's own second: receivers check it against their clock to refuse replays.
+      const timestamp = Math.floor(clock.now().getTime() / 1000);
+      const response = await fetch(message.destination, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          // Receivers dedupe on webhook-id: a resend after a crash carries the same one.
+          'webhook-id': message.id,
+          'webhook-timestamp': String(timestamp),
+          ...(secret === null ? {} : { 'webhook-signature': signWebhook(secret, message.id, timestamp, body) }),
+        },
+        body,
+        signal: AbortSignal.timeout(webhookTimeoutMs),
+        redirect: 'error',
+      });
+      if (!response.ok) throw new Error(`webhook answered ${response.status}`);
+    },
+  };
+};

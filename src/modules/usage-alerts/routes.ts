@@ -1,0 +1,140 @@
+import { Type } from 'typebox';
+import { toRfc3339 } from '../../core/clock.js';
+import { notFound } from '../../core/errors.js';
+import { unwrap } from '../../core/result.js';
+import type { Api, AppDependencies } from '../../http/app.js';
+import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
+import { access, tenantScopeOf } from '../auth/access.js';
+import { findTenant } from '../tenants/repository.js';
+import { findAlert, listAlerts, type AlertRow } from './repository.js';
+import { changeAlert, createAlert } from './save-alert.js';
+import {
+  AlertParams,
+  CreateAlertBody,
+  ListAlertsQuery,
+  TenantAlertsParams,
+  UpdateAlertBody,
+  UsageAlertSchema,
+} from './schemas.js';
+
+/** The webhook signing secret goes only to writers (tenant admins), in the answer to a write. */
+const toAlertView = (alert: AlertRow, { withSecret }: { withSecret: boolean }) => ({
+  app_id: alert.app_id,
+  created_at: toRfc3339(alert.created_at),
+  id: alert.id,
+  last_triggered_at: alert.last_triggered_at === null ? null : toRfc3339(alert.last_triggered_at),
+  name: alert.name,
+  notification_channels: alert.notification_channels,
+  resource_type: alert.resource_type,
+  status: alert.status,
+  tenant_id: alert.tenant_id,
+  threshold_percent: alert.threshold_percent,
+  updated_at: toRfc3339(alert.updated_at),
+  email_recipients: alert.email_recipients,
+  webhook_url: alert.webhook_url,
+  webhook_secret: withSecret ? alert.webhook_secret : null,
+});
+
+export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+  app.addSchema(UsageAlertSchema);
+  const alertResponse = ObjectEnvelope(Type.Ref('UsageAlertResponse'));
+  const tags = ['usage-alerts'];
+
+  app.post(
+    '/billing/usage-alerts/:tenant_id',
+    {
+      config: { access: access.tenantWrite },
+      schema: {
+        tags,
+        summary: "Create a usage alert on a share of the plan's included units",
+        params: TenantAlertsParams,
+        body: CreateAlertBody,
+        response: { 201: alertResponse, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const alert = unwrap(await createAlert(db, clock, tenantScopeOf(request), request.body));
+      return reply.status(201).send(objectEnvelope(toAlertView(alert, { withSecret: true }), clock.now(), 201));
+    },
+  );
+
+  app.get(
+    '/billing/usage-alerts/:tenant_id',
+    {
+      config: { access: access.tenantRead },
+      schema: {
+        tags,
+        summary: "The tenant's usage alerts, newest first",
+        params: TenantAlertsParams,
+        querystring: ListAlertsQuery,
+        response: { 200: ListEnvelope(Type.Ref('UsageAlertResponse')), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const scope = tenantScopeOf(request);
+      if ((await findTenant(db, scope)) === undefined) throw notFound('tenant');
+      const { rows, total } = await listAlerts(db, scope, request.query);
+      return listEnvelope(
+        rows.map((row) => toAlertView(row, { withSecret: false })),
+        request.query,
+        total,
+        clock.now(),
+      );
+    },
+  );
+
+  app.get(
+    '/billing/usage-alerts/:tenant_id/:alert_id',
+    {
+      config: { access: access.tenantRead },
+      schema: {
+        tags,
+        summary: 'Get a usage alert',
+        params: AlertParams,
+        response: { 200: alertResponse, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const alert = await findAlert(db, tenantScopeOf(request), request.params.alert_id);
+      if (alert === undefined) throw notFound('usage alert');
+      return objectEnvelope(toAlertView(alert, { withSecret: false }), clock.now());
+    },
+  );
+
+  app.patch(
+    '/billing/usage-alerts/:tenant_id/:alert_id',
+    {
+      config: { access: access.tenantWrite },
+      schema: {
+        tags,
+        summary: 'Change a usage alert: name, threshold, channels and their addresses, status',
+        params: AlertParams,
+        body: UpdateAlertBody,
+        response: { 200: alertResponse, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const alert = unwrap(await changeAlert(db, clock, tenantScopeOf(request), request.params.alert_id, request.body));
+      return objectEnvelope(toAlertView(alert, { withSecret: true }), clock.now());
+    },
+  );
+
+  app.delete(
+    '/billing/usage-alerts/:tenant_id/:alert_id',
+    {
+      config: { access: access.tenantWrite },
+      schema: {
+        tags,
+        summary: 'Disable a usage alert (it is kept, with its history)',
+        params: AlertParams,
+        response: { 200: alertResponse, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const alert = unwrap(
+        await changeAlert(db, clock, tenantScopeOf(request), request.params.alert_id, { status: 'disabled' }),
+      );
+      return objectEnvelope(toAlertView(alert, { withSecret: true }), clock.now());
+    },
+  );
+};
