@@ -268,6 +268,8 @@ export interface MeteredBillingsTable {
   resource_type: string;
   period_start: Timestamp;
   period_end: Timestamp;
+  usage_from: ColumnType<string, string, string>;
+  usage_until: ColumnType<string, string, string>;
   total_usage: bigint;
   included_units: bigint;
   overage_units: bigint;

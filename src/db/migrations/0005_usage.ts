@@ -46,6 +46,9 @@ export const up = (db: Kysely<unknown>): Promise<void> =>
        resource_type text not null,
        period_start timestamptz not null,
        period_end timestamptz not null,
+       -- The whole days of usage the period bills, in the tenant's time zone: [usage_from, usage_until).
+       usage_from date not null,
+       usage_until date not null,
        total_usage bigint not null check (total_usage >= 0),
        included_units bigint not null check (included_units >= 0),
        overage_units bigint not null check (overage_units >= 0),

@@ -79,25 +79,36 @@ export const listMeteredBillings = async (
     .orderBy('m.period_start', 'desc')
     .orderBy('m.resource_type')
     .execute();
+  // A period still in its late-event window shows its usage so far, like the current one.
+  const usageSoFar = new Map<string, Map<string, bigint>>();
+  for (const row of stored.filter((stored) => stored.status === 'pending')) {
+    const key = `${row.usage_from}/${row.usage_until}`;
+    if (!usageSoFar.has(key)) usageSoFar.set(key, await usageOverDays(db, scope, row.usage_from, row.usage_until));
+  }
   const rows: MeteredBilling[] = [
     ...(await currentPeriod(db, clock, scope, tenant.time_zone)),
-    ...stored.map((row) => ({
-      resourceType: row.resource_type,
-      periodStart: row.period_start,
-      periodEnd: row.period_end,
-      totalUsage: row.total_usage,
-      includedUnits: row.included_units,
-      overageUnits: row.overage_units,
-      overageUnitPrice: row.overage_unit_price,
-      overageAmount: row.overage_amount,
-      status:
-        row.status === 'pending'
-          ? ('pending' as const)
-          : row.record_id === null || row.record_status === 'paid'
-            ? ('paid' as const)
-            : ('invoiced' as const),
-      recordId: row.record_id,
-    })),
+    ...stored.map((row) => {
+      const pendingTotals = usageSoFar.get(`${row.usage_from}/${row.usage_until}`);
+      const totalUsage = row.status === 'pending' ? (pendingTotals?.get(row.resource_type) ?? 0n) : row.total_usage;
+      return {
+        resourceType: row.resource_type,
+        periodStart: row.period_start,
+        periodEnd: row.period_end,
+        totalUsage,
+        includedUnits: row.included_units,
+        overageUnitPrice: row.overage_unit_price,
+        ...(row.status === 'pending'
+          ? overageOf(totalUsage, row.included_units, row.overage_unit_price)
+          : { overageUnits: row.overage_units, overageAmount: row.overage_amount }),
+        status:
+          row.status === 'pending'
+            ? ('pending' as const)
+            : row.record_id === null || row.record_status === 'paid'
+              ? ('paid' as const)
+              : ('invoiced' as const),
+        recordId: row.record_id,
+      };
+    }),
   ];
   const offset = pageOffset(page);
   return ok({ rows: rows.slice(offset, offset + page.page_size), total: rows.length });

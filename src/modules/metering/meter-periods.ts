@@ -1,6 +1,8 @@
 import { Temporal } from 'temporal-polyfill';
 import { calendarDateIn } from '../../core/billing-calendar.js';
+import { startOfDay } from '../../core/calendar.js';
 import { clockAt } from '../../core/clock.js';
+import { priceLine } from '../../core/invoice-math.js';
 import { overageOf } from '../../core/overage.js';
 import { findPlanVersionResources } from '../plans/repository.js';
 import { usageOverDays } from '../usage/repository.js';
@@ -16,11 +18,19 @@ export interface MeteredPeriod {
   end: Date;
 }
 
-/** Whole days of a period in the tenant's time zone: from the day it starts on up to the day it ends on. */
-const daysOf = (period: MeteredPeriod, timeZone: string) => ({
-  from: calendarDateIn(period.start, timeZone),
-  toExclusive: calendarDateIn(period.end, timeZone),
-});
+/**
+ * The whole days of usage a period bills, in the tenant's time zone: from the day it starts on
+ * up to the day it ends on, which belongs to the next period — or, when none follows (the
+ * subscription ended), to this one, so the last part-day is billed too.
+ */
+const daysOf = (period: MeteredPeriod, timeZone: string, final: boolean) => {
+  const endDay = Temporal.PlainDate.from(calendarDateIn(period.end, timeZone));
+  const endsAtMidnight = startOfDay(endDay, timeZone).getTime() === period.end.getTime();
+  return {
+    from: calendarDateIn(period.start, timeZone),
+    until: (final && !endsAtMidnight ? endDay.add({ days: 1 }) : endDay).toString(),
+  };
+};
 
 const lastDayBefore = (date: string): string => Temporal.PlainDate.from(date).subtract({ days: 1 }).toString();
 
@@ -32,11 +42,12 @@ const earliest = (a: Date | null, b: Date | null): Date | null => (a === null ? 
  * subscription's next metering close.
  */
 export const openMetering = async (
-  { trx, scope }: SubscriptionContext,
+  { trx, scope, tenant }: SubscriptionContext,
   sub: SubscriptionRow,
-  period: MeteredPeriod,
+  period: MeteredPeriod & { final: boolean },
   at: Date,
 ): Promise<Date | null> => {
+  const days = daysOf(period, tenant.time_zone, period.final);
   const resources = await findPlanVersionResources(trx, sub.plan_id, sub.plan_version);
   if (resources.length === 0) return sub.metering_closes_at;
   const closesAt = new Date(period.end.getTime() + lateEventWindowMs);
@@ -49,6 +60,8 @@ export const openMetering = async (
         resource_type: resource.resource_type,
         period_start: period.start,
         period_end: period.end,
+        usage_from: days.from,
+        usage_until: days.until,
         total_usage: 0n,
         included_units: resource.included_units,
         overage_units: 0n,
@@ -65,14 +78,18 @@ export const openMetering = async (
   return earliest(sub.metering_closes_at, closesAt);
 };
 
-/** Opens metering of the paid period that ends at `end` (now, or its natural end) and records the next close. */
+/**
+ * Opens metering of the paid period that ends at `end` (now, or its natural end) and records the
+ * next close. `final`: no period follows it.
+ */
 export const meterEndedPeriod = async (
   ctx: SubscriptionContext,
   sub: SubscriptionRow,
   end: Date,
+  final: boolean,
 ): Promise<SubscriptionRow> => {
   if (sub.status === 'trialing' || end <= sub.current_period_start) return sub;
-  const closesAt = await openMetering(ctx, sub, { start: sub.current_period_start, end }, end);
+  const closesAt = await openMetering(ctx, sub, { start: sub.current_period_start, end, final }, end);
   if (closesAt?.getTime() === sub.metering_closes_at?.getTime()) return sub;
   return updateSubscription(ctx.trx, ctx.scope, sub.id, { metering_closes_at: closesAt });
 };
@@ -112,16 +129,22 @@ export const closeDueMetering = async (
   for (const rows of byPeriod.values()) {
     const [first] = rows;
     if (first === undefined) continue;
-    const period = { start: first.period_start, end: first.period_end };
-    const { from, toExclusive } = daysOf(period, tenant.time_zone);
-    const totals = await usageOverDays(trx, scope, from, toExclusive);
+    const totals = await usageOverDays(trx, scope, first.usage_from, first.usage_until);
     const metered = rows.map((row) => {
       const totalUsage = totals.get(row.resource_type) ?? 0n;
       return { row, totalUsage, ...overageOf(totalUsage, row.included_units, row.overage_unit_price) };
     });
     const billed = metered.filter((item) => item.overageUnits > 0n);
+    // Overage worth less than half a minor unit rounds to nothing: no invoice (and no number) for it.
+    const owed = billed.some(
+      ({ row, overageUnits }) =>
+        priceLine(
+          { quantity: overageUnits, unitPrice: row.overage_unit_price, taxRate: tenant.tax_rate },
+          tenant.currency,
+        ).amount > 0n,
+    );
     let recordId: string | null = null;
-    if (billed.length > 0) {
+    if (owed) {
       const written = await writeRecord(
         trx,
         clock,
@@ -129,7 +152,7 @@ export const closeDueMetering = async (
         {
           appId: null,
           type: 'usage',
-          description: `Usage overage ${from} to ${lastDayBefore(toExclusive)}`,
+          description: `Usage overage ${first.usage_from} to ${lastDayBefore(first.usage_until)}`,
           currency: tenant.currency,
           lines: billed.map(({ row, totalUsage, overageUnits }) => ({
             description: `${row.resource_type}: ${totalUsage} used, ${row.included_units} included, ${overageUnits} over`,

@@ -92,15 +92,18 @@ const applyStep = async (ctx: SubscriptionContext, sub: SubscriptionRow, step: D
 const endPeriod = async (ctx: SubscriptionContext, ended: SubscriptionRow, step: DueStep): Promise<SubscriptionRow> => {
   const { trx, scope, actor } = ctx;
   const at = step.at;
-  const sub = step.kind === 'period_end' ? await meterEndedPeriod(ctx, ended, ended.current_period_end) : ended;
   const ending =
-    sub.status === 'past_due' || sub.status === 'suspended'
+    ended.status === 'past_due' || ended.status === 'suspended'
       ? { status: 'canceled' as const, reason: 'invoice unpaid at period end' }
-      : sub.cancel_at_period_end
+      : ended.cancel_at_period_end
         ? { status: 'canceled' as const, reason: 'canceled at period end' }
-        : !sub.auto_renew
+        : !ended.auto_renew
           ? { status: 'expired' as const, reason: 'not renewed: auto_renew is off' }
           : undefined;
+  const sub =
+    step.kind === 'period_end'
+      ? await meterEndedPeriod(ctx, ended, ended.current_period_end, ending !== undefined)
+      : ended;
   if (ending !== undefined) {
     const event = { kind: ending.status, actor, reason: ending.reason, recordId: sub.open_record_id };
     return transition(trx, scope, sub, endedFields(ending.status, at), event, at);
