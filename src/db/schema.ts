@@ -322,6 +322,7 @@ export interface NotificationOutboxTable {
   tenant_id: string;
   id: string;
   alert_id: string | null;
+  signing_secret: string | null;
   channel: 'email' | 'webhook';
   destination: string;
   subject: string;

@@ -54,8 +54,9 @@ export const up = (db: Kysely<unknown>): Promise<void> =>
     `create table notification_outbox (
        tenant_id text not null references tenants (id),
        id text not null,
-       -- The alert whose webhook secret signs the message.
        alert_id text,
+       -- A webhook is signed with the secret its alert had when it fired, even if it changed since.
+       signing_secret text,
        channel text not null check (channel in ('email', 'webhook')),
        destination text not null,
        subject text not null,
@@ -67,7 +68,8 @@ export const up = (db: Kysely<unknown>): Promise<void> =>
        created_at timestamptz not null,
        sent_at timestamptz,
        primary key (tenant_id, id),
-       check ((status = 'pending') = (next_attempt_at is not null))
+       check ((status = 'pending') = (next_attempt_at is not null)),
+       check (channel <> 'webhook' or signing_secret is not null)
      )`,
     `create index notification_outbox_due on notification_outbox (next_attempt_at) where status = 'pending'`,
   ]);

@@ -44,7 +44,7 @@ export const deliverNotifications = async (
       const where = { tenant_id: message.tenant_id, id: message.id };
       try {
         if (message.channel === 'email') await transports.email(message);
-        else await transports.webhook(message, await secretOf(trx, message));
+        else await transports.webhook(message);
       } catch (error) {
         const attempts = message.attempts + 1;
         const delay = retryDelaysMs[attempts - 1];
@@ -73,15 +73,4 @@ export const deliverNotifications = async (
     summary[outcome] += 1;
   }
   return summary;
-};
-
-const secretOf = async (db: Db, message: OutboxMessage): Promise<string | null> => {
-  if (message.alert_id === null) return null;
-  const alert = await db
-    .selectFrom('usage_alerts')
-    .select('webhook_secret')
-    .where('tenant_id', '=', message.tenant_id)
-    .where('id', '=', message.alert_id)
-    .executeTakeFirst();
-  return alert?.webhook_secret ?? null;
 };

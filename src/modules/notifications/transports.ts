@@ -6,7 +6,7 @@ import { signWebhook } from './webhook-signature.js';
 /** How outbox messages leave the service; tests and the server build them from configuration. */
 export interface Transports {
   email(message: OutboxMessage): Promise<void>;
-  webhook(message: OutboxMessage, secret: string | null): Promise<void>;
+  webhook(message: OutboxMessage): Promise<void>;
 }
 
 export interface TransportConfig {
@@ -22,7 +22,11 @@ export const createTransports = ({
   clock,
   webhookTimeoutMs = 10_000,
 }: TransportConfig): Transports => {
-  const mailer = smtpUrl === undefined ? undefined : createTransport(smtpUrl);
+  // A mail relay that hangs must not hold a delivery (and its row lock) for nodemailer's minutes.
+  const mailer =
+    smtpUrl === undefined
+      ? undefined
+      : createTransport({ url: smtpUrl, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 10_000 });
   return {
     email: async (message) => {
       if (mailer === undefined) throw new Error('email is not configured: set SMTP_URL');
@@ -36,7 +40,8 @@ export const createTransports = ({
         messageId: `<${message.id}@billing.local>`,
       });
     },
-    webhook: async (message, secret) => {
+    webhook: async (message) => {
+      if (message.signing_secret === null) throw new Error('a webhook message has no signing secret');
       const body = JSON.stringify(message.payload);
       // The delivery's own second: receivers check it against their clock to refuse replays.
       const timestamp = Math.floor(clock.now().getTime() / 1000);
@@ -47,7 +52,7 @@ export const createTransports = ({
           // Receivers dedupe on webhook-id: a resend after a crash carries the same one.
           'webhook-id': message.id,
           'webhook-timestamp': String(timestamp),
-          ...(secret === null ? {} : { 'webhook-signature': signWebhook(secret, message.id, timestamp, body) }),
+          'webhook-signature': signWebhook(message.signing_secret, message.id, timestamp, body),
         },
         body,
         signal: AbortSignal.timeout(webhookTimeoutMs),

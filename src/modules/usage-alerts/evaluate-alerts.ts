@@ -51,6 +51,9 @@ const crossingsOf = async (db: Db, clock: Clock, scope: TenantScope, alerts: Ale
   );
   const from = calendarDateIn(sub.current_period_start, tenant.time_zone);
   const tomorrow = Temporal.PlainDate.from(calendarDateIn(clock.now(), tenant.time_zone)).add({ days: 1 }).toString();
+  // A period the billing run has not renewed yet is over: the next period's usage is not its.
+  const periodEndDay = calendarDateIn(sub.current_period_end, tenant.time_zone);
+  const until = tomorrow < periodEndDay ? tomorrow : periodEndDay;
   const totalsByApp = new Map<string | null, Map<string, bigint>>();
   const crossings: Crossing[] = [];
   for (const alert of alerts) {
@@ -59,7 +62,7 @@ const crossingsOf = async (db: Db, clock: Clock, scope: TenantScope, alerts: Ale
     if (includedUnits === 0n) continue;
     let totals = totalsByApp.get(alert.app_id);
     if (totals === undefined) {
-      totals = await usageOverDays(db, scope, from, tomorrow, alert.app_id);
+      totals = await usageOverDays(db, scope, from, until, alert.app_id);
       totalsByApp.set(alert.app_id, totals);
     }
     const usage = totals.get(alert.resource_type) ?? 0n;
@@ -140,12 +143,14 @@ const fire = (db: Db, clock: Clock, scope: TenantScope, crossing: Crossing): Pro
       }
       const destination = channel === 'email' ? alert.email_recipients : alert.webhook_url;
       if (destination === null) continue;
+      const signingSecret = channel === 'webhook' ? alert.webhook_secret : null;
       await trx
         .insertInto('notification_outbox')
         .values({
           tenant_id: scope.tenantId,
           id: newId('outboxMessage'),
           alert_id: alert.id,
+          signing_secret: signingSecret,
           channel,
           destination,
           subject: title,
