@@ -26,6 +26,7 @@ export const idPrefixes = {
   usageAlert: 'ua',
   notification: 'ntf',
   outboxMessage: 'msg',
+  userDataExport: 'exp',
 } as const;
 
 export const newId = (kind: keyof typeof idPrefixes): string => `${idPrefixes[kind]}_${randomToken(16)}`;

@@ -11,6 +11,7 @@ const platformTables = new Set([
   'plans',
   'plan_versions',
   'plan_version_resources',
+  'export_audit_log',
   'kysely_migration',
   'kysely_migration_lock',
 ]);

@@ -335,6 +335,18 @@ export interface NotificationOutboxTable {
   sent_at: Timestamp | null;
 }
 
+export interface ExportAuditLogTable {
+  id: string;
+  event: 'started' | 'completed' | 'failed';
+  requested_by: string;
+  user_id: string;
+  tenant_filter: string | null;
+  tenant_ids: string[];
+  row_counts: ColumnType<unknown, string | null, string | null>;
+  error: string | null;
+  occurred_at: Timestamp;
+}
+
 export interface Database {
   tenants: TenantsTable;
   apps: AppsTable;
@@ -360,4 +372,5 @@ export interface Database {
   usage_alert_firings: UsageAlertFiringsTable;
   notifications: NotificationsTable;
   notification_outbox: NotificationOutboxTable;
+  export_audit_log: ExportAuditLogTable;
 }

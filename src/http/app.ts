@@ -8,6 +8,7 @@ import { createApiKeyAuthenticator } from '../modules/api-keys/authenticate.js';
 import { registerApiKeyRoutes } from '../modules/api-keys/routes.js';
 import { registerAppRoutes } from '../modules/apps/routes.js';
 import { registerBillingRecordRoutes } from '../modules/billing-records/routes.js';
+import { registerComplianceExportRoutes } from '../modules/compliance-export/routes.js';
 import { registerCreditLedgerRoutes } from '../modules/credit-ledger/routes.js';
 import { installAccessGuard } from '../modules/auth/access.js';
 import type { TokenVerifier } from '../modules/auth/tokens.js';
@@ -85,5 +86,6 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
   registerMeteringRoutes(app, deps);
   registerUsageAlertRoutes(app, deps);
   registerNotificationRoutes(app, deps);
+  registerComplianceExportRoutes(app, deps);
   return app;
 };

@@ -1,25 +1,12 @@
 import { Type } from 'typebox';
-import { toRfc3339 } from '../../core/clock.js';
 import { unwrap } from '../../core/result.js';
 import type { Api, AppDependencies } from '../../http/app.js';
 import { errorResponses, ListEnvelope, listEnvelope } from '../../http/envelope.js';
 import { access, tenantScopeOf } from '../auth/access.js';
 import { TenantUsageParams } from '../usage/schemas.js';
-import { listMeteredBillings, type MeteredBilling } from './list-metered-billings.js';
+import { listMeteredBillings } from './list-metered-billings.js';
 import { MeteredBillingSchema, MeteringQuery } from './schemas.js';
-
-const toMeteredBillingView = (row: MeteredBilling) => ({
-  resource_type: row.resourceType,
-  period_start: toRfc3339(row.periodStart),
-  period_end: toRfc3339(row.periodEnd),
-  total_usage: Number(row.totalUsage),
-  included_units: Number(row.includedUnits),
-  overage_units: Number(row.overageUnits),
-  overage_amount: row.overageAmount,
-  status: row.status,
-  overage_unit_price: row.overageUnitPrice,
-  record_id: row.recordId,
-});
+import { toMeteredBillingView } from './view.js';
 
 export const registerMeteringRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
   app.addSchema(MeteredBillingSchema);

@@ -1,12 +1,11 @@
 import { Type } from 'typebox';
-import { toRfc3339 } from '../../core/clock.js';
 import { notFound } from '../../core/errors.js';
 import { unwrap } from '../../core/result.js';
 import type { Api, AppDependencies } from '../../http/app.js';
 import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { access, tenantScopeOf } from '../auth/access.js';
 import { findTenant } from '../tenants/repository.js';
-import { findAlert, listAlerts, type AlertRow } from './repository.js';
+import { findAlert, listAlerts } from './repository.js';
 import { changeAlert, createAlert } from './save-alert.js';
 import {
   AlertParams,
@@ -16,24 +15,7 @@ import {
   UpdateAlertBody,
   UsageAlertSchema,
 } from './schemas.js';
-
-/** The webhook signing secret goes only to writers (tenant admins), in the answer to a write. */
-const toAlertView = (alert: AlertRow, { withSecret }: { withSecret: boolean }) => ({
-  app_id: alert.app_id,
-  created_at: toRfc3339(alert.created_at),
-  id: alert.id,
-  last_triggered_at: alert.last_triggered_at === null ? null : toRfc3339(alert.last_triggered_at),
-  name: alert.name,
-  notification_channels: alert.notification_channels,
-  resource_type: alert.resource_type,
-  status: alert.status,
-  tenant_id: alert.tenant_id,
-  threshold_percent: alert.threshold_percent,
-  updated_at: toRfc3339(alert.updated_at),
-  email_recipients: alert.email_recipients,
-  webhook_url: alert.webhook_url,
-  webhook_secret: withSecret ? alert.webhook_secret : null,
-});
+import { toAlertView } from './view.js';
 
 export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
   app.addSchema(UsageAlertSchema);

@@ -1,11 +1,10 @@
 import { Type } from 'typebox';
 import { unwrap } from '../../core/result.js';
-import { resourceTypes } from '../../core/resources.js';
 import type { Api, AppDependencies } from '../../http/app.js';
 import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { access, tenantScopeOf } from '../auth/access.js';
 import { evaluateAlerts } from '../usage-alerts/evaluate-alerts.js';
-import { getUsageStats, type DayStats } from './get-usage-stats.js';
+import { getUsageStats } from './get-usage-stats.js';
 import { ingestEvents } from './ingest-events.js';
 import {
   IngestEventsBody,
@@ -14,11 +13,7 @@ import {
   UsageStatsQuery,
   UsageStatsSchema,
 } from './schemas.js';
-
-const toDayStatsView = (day: DayStats) => ({
-  date: day.date,
-  ...Object.fromEntries(resourceTypes.map((type) => [type, Number(day[type])])),
-});
+import { toDayStatsView } from './view.js';
 
 export const registerUsageRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
   app.addSchema(UsageStatsSchema);

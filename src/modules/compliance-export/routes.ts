@@ -1,0 +1,73 @@
+import { Type } from 'typebox';
+import { unwrap } from '../../core/result.js';
+import type { Api, AppDependencies } from '../../http/app.js';
+import { errorResponses } from '../../http/envelope.js';
+import { access, principalOf } from '../auth/access.js';
+import { tenantIdPattern, userIdPattern } from '../tenants/schemas.js';
+import { exportUserData } from './export-user-data.js';
+
+const ExportUserDataBody = Type.Object(
+  {
+    user_id: Type.String({
+      pattern: userIdPattern,
+      description: 'The user whose data is exported',
+      examples: ['usr_abc123'],
+    }),
+    tenant_id: Type.Optional(
+      Type.String({ pattern: tenantIdPattern, description: 'Only this tenant (the user must administer it)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const items = (ref: string) => Type.Array(Type.Ref(ref));
+
+/** For the docs: the body is streamed, so it is written, not serialised against this. */
+const ExportUserDataResponse = Type.Object({
+  code: Type.Integer(),
+  message: Type.String(),
+  data: Type.Object({
+    user_id: Type.String(),
+    generated_at: Type.String(),
+    tenants: Type.Array(
+      Type.Object({
+        tenant_id: Type.String(),
+        subscriptions: items('SubscriptionResponse'),
+        billing_records: items('BillingRecordResponse'),
+        credit_balance: Type.Ref('CreditBalanceResponse'),
+        credit_transactions: items('CreditTransactionResponse'),
+        usage_stats: items('UsageStatsExportItem'),
+        usage_alerts: items('UsageAlertResponse'),
+        metering_records: items('MeteredBillingExportItem'),
+      }),
+    ),
+  }),
+  timestamp: Type.String(),
+});
+
+export const registerComplianceExportRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+  app.post(
+    '/internal/billing/export-user-data',
+    {
+      config: { access: access.service },
+      schema: {
+        tags: ['compliance'],
+        summary:
+          'Export everything the billing service holds for a user (the tenants the user administers), streamed; audited',
+        body: ExportUserDataBody,
+        response: { 200: ExportUserDataResponse, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const stream = unwrap(
+        await exportUserData(db, clock, {
+          userId: request.body.user_id,
+          tenantId: request.body.tenant_id,
+          requestedBy: principalOf(request).userId,
+        }),
+      );
+      // A stream is sent as it is, never serialised: the response schema above only documents it.
+      return reply.type('application/json; charset=utf-8').send(stream as never);
+    },
+  );
+};
