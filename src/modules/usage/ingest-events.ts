@@ -57,13 +57,14 @@ export const ingestEvents = async (db: Db, clock: Clock, rawEvents: unknown[]): 
   });
   const valid = checked.flatMap((check, index) => (check.ok ? [{ index, event: check.event }] : []));
 
+  // Read before the transaction: it holds rollup row locks, and should hold them briefly.
+  const owners = await findBatchOwners(
+    db,
+    [...new Set(valid.map(({ event }) => event.tenantId))],
+    [...new Set(valid.map(({ event }) => event.appId))],
+  );
   return retryTransaction(() =>
     db.transaction().execute(async (trx) => {
-      const owners = await findBatchOwners(
-        trx,
-        [...new Set(valid.map(({ event }) => event.tenantId))],
-        [...new Set(valid.map(({ event }) => event.appId))],
-      );
       const firstInBatch = new Map<string, StoredEvent>();
       const candidates: { index: number; event: StoredEvent }[] = [];
       for (const { index, event } of valid) {
