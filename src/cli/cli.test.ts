@@ -25,7 +25,7 @@ describe('the billing CLI', () => {
   it('lists its commands', async () => {
     const { code, stdout } = await run(['--help']);
     expect(code).toBe(0);
-    for (const command of ['serve', 'migrate', 'bill', 'token']) expect(stdout).toContain(command);
+    for (const command of ['serve', 'migrate', 'bill', 'settle', 'token']) expect(stdout).toContain(command);
   });
 
   it('exits non-zero naming each bad setting', async () => {

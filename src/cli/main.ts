@@ -2,9 +2,10 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { systemClock } from '../core/clock.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { DataDirLockedError } from '../db/data-dir-lock.js';
-import { openDatabase } from '../db/database.js';
+import { openDatabase, type Db } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { runBilling } from '../jobs/billing-run.js';
+import { settlePayg } from '../jobs/payg-settlement.js';
 import { roles, type Role } from '../modules/auth/principal.js';
 import { toBillingRunView } from '../modules/subscriptions/view.js';
 import { mintToken } from '../modules/auth/tokens.js';
@@ -34,6 +35,22 @@ const parseInstant = (raw: string): Date => {
     throw new InvalidArgumentError('must be an RFC 3339 time, e.g. 2026-02-01T00:00:00Z');
   }
   return instant;
+};
+
+/** A scheduled job run by hand: on a migrated database, its summary printed as JSON, exit 1 if any part failed. */
+const runJob = async (
+  config: Config,
+  job: (db: Db) => Promise<{ output: unknown; failed: boolean }>,
+): Promise<void> => {
+  const database = await openDatabase(config.database);
+  try {
+    await migrateToLatest(database.db);
+    const { output, failed } = await job(database.db);
+    process.stdout.write(`${JSON.stringify(output)}\n`);
+    if (failed) process.exitCode = 1;
+  } finally {
+    await database.close();
+  }
 };
 
 const program: Command = new Command()
@@ -72,15 +89,20 @@ program
     const asOf = options.asOf ?? systemClock.now();
     if (asOf > systemClock.now())
       program.error('--as-of must not be in the future: periods are billed when they start');
-    const database = await openDatabase(config.database);
-    try {
-      await migrateToLatest(database.db);
-      const summary = await runBilling(database.db, asOf);
-      process.stdout.write(`${JSON.stringify(toBillingRunView(summary))}\n`);
-      if (summary.failures.length > 0) process.exitCode = 1;
-    } finally {
-      await database.close();
-    }
+    await runJob(config, async (db) => {
+      const summary = await runBilling(db, asOf);
+      return { output: toBillingRunView(summary), failed: summary.failures.length > 0 };
+    });
+  });
+
+program
+  .command('settle')
+  .description("settle pay-as-you-go consumption of every tenant's ended days (missed days caught up)")
+  .action(async () => {
+    await runJob(configOrExit(), async (db) => {
+      const summary = await settlePayg(db, systemClock);
+      return { output: summary, failed: summary.failures.length > 0 };
+    });
   });
 
 program

@@ -27,6 +27,9 @@ export const idPrefixes = {
   notification: 'ntf',
   outboxMessage: 'msg',
   userDataExport: 'exp',
+  coupon: 'cpn',
+  storedCard: 'svc',
+  cloudMarketplace: 'cmk',
 } as const;
 
 export const newId = (kind: keyof typeof idPrefixes): string => `${idPrefixes[kind]}_${randomToken(16)}`;

@@ -6,6 +6,7 @@ import * as subscriptions from './migrations/0004_subscriptions.js';
 import * as usage from './migrations/0005_usage.js';
 import * as usageAlerts from './migrations/0006_usage_alerts.js';
 import * as exportAudit from './migrations/0007_export_audit.js';
+import * as payg from './migrations/0008_payg.js';
 
 /** Listed in code, not read from a folder, so the same set runs under tsx, a bundle or tests. */
 const migrations: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '0005_usage': usage,
   '0006_usage_alerts': usageAlerts,
   '0007_export_audit': exportAudit,
+  '0008_payg': payg,
 };
 
 export const migrateToLatest = async <T>(db: Kysely<T>): Promise<MigrationResultSet> => {

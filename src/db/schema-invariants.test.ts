@@ -12,6 +12,7 @@ const platformTables = new Set([
   'plan_versions',
   'plan_version_resources',
   'export_audit_log',
+  'payg_products',
   'kysely_migration',
   'kysely_migration_lock',
 ]);

@@ -347,6 +347,70 @@ export interface ExportAuditLogTable {
   occurred_at: Timestamp;
 }
 
+export type PaygCycle = 'Day' | 'Month' | 'Year' | 'Single';
+export type InstrumentKind = 'coupon' | 'stored_card' | 'cloud_marketplace';
+
+export interface PaygProductsTable {
+  billing_key: string;
+  display_name: string;
+  unit_price: string;
+  billing_cycle: PaygCycle;
+  category: 'subscription' | 'pay-as-you-go';
+  status: 'active' | 'archived';
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface PaygInstrumentsTable {
+  tenant_id: string;
+  id: string;
+  kind: InstrumentKind;
+  account_id: string;
+  issued_amount: bigint;
+  valid_from: Timestamp | null;
+  valid_to: Timestamp | null;
+  product_keys: string[] | null;
+  customer_identifier: string | null;
+  created_at: Timestamp;
+}
+
+export interface PaygSettlementsTable {
+  tenant_id: string;
+  settled_day: ColumnType<string, string, string>;
+  lines: number;
+  record_id: string | null;
+  settled_at: Timestamp;
+}
+
+export interface PaygSettlementLinesTable {
+  tenant_id: string;
+  settled_day: ColumnType<string, string, string>;
+  app_id: string;
+  billing_key: string;
+  consumption: bigint;
+  unit_price: string;
+  origin_amount: string;
+  billing_result: bigint;
+  coupon_amount: bigint;
+  stored_card_amount: bigint;
+  cash_amount: bigint;
+  cloud_marketplace_amount: bigint;
+  owe_amount: bigint;
+  currency: string;
+  settled_at: Timestamp;
+}
+
+export interface PaygDeductionsTable {
+  tenant_id: string;
+  settled_day: ColumnType<string, string, string>;
+  app_id: string;
+  billing_key: string;
+  seq: number;
+  instrument_id: string;
+  amount: bigint;
+  transaction_id: string;
+}
+
 export interface Database {
   tenants: TenantsTable;
   apps: AppsTable;
@@ -373,4 +437,9 @@ export interface Database {
   notifications: NotificationsTable;
   notification_outbox: NotificationOutboxTable;
   export_audit_log: ExportAuditLogTable;
+  payg_products: PaygProductsTable;
+  payg_instruments: PaygInstrumentsTable;
+  payg_settlements: PaygSettlementsTable;
+  payg_settlement_lines: PaygSettlementLinesTable;
+  payg_deductions: PaygDeductionsTable;
 }

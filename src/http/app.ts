@@ -16,6 +16,7 @@ import { registerHealthRoutes } from '../modules/health/routes.js';
 import { registerPlanRoutes } from '../modules/plans/routes.js';
 import { registerMeteringRoutes } from '../modules/metering/routes.js';
 import { registerNotificationRoutes } from '../modules/notifications/routes.js';
+import { registerPaygRoutes } from '../modules/payg/routes.js';
 import { registerSubscriptionRoutes } from '../modules/subscriptions/routes.js';
 import { registerTenantRoutes } from '../modules/tenants/routes.js';
 import { registerUsageAlertRoutes } from '../modules/usage-alerts/routes.js';
@@ -87,5 +88,6 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
   registerUsageAlertRoutes(app, deps);
   registerNotificationRoutes(app, deps);
   registerComplianceExportRoutes(app, deps);
+  registerPaygRoutes(app, deps);
   return app;
 };

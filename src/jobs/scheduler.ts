@@ -6,6 +6,7 @@ import type { Transports } from '../modules/notifications/transports.js';
 import { evaluateAlerts } from '../modules/usage-alerts/evaluate-alerts.js';
 import { tenantsWithActiveAlerts } from '../modules/usage-alerts/repository.js';
 import { runBilling } from './billing-run.js';
+import { settlePayg } from './payg-settlement.js';
 
 export interface ScheduledWork {
   db: Db;
@@ -15,8 +16,8 @@ export interface ScheduledWork {
 }
 
 /**
- * One tick of the server's scheduled work: the billing run as of now, then every active usage
- * alert (catching crossings an ingestion did not get to evaluate), then due outbox messages.
+ * One tick of the server's scheduled work: the billing run as of now, pay-as-you-go settlement
+ * of the days that ended, then every active usage alert (catching crossings an ingestion did not get to evaluate), then due outbox messages.
  * Each part that fails is logged and tried again on the next tick; the others still run.
  */
 const runScheduledWork = async ({ db, clock, transports, log }: ScheduledWork): Promise<void> => {
@@ -28,6 +29,14 @@ const runScheduledWork = async ({ db, clock, transports, log }: ScheduledWork): 
     for (const failure of summary.failures) log.error({ failure }, 'billing run failed for a subscription');
   } catch (error) {
     log.warn({ err: error }, 'billing run failed; the next tick tries again');
+  }
+  try {
+    const settled = await settlePayg(db, clock);
+    if (settled.days > 0 || settled.failures.length > 0)
+      log.info({ paygSettlement: settled }, 'pay-as-you-go days settled');
+    for (const failure of settled.failures) log.error({ failure }, 'pay-as-you-go settlement failed for a tenant');
+  } catch (error) {
+    log.warn({ err: error }, 'pay-as-you-go settlement failed; the next tick tries again');
   }
   try {
     const fired = await evaluateAlerts(db, clock, await tenantsWithActiveAlerts(db));

@@ -18,6 +18,8 @@ export interface CreditMovement {
   remark: string;
   /** The tenant's currency: it fixes the ledger accounts' currency when they are first opened. */
   currency: string;
+  /** A pay-as-you-go instrument's account instead of the credit balance. */
+  accountId?: string;
 }
 
 /**

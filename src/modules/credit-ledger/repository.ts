@@ -18,6 +18,8 @@ export interface Posting {
   remark: string;
   at: Date;
   currency: string;
+  /** The tenant-side account: the credit balance (`cash`) unless an instrument's. */
+  accountId?: string;
 }
 
 /** Posts in one round trip (see ledger_post); the tenant's new balance, or null when it would overdraw. */
@@ -25,7 +27,7 @@ export const postToLedger = async (db: Db, scope: TenantScope, posting: Posting)
   const { rows } = await sql<{ balance: bigint | null }>`
     select ledger_post(${scope.tenantId}, ${posting.transactionId}, ${posting.type}, ${posting.amount}::bigint,
       ${posting.source}, ${posting.sourceId}, ${posting.remark}, ${posting.at}::timestamptz, ${posting.currency},
-      ${tenantCreditAccount}, ${counterAccountFor(posting.source)}) as balance`.execute(db);
+      ${posting.accountId ?? tenantCreditAccount}, ${counterAccountFor(posting.source)}) as balance`.execute(db);
   return rows[0]?.balance ?? null;
 };
 

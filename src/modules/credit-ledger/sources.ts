@@ -12,6 +12,9 @@ export const creditSources = {
   manual_adjust: ['credit', 'debit'],
   invoice_payment: ['debit'],
   payg_deduction: ['debit'],
+  coupon_issue: ['credit'],
+  stored_card_issue: ['credit'],
+  cloud_marketplace_top_up: ['credit'],
 } as const satisfies Record<string, readonly LedgerTransactionType[]>;
 
 export type CreditSource = keyof typeof creditSources;

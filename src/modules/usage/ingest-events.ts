@@ -51,7 +51,12 @@ const fingerprintOf = (event: Omit<StoredEvent, 'fingerprint' | 'usageDate'>): s
 export const ingestEvents = async (db: Db, clock: Clock, rawEvents: unknown[]): Promise<IngestResult> => {
   const now = clock.now();
   const results: EventOutcome[] = new Array<EventOutcome>(rawEvents.length);
-  const checked = rawEvents.map((raw) => checkUsageEvent(raw, now));
+  const paygKeys = new Set(
+    (await db.selectFrom('payg_products').select('billing_key').where('status', '=', 'active').execute()).map(
+      (row) => row.billing_key,
+    ),
+  );
+  const checked = rawEvents.map((raw) => checkUsageEvent(raw, now, paygKeys));
   checked.forEach((check, index) => {
     if (!check.ok) results[index] = { index, event_id: check.eventId, status: 'rejected', reason: check.reason };
   });

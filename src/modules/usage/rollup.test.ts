@@ -66,7 +66,7 @@ const model = (applied: DatedEvent[]): Map<string, ModelDay> => {
   }
   const days = new Map<string, ModelDay>();
   for (const [key, events] of groups) {
-    const aggregation = resourceAggregation[events[0]!.resourceType];
+    const aggregation = resourceAggregation[events[0]!.resourceType as ResourceType];
     const newest = Math.max(...events.map((event) => event.occurredAt.getTime()));
     const quantities = events.map((event) => event.quantity);
     const quantity =
@@ -256,11 +256,16 @@ describe('checkUsageEvent', () => {
     ['no app_id', without('app_id'), appReason, 'evt_1'],
     ['an app_id without the app_ prefix', withField('app_id', 'a1'), appReason, 'evt_1'],
     ['a null app_id', withField('app_id', null), appReason, 'evt_1'],
-    ['no resource_type', without('resource_type'), /^resource_type .* is not a metered resource type$/, 'evt_1'],
+    [
+      'no resource_type',
+      without('resource_type'),
+      /^resource_type .* is not a metered resource type or a pay-as-you-go product$/,
+      'evt_1',
+    ],
     [
       'an unknown resource_type',
       withField('resource_type', 'cpu_seconds'),
-      'resource_type "cpu_seconds" is not a metered resource type',
+      'resource_type "cpu_seconds" is not a metered resource type or a pay-as-you-go product',
       'evt_1',
     ],
     [

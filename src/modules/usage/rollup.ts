@@ -1,4 +1,4 @@
-import { resourceAggregation } from '../../core/resources.js';
+import { isResourceType, resourceAggregation } from '../../core/resources.js';
 import type { Aggregation } from '../../db/schema.js';
 import type { UsageEvent } from './usage-event.js';
 
@@ -14,6 +14,10 @@ export interface DailyUsage {
   latestAt: Date;
   eventCount: bigint;
 }
+
+/** A resource's own aggregation; pay-as-you-go consumption is counted. */
+const aggregationOf = (resourceType: string): Aggregation =>
+  isResourceType(resourceType) ? resourceAggregation[resourceType] : 'sum';
 
 const keyOf = (usage: Pick<DailyUsage, 'tenantId' | 'appId' | 'resourceType' | 'usageDate'>): string =>
   [usage.tenantId, usage.appId, usage.resourceType, usage.usageDate].join('\u0000');
@@ -54,7 +58,7 @@ export const rollUp = (events: (UsageEvent & { usageDate: string })[]): DailyUsa
       current === undefined
         ? {
             ...day,
-            aggregation: resourceAggregation[event.resourceType],
+            aggregation: aggregationOf(event.resourceType),
             quantity: event.quantity,
             latestAt: event.occurredAt,
             eventCount: 1n,

@@ -1,5 +1,5 @@
 import { Temporal } from 'temporal-polyfill';
-import { isResourceType, type ResourceType } from '../../core/resources.js';
+import { isResourceType } from '../../core/resources.js';
 import { appIdPattern } from '../apps/schemas.js';
 import { tenantIdPattern } from '../tenants/schemas.js';
 
@@ -14,7 +14,8 @@ export interface UsageEvent {
   eventId: string;
   tenantId: string;
   appId: string;
-  resourceType: ResourceType;
+  /** A metered resource type, or the billing key of a pay-as-you-go product. */
+  resourceType: string;
   quantity: bigint;
   occurredAt: Date;
   properties: Record<string, unknown>;
@@ -39,7 +40,7 @@ const parseInstant = (text: string): Date | null => {
  * Checks one event of a batch on its own, so one bad event is refused with its reason and the
  * others still count. Tenants and apps are checked later, against the database.
  */
-export const checkUsageEvent = (raw: unknown, now: Date): EventCheck => {
+export const checkUsageEvent = (raw: unknown, now: Date, paygKeys: ReadonlySet<string> = new Set()): EventCheck => {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { ok: false, eventId: null, reason: 'an event must be a JSON object' };
   }
@@ -55,8 +56,10 @@ export const checkUsageEvent = (raw: unknown, now: Date): EventCheck => {
   }
   if (typeof appId !== 'string' || !new RegExp(appIdPattern).test(appId))
     return refuse('app_id must be an app id (app_…)');
-  if (typeof resourceType !== 'string' || !isResourceType(resourceType)) {
-    return refuse(`resource_type ${JSON.stringify(resourceType)} is not a metered resource type`);
+  if (typeof resourceType !== 'string' || !(isResourceType(resourceType) || paygKeys.has(resourceType))) {
+    return refuse(
+      `resource_type ${JSON.stringify(resourceType)} is not a metered resource type or a pay-as-you-go product`,
+    );
   }
   if (typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 0 || quantity > maxEventQuantity) {
     return refuse(`quantity must be a whole number from 0 to ${maxEventQuantity}`);
