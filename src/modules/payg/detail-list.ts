@@ -16,7 +16,10 @@ const parseCompactDate = (parameter: 'startDate' | 'endDate', text: string): Res
   const match = /^(\d{4})(\d{2})(\d{2})$/.exec(text);
   if (match === null) return fail(invalidParameter('query', parameter, `"${text}" is not a date in the form YYYYMMDD`));
   try {
-    return ok(Temporal.PlainDate.from(`${match[1]}-${match[2]}-${match[3]}`, { overflow: 'reject' }));
+    const date = Temporal.PlainDate.from(`${match[1]}-${match[2]}-${match[3]}`, { overflow: 'reject' });
+    // The calendar has a year 0; PostgreSQL's does not.
+    if (date.year < 1) return fail(invalidParameter('query', parameter, `"${text}" is before the year 1`));
+    return ok(date);
   } catch {
     return fail(invalidParameter('query', parameter, `"${text}" is not a calendar date`));
   }

@@ -29,6 +29,24 @@ export interface IngestResult {
   counted: StoredEvent[];
 }
 
+/**
+ * The last settled pay-as-you-go day of these tenants. Their rows are share-locked first, so a
+ * settlement (which holds the tenant row for update) cannot commit a day between this check and
+ * the batch's commit: consumption is either in a day before it is settled, or refused.
+ */
+const settledPaygDays = async (trx: Db, tenantIds: string[]): Promise<Map<string, string>> => {
+  const ids = [...new Set(tenantIds)].sort();
+  if (ids.length === 0) return new Map();
+  await trx.selectFrom('tenants').select('id').where('id', 'in', ids).orderBy('id').forShare().execute();
+  const rows = await trx
+    .selectFrom('payg_settlements')
+    .select(['tenant_id', (eb) => eb.fn.max('settled_day').as('day')])
+    .where('tenant_id', 'in', ids)
+    .groupBy('tenant_id')
+    .execute();
+  return new Map(rows.map((row) => [row.tenant_id, row.day]));
+};
+
 const fingerprintOf = (event: Omit<StoredEvent, 'fingerprint' | 'usageDate'>): string =>
   createHash('sha256')
     .update(
@@ -70,6 +88,10 @@ export const ingestEvents = async (db: Db, clock: Clock, rawEvents: unknown[]): 
   );
   return retryTransaction(() =>
     db.transaction().execute(async (trx) => {
+      const settledThrough = await settledPaygDays(
+        trx,
+        valid.filter(({ event }) => paygKeys.has(event.resourceType)).map(({ event }) => event.tenantId),
+      );
       const firstInBatch = new Map<string, StoredEvent>();
       const candidates: { index: number; event: StoredEvent }[] = [];
       for (const { index, event } of valid) {
@@ -83,7 +105,12 @@ export const ingestEvents = async (db: Db, clock: Clock, rawEvents: unknown[]): 
         else if (app === undefined || app.tenant_id !== event.tenantId)
           refuse(`app ${event.appId} is not an app of ${event.tenantId}`);
         else if (app.status !== 'active') refuse(`app ${event.appId} is ${app.status}`);
-        else {
+        else if (
+          paygKeys.has(event.resourceType) &&
+          calendarDateIn(event.occurredAt, tenant.time_zone) <= (settledThrough.get(event.tenantId) ?? '')
+        ) {
+          refuse(`its day, ${calendarDateIn(event.occurredAt, tenant.time_zone)}, is already settled`);
+        } else {
           const stored = {
             ...event,
             usageDate: calendarDateIn(event.occurredAt, tenant.time_zone),
