@@ -18,6 +18,11 @@ let activeKey: string;
 const tenantA = 'tnt_alpha';
 const tenantB = 'tnt_bravo';
 
+/** What a route needs in its query string to succeed once the caller is let in. */
+const requiredQuery: Record<string, string> = {
+  '/api/v1/billing/detail/list': '?startDate=20260101&endDate=20260101',
+};
+
 const urlFor = (route: AccessCatalogEntry): string =>
   route.url
     .replace(':tenant_id', tenantA)
@@ -207,7 +212,11 @@ describe('API-key routes', () => {
       expectRefused(await send(route, { 'df-api-key': revokedKey }), 401, route);
       const inQuery = await t.app.inject({ method: 'GET', url: `${urlFor(route)}?DF-API-KEY=${activeKey}` });
       expectRefused(inQuery, 401, route);
-      const allowed = await send(route, { 'df-api-key': activeKey });
+      const allowed = await t.app.inject({
+        method: 'GET',
+        url: `${urlFor(route)}${requiredQuery[route.url] ?? ''}`,
+        headers: { 'df-api-key': activeKey },
+      });
       expect(allowed.statusCode, allowed.body).toBe(200);
     }
   });
