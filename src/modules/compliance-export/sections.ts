@@ -32,35 +32,46 @@ export type Section = (db: Db, clock: Clock, tenant: TenantRow) => AsyncGenerato
 
 const scopeOf = (tenant: TenantRow): TenantScope => ({ tenantId: tenant.id });
 
+/** Batches of rows by ascending id: `fetch` reads up to `batchSize` rows with ids after the one given. */
+async function* batchesById<Row extends { id: string }>(
+  fetch: (after: string) => Promise<Row[]>,
+): AsyncGenerator<Row[]> {
+  for (let after = ''; ;) {
+    const rows = await fetch(after);
+    if (rows.length > 0) yield rows;
+    const last = rows[rows.length - 1];
+    if (rows.length < batchSize || last === undefined) return;
+    after = last.id;
+  }
+}
+
 async function* subscriptions(db: Db, _clock: Clock, tenant: TenantRow) {
-  let after = '';
-  for (;;) {
-    const rows = await db
+  const batches = batchesById((after) =>
+    db
       .selectFrom('subscriptions')
       .selectAll()
       .where('tenant_id', '=', tenant.id)
       .where('id', '>', after)
       .orderBy('id')
       .limit(batchSize)
-      .execute();
+      .execute(),
+  );
+  for await (const rows of batches)
     for (const row of rows) yield pick(toSubscriptionView(row), exportFields.subscription);
-    if (rows.length < batchSize) return;
-    after = rows[rows.length - 1]?.id ?? after;
-  }
 }
 
 async function* billingRecords(db: Db, _clock: Clock, tenant: TenantRow) {
-  let after = '';
-  for (;;) {
-    const records = await db
+  const batches = batchesById((after) =>
+    db
       .selectFrom('billing_records')
       .selectAll()
       .where('tenant_id', '=', tenant.id)
       .where('id', '>', after)
       .orderBy('id')
       .limit(batchSize)
-      .execute();
-    if (records.length === 0) return;
+      .execute(),
+  );
+  for await (const records of batches) {
     const lines = await db
       .selectFrom('billing_record_lines')
       .selectAll()
@@ -80,8 +91,6 @@ async function* billingRecords(db: Db, _clock: Clock, tenant: TenantRow) {
         line_items: view.line_items.map((line) => pick(line as Record<string, unknown>, exportFields.lineItem)),
       };
     }
-    if (records.length < batchSize) return;
-    after = records[records.length - 1]?.id ?? after;
   }
 }
 
@@ -90,9 +99,8 @@ async function* creditBalance(db: Db, _clock: Clock, tenant: TenantRow) {
 }
 
 async function* creditTransactions(db: Db, _clock: Clock, tenant: TenantRow) {
-  let after = '';
-  for (;;) {
-    const rows = await db
+  const batches = batchesById((after) =>
+    db
       .selectFrom('ledger_transactions as t')
       .innerJoin('ledger_entries as e', (join) =>
         join
@@ -106,10 +114,10 @@ async function* creditTransactions(db: Db, _clock: Clock, tenant: TenantRow) {
       .where('t.id', '>', after)
       .orderBy('t.id')
       .limit(batchSize)
-      .execute();
+      .execute(),
+  );
+  for await (const rows of batches) {
     for (const row of rows) yield pick(toCreditTransactionView(row, tenant.currency), exportFields.creditTransaction);
-    if (rows.length < batchSize) return;
-    after = rows[rows.length - 1]?.id ?? after;
   }
 }
 
