@@ -67,6 +67,9 @@ const printWelcome = (base: string, config: Config, devSecret?: { path: string; 
     `  API docs:   ${base}/docs`,
     `  OpenAPI:    ${base}/openapi.json`,
     `  Health:     ${base}/healthz  ${base}/readyz  ${base}/metrics`,
+    config.schedulerIntervalSeconds > 0
+      ? `  Scheduler:  billing run, pay-as-you-go settlement, usage alerts, outbox every ${config.schedulerIntervalSeconds} s`
+      : '  Scheduler:  off (BILLING_SCHEDULER_INTERVAL_SECONDS=0); run `billing bill` and `billing settle` by hand',
   ];
   if (devSecret !== undefined) {
     lines.push(
