@@ -22,7 +22,12 @@
  *               as multi-row INSERTs
  *   - settle rN: N concurrent settlePayg runners (1, 2, 4) sharing a pool of N connections; the
  *               one-runner step also attributes the time to each kind of statement (every round
- *               trip timed, begin and commit included)
+ *               trip timed, begin and commit included); then settlePayg again on a fresh pool
+ * Every step also samples what its server sessions are doing (every 50 ms), counts sequential scans
+ * of the tables settlement writes, and runs a stand-in for autovacuum's analyze, which this server
+ * has off (conf.d/90-ci.conf): without it a session caches the foreign-key checks' plans made
+ * while payg_settlement_lines and payg_settlements were empty — sequential scans — and the run
+ * turns quadratic (5,000 tenants: ~270 s instead of ~60 s with one runner).
  * After each step the copy is checked, and any difference throws: each tenant-day settled once
  * (one marker per tenant, summaries adding up), a line per consumed (app, product) at its count
  * and price, for every line deductions + owed = billing_result and each kind's column the sum of
@@ -31,14 +36,15 @@
  * (cash: promo − deducted), each owed day one pending record for the owed sum, and every line and
  * deduction (amounts and order) as computed from the spec beforehand. Then settlePayg runs again
  * (timed): it must settle nothing and write nothing. Prints tables, writes
- * bench/results/payg-settlement.json (payg-settlement-quick.json with --quick) and drops every
- * database it made.
+ * bench/results/payg-settlement.json (payg-settlement-quick.json with --quick, another suffix for
+ * other knobs) and drops every database it made.
  *
- * --quick: 100 tenants (2,000 lines). Knobs (optional): BENCH_TENANTS=5000, BENCH_RUNNERS=1,2,4,
- * BENCH_SEED=20260114.
+ * --quick (or `npm run bench:settlement --quick`): 100 tenants (2,000 lines). Knobs (optional):
+ * BENCH_TENANTS=5000, BENCH_RUNNERS=1,2,4, BENCH_SEED=20260114, BENCH_AUTOANALYZE_SECONDS=2 (0: off).
  */
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Decimal } from 'decimal.js';
 import pg from 'pg';
 import { Temporal } from 'temporal-polyfill';
@@ -72,6 +78,12 @@ const quick = process.argv.includes('--quick') || process.env.npm_config_quick =
 const tenantCount = Number(process.env.BENCH_TENANTS ?? (quick ? 100 : 5000));
 const runnerCounts = (process.env.BENCH_RUNNERS ?? '1,2,4').split(',').map((n) => Number(n.trim()));
 const seed = Number(process.env.BENCH_SEED ?? 20260114);
+/**
+ * Seconds between the checks of the autovacuum stand-in (0: none). The server runs with autovacuum
+ * off (a CI setting); without analyze, a session caches the foreign-key checks' plans made while
+ * the settlement tables were empty (sequential scans) and the run turns quadratic in the day's size.
+ */
+const autoanalyzeSeconds = Number(process.env.BENCH_AUTOANALYZE_SECONDS ?? 2);
 const appsPerTenant = 4;
 const baselineTenantsPerTransaction = 500;
 /** Rows per multi-row INSERT at most; fewer when the columns would pass PostgreSQL's 65,535 parameters. */
@@ -1173,6 +1185,12 @@ interface StepResult {
   /** Cluster-wide WAL written during the step, per tenant-day. */
   walBytesPerTenantDay: number;
   walSyncsPerTenantDay: number;
+  /** What the step's server sessions were doing, as shares of samples taken every 50 ms. */
+  sessions: SessionShare[];
+  /** The autovacuum stand-in's analyzes during the step. */
+  autoanalyze: Autoanalyze;
+  /** Sequential scans of the written tables during the step. */
+  seqScans?: Record<string, { scans: number; tuplesRead: number }>;
   /** settlePayg run again on the settled copy: how long it took (it must settle nothing). */
   secondRunSeconds?: number;
   /** Tenant-days each runner settled. */
@@ -1201,29 +1219,169 @@ const copyOf = async (templateName: string, suffix: string): Promise<string> => 
 const dropDatabase = (name: string) =>
   withClient(serverUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
 
-const measured = async (
+interface SessionShare {
+  state: string;
+  share: number;
+}
+
+/** Runs `tick` on a connection of its own every `intervalMs` until stopped (and once more then). */
+const inBackground = (
   url: string,
-  work: () => Promise<void>,
-): Promise<{ seconds: number; nodeCores: number; machineBusy: number; wal: { bytes: number; syncs: number } }> => {
+  intervalMs: number,
+  tick: (client: pg.Client) => Promise<void>,
+): { stop: () => Promise<void> } => {
+  const client = new pg.Client({ connectionString: url, application_name: 'bench-settlement-watch' });
+  const stopping = new AbortController();
+  const loop = (async () => {
+    await client.connect();
+    try {
+      while (!stopping.signal.aborted) {
+        await tick(client);
+        // Cut short by stop(), so a step's teardown does not wait out the interval.
+        await sleep(intervalMs, undefined, { signal: stopping.signal }).catch(() => undefined);
+      }
+    } finally {
+      await client.end();
+    }
+  })();
+  return {
+    stop: async () => {
+      stopping.abort();
+      await loop;
+    },
+  };
+};
+
+interface SessionShare {
+  state: string;
+  share: number;
+}
+
+/**
+ * Samples what the server sessions of one database are doing: on CPU (or runnable: the machine
+ * has 2 cores), waiting on I/O or a lock, or idle in transaction (the server waits for the runner:
+ * network, JavaScript, the next statement). Queries in the config-object form, which the
+ * statement profile leaves out (it times the text form, which Kysely uses).
+ */
+const sampleSessions = (database: string): { stop: () => Promise<SessionShare[]> } => {
+  const counts = new Map<string, number>();
+  const watch = inBackground(serverUrl, 50, async (client) => {
+    const { rows } = await client.query<{ state: string }>({
+      text: `select case when state = 'idle in transaction' then 'idle in transaction (waiting for the runner)'
+                         when state = 'idle' then 'idle (between transactions)'
+                         when wait_event is null then 'active: on CPU or runnable'
+                         else 'active: waiting ' || wait_event_type || ':' || wait_event end as state
+               from pg_stat_activity
+              where datname = $1 and backend_type = 'client backend'
+                and application_name <> 'bench-settlement-watch'`,
+      values: [database],
+    });
+    for (const { state } of rows) counts.set(state, (counts.get(state) ?? 0) + 1);
+  });
+  return {
+    stop: async () => {
+      await watch.stop();
+      const total = [...counts.values()].reduce((sum, n) => sum + n, 0);
+      return [...counts.entries()]
+        .map(([state, n]) => ({ state, share: Number((n / Math.max(1, total)).toFixed(3)) }))
+        .sort((a, b) => b.share - a.share);
+    },
+  };
+};
+
+interface Autoanalyze {
+  runs: number;
+  seconds: number;
+  tables: Record<string, number>;
+}
+
+/**
+ * Stands in for autovacuum's analyze, off on this server: every `autoanalyzeSeconds`, analyzes
+ * each table changed by at least 50 rows + 10 % since its last analyze (autovacuum's defaults).
+ */
+const autoanalyze = (url: string): { stop: () => Promise<Autoanalyze> } => {
+  const done: Autoanalyze = { runs: 0, seconds: 0, tables: {} };
+  if (!(autoanalyzeSeconds > 0)) return { stop: async () => done };
+  const watch = inBackground(url, autoanalyzeSeconds * 1000, async (client) => {
+    const { rows } = await client.query<{ table: string }>({
+      text: `select s.relname as table from pg_stat_user_tables s join pg_class c on c.oid = s.relid
+              where s.n_mod_since_analyze >= 50 + 0.1 * greatest(c.reltuples, 0)`,
+    });
+    for (const { table } of rows) {
+      const started = performance.now();
+      await client.query({ text: `analyze ${table}` });
+      done.runs += 1;
+      done.seconds += (performance.now() - started) / 1000;
+      done.tables[table] = (done.tables[table] ?? 0) + 1;
+    }
+  });
+  return {
+    stop: async () => {
+      await watch.stop();
+      return { ...done, seconds: Number(done.seconds.toFixed(2)) };
+    },
+  };
+};
+
+/** Sequential scans of the tables settlement writes (a foreign-key check planned on an empty table scans). */
+const seqScanStats = async (url: string): Promise<Record<string, { scans: number; tuplesRead: number }>> => {
+  // A closed session's counters reach the statistics as it exits.
+  await sleep(500);
+  return withClient(url, async (client) => {
+    const { rows } = await client.query<{ table: string; scans: number; tuples_read: string }>(
+      `select relname as table, seq_scan::int as scans, seq_tup_read::text as tuples_read from pg_stat_user_tables
+        where relname in ('payg_settlements', 'payg_settlement_lines', 'payg_deductions', 'ledger_transactions',
+                          'ledger_entries', 'billing_records')
+        order by relname`,
+    );
+    return Object.fromEntries(
+      rows.map((row) => [row.table, { scans: row.scans, tuplesRead: Number(row.tuples_read) }]),
+    );
+  });
+};
+
+interface Timing {
+  seconds: number;
+  nodeCores: number;
+  machineBusy: number;
+  wal: { bytes: number; syncs: number };
+  sessions: SessionShare[];
+  autoanalyze: Autoanalyze;
+}
+
+const measured = async (url: string, work: () => Promise<void>): Promise<Timing> => {
   const walBefore = await walStats(url);
+  const sampler = sampleSessions(new URL(url).pathname.slice(1));
+  const analyzer = autoanalyze(url);
+  let sessions: SessionShare[] = [];
+  let analyzed: Autoanalyze = { runs: 0, seconds: 0, tables: {} };
+  let seconds = Number.NaN;
+  let cpuUse = { nodeCores: Number.NaN, machineBusy: Number.NaN };
   const cpu = watchCpu();
   const started = performance.now();
-  await work();
-  const seconds = (performance.now() - started) / 1000;
-  const { nodeCores, machineBusy } = cpu();
+  try {
+    await work();
+    seconds = (performance.now() - started) / 1000;
+    cpuUse = cpu();
+  } finally {
+    // Stopped whatever happened, so no watcher's connection outlives the step.
+    sessions = await sampler.stop();
+    analyzed = await analyzer.stop();
+  }
   const walAfter = await walStats(url);
   return {
     seconds,
-    nodeCores,
-    machineBusy,
+    ...cpuUse,
     wal: { bytes: walAfter.bytes - walBefore.bytes, syncs: walAfter.syncs - walBefore.syncs },
+    sessions,
+    autoanalyze: analyzed,
   };
 };
 
 const stepResult = (
   step: string,
   runners: number,
-  timing: Awaited<ReturnType<typeof measured>>,
+  timing: Timing,
   verified: Verified,
   tenantDays: number,
 ): StepResult => ({
@@ -1241,6 +1399,8 @@ const stepResult = (
   loadAverage: loadAverages(),
   walBytesPerTenantDay: Math.round(timing.wal.bytes / tenantDays),
   walSyncsPerTenantDay: Number((timing.wal.syncs / tenantDays).toFixed(2)),
+  sessions: timing.sessions,
+  autoanalyze: timing.autoanalyze,
   verified,
 });
 
@@ -1252,10 +1412,12 @@ const runBaseline = async (templateName: string, days: ExpectedDay[]): Promise<S
     const timing = await measured(url, async () => {
       phases = await withClient(url, (client) => writeBaseline(client, days));
     });
+    const seqScans = await seqScanStats(url);
     const verified = await verify(url, 'baseline', days);
     const postings = verified.rows.ledgerTransactions;
     return {
       ...stepResult('baseline', 1, timing, verified, days.length),
+      seqScans,
       baselinePhases: {
         ledgerPostSeconds: Number((phases.ledgerPostMs / 1000).toFixed(2)),
         ledgerPostMsEach: Number((phases.ledgerPostMs / Math.max(1, postings)).toFixed(3)),
@@ -1270,19 +1432,18 @@ const runBaseline = async (templateName: string, days: ExpectedDay[]): Promise<S
 
 const runSettlement = async (templateName: string, runners: number, days: ExpectedDay[]): Promise<StepResult> => {
   const name = await copyOf(templateName, `settle_r${runners}`);
+  const open = () => openDatabase({ kind: 'server', url, pool: { ...defaultPoolConfig, max: runners } });
+  const url = databaseUrl(name);
   try {
-    const url = databaseUrl(name);
-    const handle = await openDatabase({ kind: 'server', url, pool: { ...defaultPoolConfig, max: runners } });
     let summaries: SettlementSummary[] = [];
     let profile: StatementTime[] | undefined;
-    let second: Awaited<ReturnType<typeof measured>>;
-    let again: SettlementSummary = { days: 0, failures: [] };
-    let settledRows: RowCounts;
+    const handle = await open();
+    let timing: Timing;
     try {
       // Opens every connection of the pool before the clock starts.
       await Promise.all(Array.from({ length: runners }, () => handle.ping()));
       // The one-runner step times each statement of the run itself (not the WAL reads around it).
-      const timing = await measured(url, async () => {
+      timing = await measured(url, async () => {
         const profiler = runners === 1 ? profileStatements() : undefined;
         try {
           summaries = await Promise.all(Array.from({ length: runners }, () => settlePayg(handle.db, clock)));
@@ -1290,36 +1451,46 @@ const runSettlement = async (templateName: string, runners: number, days: Expect
           profile = profiler?.stop();
         }
       });
-      const failures = summaries.flatMap((s) => s.failures);
-      const settled = summaries.reduce((sum, s) => sum + s.days, 0);
-      if (failures.length > 0 || settled !== days.length) {
-        throw new Error(
-          `settle r${runners}: ${settled} tenant-days settled (expected ${days.length}), ` +
-            `${failures.length} failures: ${JSON.stringify(failures.slice(0, 5))}`,
-        );
-      }
-      settledRows = await withClient(url, countRows);
-      // A second run finds every day settled: it must settle and write nothing.
-      second = await measured(url, async () => {
-        again = await settlePayg(handle.db, clock);
-      });
-      const rowsAfter = await withClient(url, countRows);
-      if (again.days !== 0 || again.failures.length > 0 || JSON.stringify(rowsAfter) !== JSON.stringify(settledRows)) {
-        throw new Error(
-          `settle r${runners}: a second run settled ${again.days} days with ${again.failures.length} failures ` +
-            `and took rows from ${JSON.stringify(settledRows)} to ${JSON.stringify(rowsAfter)}`,
-        );
-      }
-      const verified = await verify(url, `settle r${runners}`, days);
-      return {
-        ...stepResult(`settle r${runners}`, runners, timing, verified, days.length),
-        secondRunSeconds: Number(second.seconds.toFixed(2)),
-        perRunner: summaries.map((s) => s.days),
-        ...(profile === undefined ? {} : { profile }),
-      };
     } finally {
       await handle.close();
     }
+    const failures = summaries.flatMap((s) => s.failures);
+    const settled = summaries.reduce((sum, s) => sum + s.days, 0);
+    if (failures.length > 0 || settled !== days.length) {
+      throw new Error(
+        `settle r${runners}: ${settled} tenant-days settled (expected ${days.length}), ` +
+          `${failures.length} failures: ${JSON.stringify(failures.slice(0, 5))}`,
+      );
+    }
+    const seqScans = await seqScanStats(url);
+    const settledRows = await withClient(url, countRows);
+
+    // A second run (a later scheduler pass) finds every day settled: it must settle and write nothing.
+    let again: SettlementSummary = { days: 0, failures: [] };
+    const secondHandle = await open();
+    let second: Timing;
+    try {
+      second = await measured(url, async () => {
+        again = await settlePayg(secondHandle.db, clock);
+      });
+    } finally {
+      await secondHandle.close();
+    }
+    const rowsAfter = await withClient(url, countRows);
+    if (again.days !== 0 || again.failures.length > 0 || JSON.stringify(rowsAfter) !== JSON.stringify(settledRows)) {
+      throw new Error(
+        `settle r${runners}: a second run settled ${again.days} days with ${again.failures.length} failures ` +
+          `and took rows from ${JSON.stringify(settledRows)} to ${JSON.stringify(rowsAfter)}`,
+      );
+    }
+    const verified = await verify(url, `settle r${runners}`, days);
+    return {
+      ...stepResult(`settle r${runners}`, runners, timing, verified, days.length),
+      seqScans,
+      secondRunSeconds: Number(second.seconds.toFixed(2)),
+      perRunner: summaries.map((s) => s.days),
+      ...(profile === undefined ? {} : { profile }),
+    };
   } finally {
     await dropDatabase(name);
   }
@@ -1336,6 +1507,19 @@ const table = (header: string[], rows: string[][]): string => {
 
 const fmt = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
+// Runs of another shape keep the default run's figures: payg-settlement-<variant>.json.
+const variant = [
+  quick
+    ? 'quick'
+    : tenantCount === 5000 && runnerCounts.join() === '1,2,4'
+      ? ''
+      : `${tenantCount}-r${runnerCounts.join('-')}`,
+  autoanalyzeSeconds === 2 ? '' : `autoanalyze-${autoanalyzeSeconds}s`,
+]
+  .filter((part) => part !== '')
+  .join('-');
+const resultsName = variant === '' ? 'payg-settlement' : `payg-settlement-${variant}`;
+
 const main = async (): Promise<void> => {
   const started = performance.now();
   const loadAtStart = loadAverages();
@@ -1344,7 +1528,8 @@ const main = async (): Promise<void> => {
   console.log(
     `PostgreSQL ${facts.server_version}, ${cpus().length} CPUs, load ${loadAtStart.join(' ')}; ` +
       `${tenantCount} tenants × ${appsPerTenant} apps × ${products.length} products = ${lineCount} lines on ` +
-      `${settledDay}, runners ${runnerCounts.join(', ')}, seed ${seed}${quick ? ' (quick)' : ''}`,
+      `${settledDay}, runners ${runnerCounts.join(', ')}, seed ${seed}${quick ? ' (quick)' : ''}, autovacuum stand-in ` +
+      `${autoanalyzeSeconds > 0 ? `every ${autoanalyzeSeconds} s` : 'off'}`,
   );
 
   const generating = performance.now();
@@ -1439,6 +1624,8 @@ const main = async (): Promise<void> => {
         'node cores',
         'machine busy',
         'load 1m',
+        'analyzes',
+        'seq-scanned tuples',
         'second run s',
       ],
       results.map((r) => [
@@ -1453,10 +1640,24 @@ const main = async (): Promise<void> => {
         fmt(r.nodeCores, 2),
         `${fmt(r.machineBusy * 100)}%`,
         String(r.loadAverage[0]),
+        String(r.autoanalyze.runs),
+        fmt(Object.values(r.seqScans ?? {}).reduce((sum, t) => sum + t.tuplesRead, 0)),
         r.secondRunSeconds === undefined ? '' : fmt(r.secondRunSeconds, 2),
       ]),
     )}\n(${baseline?.rows ?? '-'} rows per step: ${JSON.stringify(baseline?.verified.rows)}; ` +
-      `WAL is cluster-wide)\n`,
+      `WAL is cluster-wide; analyzes: the autovacuum stand-in's, ` +
+      `${autoanalyzeSeconds > 0 ? `checked every ${autoanalyzeSeconds} s` : 'off'}; ` +
+      `seq-scanned tuples: of the tables settlement writes)\n`,
+  );
+  const states = [...new Set(results.flatMap((r) => r.sessions.map((session) => session.state)))];
+  console.log(
+    `${table(
+      ['server sessions of the step (share of samples)', ...results.map((r) => r.step)],
+      states.map((state) => [
+        state,
+        ...results.map((r) => `${fmt(100 * (r.sessions.find((x) => x.state === state)?.share ?? 0), 1)}%`),
+      ]),
+    )}\n(every 50 ms, all sessions of the step's database; "on CPU or runnable" includes waiting for a core)\n`,
   );
   const profiled = results.find((r) => r.profile !== undefined);
   if (profiled?.profile !== undefined) {
@@ -1495,10 +1696,11 @@ const main = async (): Promise<void> => {
     );
   }
 
-  const out = writeResults(quick ? 'payg-settlement-quick' : 'payg-settlement', loadAtStart, {
+  const out = writeResults(resultsName, loadAtStart, {
     server: facts,
     quick,
     seed,
+    autoanalyzeSeconds,
     settledDay,
     clock: clock.now().toISOString(),
     workload,
