@@ -197,7 +197,8 @@ const payableOf = (quantity: bigint, unitPrice: string, currency: string): bigin
 
 /** A share of `total`, at least one minor unit. */
 const share = (total: bigint, fraction: number): bigint => {
-  const part = BigInt(Math.floor(Number(total) * fraction));
+  // The random fraction becomes whole parts per million; the money itself stays bigint.
+  const part = (total * BigInt(Math.floor(fraction * 1_000_000))) / 1_000_000n;
   return part > 0n ? part : 1n;
 };
 

@@ -1,3 +1,4 @@
+import { toMajorNumber } from '../core/money.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -177,7 +178,7 @@ const givenSubscribers = async (t: TestApp, prefix: string, count: number): Prom
       const credit = profile.credit(plan.total);
       if (credit > 0n) {
         await postOk(t, admin, `/admin/credits/${tenantId}/promo`, {
-          amount: Number(credit) / 100,
+          amount: toMajorNumber(credit, 'CNY'),
           remark: 'prepaid',
         });
       }
