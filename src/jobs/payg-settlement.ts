@@ -3,13 +3,16 @@ import { calendarDateIn } from '../core/billing-calendar.js';
 import type { Clock } from '../core/clock.js';
 import type { Db } from '../db/database.js';
 import { retryTransaction } from '../db/retry.js';
-import { settleDay } from '../modules/payg/settle-day.js';
+import { DeductionRefused, settleDay, type PostingMode } from '../modules/payg/settle-day.js';
 
 export interface SettlementSummary {
   /** Tenant-days this runner settled (days without consumption included). */
   days: number;
   failures: { tenantId: string; error: string }[];
 }
+
+/** What one transaction did: settled a day (and whether the day after it has ended too), or nothing. */
+type Step = { settled: false } | { settled: true; next: Temporal.PlainDate; timeZone: string };
 
 /**
  * Settles, for every tenant, each day from its last settled one (or the day it was created) up
@@ -20,35 +23,48 @@ export interface SettlementSummary {
 export const settlePayg = async (db: Db, clock: Clock): Promise<SettlementSummary> => {
   const summary: SettlementSummary = { days: 0, failures: [] };
   const tenants = await db.selectFrom('tenants').select('id').orderBy('id').execute();
+  const today = (timeZone: string) => Temporal.PlainDate.from(calendarDateIn(clock.now(), timeZone));
+  const settleNext = (id: string, mode: PostingMode): Promise<Step> =>
+    retryTransaction(() =>
+      db.transaction().execute(async (trx): Promise<Step> => {
+        const tenant = await trx
+          .selectFrom('tenants')
+          .selectAll()
+          .where('id', '=', id)
+          .forUpdate()
+          .skipLocked()
+          .executeTakeFirst();
+        if (tenant === undefined) return { settled: false };
+        const last = await trx
+          .selectFrom('payg_settlements')
+          .select((eb) => eb.fn.max('settled_day').as('day'))
+          .where('tenant_id', '=', id)
+          .executeTakeFirst();
+        const next =
+          last?.day === undefined || last.day === null
+            ? Temporal.PlainDate.from(calendarDateIn(tenant.created_at, tenant.time_zone))
+            : Temporal.PlainDate.from(last.day).add({ days: 1 });
+        if (Temporal.PlainDate.compare(next, today(tenant.time_zone)) >= 0) return { settled: false };
+        // The day after the last settled one, under the lock: unsettled (its marker's key guards it all the same).
+        await settleDay(trx, tenant, next, mode);
+        return { settled: true, next: next.add({ days: 1 }), timeZone: tenant.time_zone };
+      }),
+    );
   for (const { id } of tenants) {
     try {
       for (;;) {
-        const settled = await retryTransaction(() =>
-          db.transaction().execute(async (trx) => {
-            const tenant = await trx
-              .selectFrom('tenants')
-              .selectAll()
-              .where('id', '=', id)
-              .forUpdate()
-              .skipLocked()
-              .executeTakeFirst();
-            if (tenant === undefined) return false;
-            const last = await trx
-              .selectFrom('payg_settlements')
-              .select((eb) => eb.fn.max('settled_day').as('day'))
-              .where('tenant_id', '=', id)
-              .executeTakeFirst();
-            const next =
-              last?.day === undefined || last.day === null
-                ? Temporal.PlainDate.from(calendarDateIn(tenant.created_at, tenant.time_zone))
-                : Temporal.PlainDate.from(last.day).add({ days: 1 });
-            const today = Temporal.PlainDate.from(calendarDateIn(clock.now(), tenant.time_zone));
-            if (Temporal.PlainDate.compare(next, today) >= 0) return false;
-            return settleDay(trx, tenant, next);
-          }),
-        );
-        if (!settled) break;
+        let step: Step;
+        try {
+          step = await settleNext(id, 'together');
+        } catch (error) {
+          // Cash spent by others between reading it and posting: the day again, posting by posting.
+          if (!(error instanceof DeductionRefused)) throw error;
+          step = await settleNext(id, 'one-by-one');
+        }
+        if (!step.settled) break;
         summary.days += 1;
+        // The next day has not ended yet: no transaction needed to find that out.
+        if (Temporal.PlainDate.compare(step.next, today(step.timeZone)) >= 0) break;
       }
     } catch (error) {
       summary.failures.push({ tenantId: id, error: error instanceof Error ? error.message : String(error) });

@@ -1,4 +1,5 @@
 import type { LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { settlePayg } from '../../jobs/payg-settlement.js';
 import { expectNothingLeaked, givenApiKey, givenApp, givenTenant } from '../../testing/fixtures.js';
@@ -1013,6 +1014,81 @@ describe('daily settlement', () => {
       ).toEqual([0.1, 0.45]);
       expect(await cashBalanceOf(tenantId)).toBe(0.45);
     }
+  });
+});
+
+describe.skipIf(!process.env.DATABASE_URL)('daily settlement against a concurrent cash debit (server)', () => {
+  it('settles the day again, posting by posting, when cash is spent between reading it and deducting', async () => {
+    const tenantId = 'tnt_pg_spent';
+    const appId = 'app_pg_spent';
+    await givenTenant(t, tenantId, { time_zone: 'UTC' });
+    await givenApp(t, tenantId, appId);
+    await givenCash(tenantId, 1);
+    const marketplace = await givenInstrument(tenantId, 'cloud-marketplace', {
+      amount: 1,
+      customer_identifier: 'mkt-spent',
+    });
+    t.clock.set('2026-01-01T12:00:00Z');
+    await consume(tenantId, appId, sms, 10); // 0.45
+    await consume(tenantId, appId, voice, 8); // 0.10
+    t.clock.set('2026-01-02T00:00:00Z');
+
+    // Another transaction takes 0.80 of the cash and holds its row: settlement reads 1.00, then waits
+    // to deduct. A real posting cannot do this (its transaction row's key on the tenant waits for the
+    // settlement's lock); an update of the balance stands in for one, so the refusal is reached.
+    const other = new pg.Client({ connectionString: t.database.url });
+    await other.connect();
+    try {
+      await other.query('begin');
+      await other.query(`update ledger_accounts set balance = balance - 80 where tenant_id = $1 and id = 'cash'`, [
+        tenantId,
+      ]);
+      const settling = settlePayg(t.database.db, t.clock);
+      let waiting = 0;
+      for (let i = 0; i < 200 && waiting === 0; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const { rows } = await other.query<{ n: number }>(
+          `select count(*)::int as n from pg_stat_activity
+            where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()`,
+        );
+        waiting = rows[0]?.n ?? 0;
+      }
+      expect(waiting).toBeGreaterThan(0);
+      await other.query('commit');
+      const summary = await settling;
+      expect(summary).toEqual({ days: 1, failures: [] });
+    } finally {
+      await other.end();
+    }
+
+    // Settled as the balances stand after the other debit: cash's 0.20, then the marketplace.
+    expect(
+      (await linesOf(tenantId)).map((line) => [
+        line.billing_key,
+        line.billing_result,
+        line.cash_amount,
+        line.cloud_marketplace_amount,
+        line.owe_amount,
+      ]),
+    ).toEqual([
+      [sms, 45n, 20n, 25n, 0n],
+      [voice, 10n, 0n, 10n, 0n],
+    ]);
+    expect(
+      (await deductionsOf(tenantId)).map((row) => [row.billing_key, row.seq, row.instrument_id, row.amount]),
+    ).toEqual([
+      [sms, 1, 'cash', 20n],
+      [sms, 2, marketplace.id, 25n],
+      [voice, 1, marketplace.id, 10n],
+    ]);
+    // Nothing of the refused attempt remains: a ledger transaction per deduction, and the balances add up.
+    const deductionTransactions = (await ledgerTransactionsOf(tenantId)).filter(
+      (row) => row.source === 'payg_deduction',
+    );
+    expect(deductionTransactions.map((row) => row.amount).sort((a, b) => Number(a - b))).toEqual([10n, 20n, 25n]);
+    expect(await cashBalanceOf(tenantId)).toBe(0);
+    expect(await balancesOf(tenantId)).toEqual({ [marketplace.id]: 0.65 });
+    expect(await paygRecordsOf(tenantId)).toEqual([]);
   });
 });
 
