@@ -3,7 +3,7 @@
  * the metered-overage close three days later, per subscription, against the bare inserts a renewal
  * must at least make.
  *
- *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:billing-run [-- --quick]
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench -- --only=billing-run [--quick]
  *
  * Creates a fresh migrated database on that server (as the tests do) and keeps it as a template:
  * two metered plans made through the service (createPlan), then, loaded in bulk with unnest
@@ -57,19 +57,21 @@ import { runBilling, type BillingRunSummary } from '../src/jobs/billing-run.js';
 import { buildSearchText } from '../src/modules/billing-records/search-text.js';
 import { createPlan } from '../src/modules/plans/create-plan.js';
 import { createTestDatabase } from '../src/testing/test-database.js';
-import { loadAverages, writeResults } from './measure.js';
+import { loadAverages, writeResults, type Headline } from './measure.js';
+import {
+  cloneDatabase,
+  dropDatabase,
+  fmt,
+  quickMode,
+  requireServerUrl,
+  serverFacts,
+  table,
+  watchCpu,
+  withClient,
+} from './support.js';
 
-const serverUrl = process.env.DATABASE_URL;
-if (serverUrl === undefined || serverUrl === '') {
-  console.error(
-    'billing-run bench: DATABASE_URL is not set.\n' +
-      'It needs a PostgreSQL server it may create and drop databases on, e.g.\n' +
-      '  DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:billing-run',
-  );
-  process.exit(2);
-}
-
-const quick = process.argv.includes('--quick');
+const serverUrl = requireServerUrl('billing-run');
+const quick = quickMode();
 /**
  * 100,000 does not fit the ~6 minute budget: a renewal takes ~6 ms and its usage close ~5 ms with
  * one runner (~17 ms per subscription over the four timed runs), so one runner alone needs ~10
@@ -277,73 +279,6 @@ const expectedOverage = (tenant: BenchTenant) => {
 
 // ---------------------------------------------------------------------------------------------
 // Database helpers
-
-const databaseUrl = (name: string): string => {
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-};
-
-const withClient = async <T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> => {
-  const client = new pg.Client({ connectionString: url, application_name: 'bench-billing-run' });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-};
-
-const serverFacts = (url: string) =>
-  withClient(url, async (client) => {
-    const { rows } = await client.query<{ name: string; setting: string }>(
-      `select name, current_setting(name) as setting from unnest(array['server_version', 'shared_buffers',
-         'synchronous_commit', 'fsync', 'wal_level', 'max_wal_size', 'max_connections']) as name`,
-    );
-    return Object.fromEntries(rows.map((row) => [row.name, row.setting]));
-  });
-
-/** Busy and total CPU time of the whole machine so far, in ms. */
-const machineCpuMs = (): { busy: number; total: number } =>
-  cpus().reduce(
-    (sum, { times }) => {
-      const total = times.user + times.nice + times.sys + times.idle + times.irq;
-      return { busy: sum.busy + total - times.idle, total: sum.total + total };
-    },
-    { busy: 0, total: 0 },
-  );
-
-/** Starts watching CPU use: how many cores this process used and how busy the machine was since. */
-const watchCpu = (): (() => { nodeCores: number; machineBusy: number }) => {
-  const node = process.cpuUsage();
-  const machine = machineCpuMs();
-  const started = performance.now();
-  return () => {
-    const nodeUsed = process.cpuUsage(node);
-    const machineNow = machineCpuMs();
-    return {
-      nodeCores: Number(((nodeUsed.user + nodeUsed.system) / 1000 / (performance.now() - started)).toFixed(2)),
-      machineBusy: Number(
-        ((machineNow.busy - machine.busy) / Math.max(1, machineNow.total - machine.total)).toFixed(2),
-      ),
-    };
-  };
-};
-
-const cloneDatabase = async (templateName: string, name: string): Promise<string> => {
-  await withClient(serverUrl, async (client) => {
-    await client.query(`create database ${name} template ${templateName}`);
-    // Every step starts with no dirty buffers, so no step pays for an earlier one's writes.
-    await client.query('checkpoint');
-  });
-  return databaseUrl(name);
-};
-
-const dropDatabase = (name: string) =>
-  withClient(serverUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
-
-// ---------------------------------------------------------------------------------------------
-// Loading the template
 
 /** `insert into <table> (<columns>) select * from unnest($1::<type>[], …)`: one statement, any row count. */
 const unnestInsert = async (
@@ -1220,15 +1155,6 @@ const runBaseline = async (url: string, tenants: BenchTenant[]): Promise<Baselin
 // ---------------------------------------------------------------------------------------------
 // Report
 
-const table = (header: string[], rows: string[][]): string => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
-};
-
-const fmt = (value: number | null | undefined, digits = 0): string =>
-  value !== null && value !== undefined && Number.isFinite(value) ? value.toFixed(digits) : '-';
-
 const profileTable = (rows: NonNullable<RunResult['profile']>, result: RunResult): string => {
   // Statement times are per runner: with several runners they add up to runners × wall time.
   const runnerMs = result.seconds * 1000 * result.runners;
@@ -1330,9 +1256,9 @@ const main = async (): Promise<void> => {
     {
       const name = `${templateName}_baseline`;
       made.push(name);
-      const url = await cloneDatabase(templateName, name);
+      const url = await cloneDatabase(serverUrl, templateName, name);
       baseline = await runBaseline(url, tenants);
-      await dropDatabase(name);
+      await dropDatabase(serverUrl, name);
       console.log(
         `  baseline      ${fmt(baseline.rowsPerSecond).padStart(7)} rows/s = ${fmt(baseline.subscriptionsPerSecond)} renewals/s ` +
           `(${baseline.rows} rows in ${baseline.seconds} s, ${baseline.transactions} transactions); ` +
@@ -1343,7 +1269,7 @@ const main = async (): Promise<void> => {
     for (const runners of runnerCounts) {
       const name = `${templateName}_r${runners}`;
       made.push(name);
-      const url = await cloneDatabase(templateName, name);
+      const url = await cloneDatabase(serverUrl, templateName, name);
       const handle = await openDatabase({ kind: 'server', url, pool: { ...defaultPoolConfig, max: runners } });
       try {
         const profile = profiling && runners === runnerCounts[0] ? new StatementProfile() : undefined;
@@ -1377,12 +1303,12 @@ const main = async (): Promise<void> => {
         }
       } finally {
         await handle.close();
-        await dropDatabase(name);
+        await dropDatabase(serverUrl, name);
       }
     }
   } finally {
     await template.destroy();
-    for (const name of made) await dropDatabase(name);
+    for (const name of made) await dropDatabase(serverUrl, name);
   }
 
   const ratio = (perSecond: number) => `${fmt(perSecond / (baseline?.subscriptionsPerSecond ?? Number.NaN), 3)}x`;
@@ -1435,7 +1361,31 @@ const main = async (): Promise<void> => {
     );
   }
 
-  const out = writeResults(resultsName, loadAtStart, {
+  const headlines: Headline[] = [
+    ...renewals.map((r): Headline => ({
+      measure: `renew and invoice ${subscriptionCount.toLocaleString('en')} subscriptions, ${r.runners} runner${r.runners === 1 ? '' : 's'}`,
+      value: r.seconds,
+      unit: 's',
+      better: 'lower',
+      note: `${fmt(r.perSecond)} subs/s`,
+      baseline: {
+        what: 'their records, lines and periods inserted directly',
+        value: baseline?.seconds ?? Number.NaN,
+      },
+    })),
+    ...(close === undefined
+      ? []
+      : [
+          {
+            measure: `invoice their metered usage 3 days later, ${close.runners} runner${close.runners === 1 ? '' : 's'}`,
+            value: close.seconds,
+            unit: 's',
+            better: 'lower' as const,
+            note: `${fmt(close.perSecond)} subs/s, ${expect.usageRecords.toLocaleString('en')} overage invoices`,
+          },
+        ]),
+  ];
+  const out = writeResults(resultsName, loadAtStart, headlines, {
     server: facts,
     subscriptions: subscriptionCount,
     tenants: subscriptionCount,

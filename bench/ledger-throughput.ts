@@ -1,47 +1,42 @@
 /**
  * Credit-ledger write throughput: postings per second, against pgbench's tpcb-like on the same server.
  *
- *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:ledger
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench -- --only=ledger [--quick]
  *
- * Creates a fresh migrated database on that server (as the tests do) with 100 tenants and one hot
- * tenant, each funded, and measures closed-loop postings at 1, 8 and 32 clients for ~10 s each:
+ * Runs on the shared volume (bench/volume.ts; loads its own when run alone), whose ledger already
+ * holds hundreds of thousands of transactions. Adds 100 tenants and one hot tenant through the
+ * API, each funded, and measures closed-loop postings at 1, 8 and 32 clients for ~10 s each:
  *   - service: postCreditTransaction in db.transaction() (a pool of as many connections as clients)
  *   - http:    POST /admin/credits/… through app.inject with a fresh Idempotency-Key (same pool)
  * each spread over the 100 tenants and on the one hot tenant. Two postings in three are a promo
  * credit of 1.00, one in three a manual debit of 1.00. The baseline is pgbench's built-in
  * tpcb-like script (`pgbench -i -s 10`, then `-c N -j 2 -T 10`) on a scratch database. Prints a
- * table with the ratio of each figure to pgbench at the same client count, checks the books, writes
- * bench/results/ledger-throughput.json and drops both databases.
+ * table with the ratio of each figure to pgbench at the same client count, checks the books of the
+ * whole ledger, writes bench/results/ledger-throughput.json and drops the scratch database.
  *
- * Knobs (optional): BENCH_SECONDS=10 per run, BENCH_CLIENTS=1,8,32.
+ * Knobs (optional): BENCH_SECONDS=10 per run, BENCH_CLIENTS=1,8,32, BENCH_PATHS=service,http;
+ * --quick: 2 s at 4 clients.
  */
 import { execFile } from 'node:child_process';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { ManualClock } from '../src/core/clock.js';
 import { randomToken } from '../src/core/ids.js';
 import { defaultPoolConfig, openDatabase, type DatabaseHandle } from '../src/db/database.js';
 import { buildApp, type Api } from '../src/http/app.js';
 import { createTokenVerifier, mintToken } from '../src/modules/auth/tokens.js';
 import { postCreditTransaction, type CreditMovement } from '../src/modules/credit-ledger/post-credit-transaction.js';
-import { createTestDatabase } from '../src/testing/test-database.js';
-import { loadAverages, run, warmUp, writeResults, type RunStats } from './measure.js';
+import { loadAverages, run, warmUp, writeResults, type Headline, type RunStats } from './measure.js';
+import { databaseUrl, fmt, quickMode, requireServerUrl, serverFacts, table, withClient } from './support.js';
+import { openVolume } from './volume.js';
 
-const serverUrl = process.env.DATABASE_URL;
-if (serverUrl === undefined || serverUrl === '') {
-  console.error(
-    'ledger-throughput bench: DATABASE_URL is not set.\n' +
-      'It needs a PostgreSQL server it may create and drop databases on, e.g.\n' +
-      '  DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:ledger',
-  );
-  process.exit(2);
-}
-
-const runSeconds = Number(process.env.BENCH_SECONDS ?? 10);
-const clientCounts = (process.env.BENCH_CLIENTS ?? '1,8,32').split(',').map((n) => Number(n.trim()));
+const serverUrl = requireServerUrl('ledger-throughput');
+const quick = quickMode();
+const runSeconds = Number(process.env.BENCH_SECONDS ?? (quick ? 2 : 10));
+const clientCounts = (process.env.BENCH_CLIENTS ?? (quick ? '4' : '1,8,32')).split(',').map((n) => Number(n.trim()));
+const paths = (process.env.BENCH_PATHS ?? 'service,http').split(',').map((p) => p.trim()) as Path[];
 const warmUpCapMs = 1_000;
 const spreadTenants = 100;
 const secret = 'bench-secret-that-is-at-least-32-bytes-long';
@@ -49,30 +44,6 @@ const hotTenant = 'tnt_bench_hot';
 const tenantIds = Array.from({ length: spreadTenants }, (_, i) => `tnt_bench_${String(i).padStart(3, '0')}`);
 
 const execFileAsync = promisify(execFile);
-
-const fmt = (value: number, digits = 1): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
-
-const table = (header: string[], rows: string[][]): string => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
-};
-
-const withClient = async <T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> => {
-  const client = new pg.Client({ connectionString: url, application_name: 'bench-ledger' });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-};
-
-const databaseUrl = (name: string): string => {
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-};
 
 interface PgbenchResult {
   clients: number;
@@ -87,12 +58,12 @@ interface PgbenchResult {
 const runPgbench = async (): Promise<{ initMs: number; results: PgbenchResult[] }> => {
   const name = `ledger_bench_pgbench_${randomToken(8)}`;
   await withClient(serverUrl, (client) => client.query(`create database ${name}`));
-  const url = databaseUrl(name);
+  const url = databaseUrl(serverUrl, name);
   try {
     const t0 = performance.now();
     await execFileAsync('pgbench', ['-i', '-s', '10', '-q', url]);
     const initMs = performance.now() - t0;
-    console.log(`pgbench -i -s 10: ${fmt(initMs / 1000)} s`);
+    console.log(`pgbench -i -s 10: ${fmt(initMs / 1000, 1)} s`);
     const results: PgbenchResult[] = [];
     for (const clients of clientCounts) {
       const { stdout } = await execFileAsync('pgbench', [
@@ -142,15 +113,6 @@ interface LedgerResult {
   stats: RunStats;
 }
 
-const serverFacts = (url: string) =>
-  withClient(url, async (client) => {
-    const { rows } = await client.query<{ name: string; setting: string }>(
-      `select name, current_setting(name) as setting from unnest(array['server_version', 'shared_buffers',
-         'synchronous_commit', 'fsync', 'wal_level', 'max_connections', 'deadlock_timeout']) as name`,
-    );
-    return Object.fromEntries(rows.map((row) => [row.name, row.setting]));
-  });
-
 /** Chain, zero-sum and cached-head checks over the whole ledger, as the concurrency test makes them. */
 const checkBooks = (url: string) =>
   withClient(url, async (client) => {
@@ -180,9 +142,10 @@ const main = async (): Promise<void> => {
 
   const pgbench = await runPgbench();
 
-  const created = await createTestDatabase();
-  if (created.url === undefined) throw new Error('expected a server database');
-  const url = created.url;
+  // On the shared volume: a large ledger is already there, and the books are checked over all of it.
+  const volume = await openVolume(quick);
+  const url = volume.url;
+  const created = await openDatabase({ kind: 'server', url, pool: defaultPoolConfig });
   const clock = new ManualClock('2026-01-15T00:00:00Z');
   const tokens = createTokenVerifier({ secret, clock });
   const admin = {
@@ -231,7 +194,7 @@ const main = async (): Promise<void> => {
       const app: Api = await buildApp({ database: handle, clock, tokens, logLevel: 'silent', version: 'bench' });
       await app.ready();
       try {
-        for (const path of ['service', 'http'] as const) {
+        for (const path of paths) {
           for (const spread of ['spread', 'hot'] as const) {
             let seq = 0;
             let refused = 0;
@@ -278,9 +241,7 @@ const main = async (): Promise<void> => {
                 method: 'POST',
                 url: `/admin/credits/${tenantId}/${debit ? 'adjust' : 'promo'}`,
                 headers: { ...admin, 'idempotency-key': `bench-${path}-${spread}-${clients}-${n}` },
-                payload: debit
-                  ? { type: 'debit', amount: 1, remark: 'bench debit', currency: 'CNY' }
-                  : { amount: 1, remark: 'bench' },
+                payload: debit ? { type: 'debit', amount: 1, remark: 'bench debit' } : { amount: 1, remark: 'bench' },
               });
               if (response.statusCode === 422) refused += 1;
               else if (response.statusCode !== 201) noteError(`${response.statusCode} ${response.body.slice(0, 200)}`);
@@ -305,7 +266,7 @@ const main = async (): Promise<void> => {
             results.push(result);
             console.log(
               `  ${path.padEnd(7)} ${spread.padEnd(6)} c${String(clients).padEnd(2)} ${fmt(result.tps).padStart(7)} tps` +
-                `  p50 ${fmt(stats.p50Ms)} p99 ${fmt(stats.p99Ms)} ms` +
+                `  p50 ${fmt(stats.p50Ms, 1)} p99 ${fmt(stats.p99Ms, 1)} ms` +
                 (refused + errors > 0 ? `  refused ${refused} errors ${errors} ${errorSamples.join(' | ')}` : ''),
             );
           }
@@ -315,10 +276,10 @@ const main = async (): Promise<void> => {
         await handle.close();
       }
     }
-    await created.close();
     books = await checkBooks(url);
   } finally {
-    await created.destroy();
+    await created.close();
+    await volume.release();
   }
 
   const baseline = new Map(pgbench.results.map((r) => [r.clients, r.tps]));
@@ -327,7 +288,7 @@ const main = async (): Promise<void> => {
   const rows: string[][] = [
     ['pgbench', 'tpcb-like -s 10', ...clientCounts.flatMap((c) => [fmt(baseline.get(c) ?? Number.NaN), '1.00x'])],
   ];
-  for (const path of ['service', 'http'] as const) {
+  for (const path of paths) {
     for (const spread of ['spread', 'hot'] as const) {
       rows.push([
         path === 'service' ? 'service (db.transaction)' : 'http (app.inject + idempotency)',
@@ -341,8 +302,24 @@ const main = async (): Promise<void> => {
   }
   console.log(`\n${table(header, rows)}\n(committed transactions per second; ${runSeconds} s per run, closed loop)\n`);
   console.log(`books after the runs: ${JSON.stringify(books)}`);
+  // A posting that errored is not a figure: the run is wrong, not slow.
+  const failed = results.filter((r) => r.errors > 0);
+  if (failed.length > 0) throw new Error(`postings failed: ${failed.map((r) => r.errorSamples[0]).join(' | ')}`);
+  if (books !== undefined && (books.unbalanced > 0 || books.chainBreaks > 0 || books.staleHeads > 0)) {
+    throw new Error(`the books do not hold after the runs: ${JSON.stringify(books)}`);
+  }
 
-  const out = writeResults('ledger-throughput', loadAtStart, {
+  const headlines: Headline[] = results.map((r) => ({
+    measure: `${r.path === 'service' ? 'postings in process' : 'postings over HTTP'}, ${
+      r.spread === 'spread' ? `${spreadTenants} tenants` : 'one hot tenant'
+    }, ${r.clients} clients`,
+    value: r.tps,
+    unit: 'tx/s',
+    better: 'higher',
+    note: `p50 ${fmt(r.stats.p50Ms, 1)} / p99 ${fmt(r.stats.p99Ms, 1)} ms`,
+    baseline: { what: `pgbench tpcb-like -c ${r.clients}`, value: baseline.get(r.clients) ?? Number.NaN },
+  }));
+  const out = writeResults('ledger-throughput', loadAtStart, headlines, {
     server: facts,
     runSeconds,
     clientCounts,

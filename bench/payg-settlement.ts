@@ -2,7 +2,7 @@
  * Pay-as-you-go daily settlement throughput: settlement lines per second through settlePayg, against
  * the same rows inserted directly.
  *
- *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:settlement [--quick]
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench -- --only=settlement [--quick]
  *
  * Creates a fresh migrated database on that server (as the tests do) and loads one day of
  * consumption into it with multi-row INSERTs (every constraint and trigger in force): 5,000
@@ -39,7 +39,7 @@
  * bench/results/payg-settlement.json (payg-settlement-quick.json with --quick, another suffix for
  * other knobs) and drops every database it made.
  *
- * --quick (or `npm run bench:settlement --quick`): 100 tenants (2,000 lines). Knobs (optional):
+ * --quick: 100 tenants (2,000 lines). Knobs (optional):
  * BENCH_TENANTS=5000, BENCH_RUNNERS=1,2,4, BENCH_SEED=20260114, BENCH_AUTOANALYZE_SECONDS=2 (0: off).
  */
 import { cpus } from 'node:os';
@@ -61,20 +61,21 @@ import { accountIdOf } from '../src/modules/payg/instruments.js';
 import { createProduct } from '../src/modules/payg/products.js';
 import { settlementActor } from '../src/modules/payg/settle-day.js';
 import { createTestDatabase } from '../src/testing/test-database.js';
-import { loadAverages, writeResults } from './measure.js';
+import { loadAverages, writeResults, type Headline } from './measure.js';
+import {
+  cloneDatabase,
+  dropDatabase,
+  fmt,
+  quickMode,
+  requireServerUrl,
+  serverFacts,
+  table,
+  watchCpu,
+  withClient,
+} from './support.js';
 
-const serverUrl = process.env.DATABASE_URL;
-if (serverUrl === undefined || serverUrl === '') {
-  console.error(
-    'payg-settlement bench: DATABASE_URL is not set.\n' +
-      'It needs a PostgreSQL server it may create and drop databases on, e.g.\n' +
-      '  DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:settlement',
-  );
-  process.exit(2);
-}
-
-// `npm run bench:settlement --quick` hands the flag to npm, which passes it on as npm_config_quick.
-const quick = process.argv.includes('--quick') || process.env.npm_config_quick === 'true';
+const serverUrl = requireServerUrl('payg-settlement');
+const quick = quickMode();
 const tenantCount = Number(process.env.BENCH_TENANTS ?? (quick ? 100 : 5000));
 const runnerCounts = (process.env.BENCH_RUNNERS ?? '1,2,4').split(',').map((n) => Number(n.trim()));
 const seed = Number(process.env.BENCH_SEED ?? 20260114);
@@ -392,22 +393,6 @@ const lineDescription = (line: ExpectedLine): string => `${line.displayName} on 
 // ---------------------------------------------------------------------------------------------
 // Database helpers
 
-const withClient = async <T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> => {
-  const client = new pg.Client({ connectionString: url, application_name: 'bench-settlement' });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-};
-
-const databaseUrl = (name: string): string => {
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-};
-
 /** Multi-row INSERTs of `rows`, as many per statement as the parameter limit allows. */
 const insertRows = async (
   client: pg.ClientBase,
@@ -484,15 +469,6 @@ const postAll = async (client: pg.ClientBase, postings: Posting[]): Promise<void
   }
 };
 
-const serverFacts = (url: string) =>
-  withClient(url, async (client) => {
-    const { rows } = await client.query<{ name: string; setting: string }>(
-      `select name, current_setting(name) as setting from unnest(array['server_version', 'shared_buffers',
-         'synchronous_commit', 'fsync', 'wal_level', 'max_wal_size', 'max_connections']) as name`,
-    );
-    return Object.fromEntries(rows.map((row) => [row.name, row.setting]));
-  });
-
 /** WAL written so far, cluster-wide (other databases on the server add to it). */
 const walStats = (url: string) =>
   withClient(url, async (client) => {
@@ -502,31 +478,6 @@ const walStats = (url: string) =>
     const row = rows[0]!;
     return { records: Number(row.records), bytes: Number(row.bytes), syncs: Number(row.syncs) };
   });
-
-/** Busy and total CPU time of the whole machine so far, in ms. */
-const machineCpuMs = (): { busy: number; total: number } =>
-  cpus().reduce(
-    (sum, { times }) => {
-      const total = times.user + times.nice + times.sys + times.idle + times.irq;
-      return { busy: sum.busy + total - times.idle, total: sum.total + total };
-    },
-    { busy: 0, total: 0 },
-  );
-
-/** How many cores this process used and how busy the machine was since the call. */
-const watchCpu = (): (() => { nodeCores: number; machineBusy: number }) => {
-  const node = process.cpuUsage();
-  const machine = machineCpuMs();
-  const started = performance.now();
-  return () => {
-    const used = process.cpuUsage(node);
-    const now = machineCpuMs();
-    return {
-      nodeCores: Number(((used.user + used.system) / 1000 / (performance.now() - started)).toFixed(2)),
-      machineBusy: Number(((now.busy - machine.busy) / Math.max(1, now.total - machine.total)).toFixed(2)),
-    };
-  };
-};
 
 // ---------------------------------------------------------------------------------------------
 // Statement profile: every round trip of the pg driver timed by kind (begin and commit included)
@@ -1207,19 +1158,6 @@ interface StepResult {
   verified: Verified;
 }
 
-const copyOf = async (templateName: string, suffix: string): Promise<string> => {
-  const name = `${templateName}_${suffix}`;
-  await withClient(serverUrl, async (client) => {
-    await client.query(`create database ${name} template ${templateName}`);
-    // Every step starts with no dirty buffers, so no step pays for an earlier one's writes.
-    await client.query('checkpoint');
-  });
-  return name;
-};
-
-const dropDatabase = (name: string) =>
-  withClient(serverUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
-
 interface SessionShare {
   state: string;
   share: number;
@@ -1406,9 +1344,9 @@ const stepResult = (
 });
 
 const runBaseline = async (templateName: string, days: ExpectedDay[]): Promise<StepResult> => {
-  const name = await copyOf(templateName, 'baseline');
+  const name = `${templateName}_baseline`;
+  const url = await cloneDatabase(serverUrl, templateName, name);
   try {
-    const url = databaseUrl(name);
     let phases: BaselinePhases = { ledgerPostMs: 0, insertMs: 0, commitMs: 0 };
     const timing = await measured(url, async () => {
       phases = await withClient(url, (client) => writeBaseline(client, days));
@@ -1427,14 +1365,14 @@ const runBaseline = async (templateName: string, days: ExpectedDay[]): Promise<S
       },
     };
   } finally {
-    await dropDatabase(name);
+    await dropDatabase(serverUrl, name);
   }
 };
 
 const runSettlement = async (templateName: string, runners: number, days: ExpectedDay[]): Promise<StepResult> => {
-  const name = await copyOf(templateName, `settle_r${runners}`);
+  const name = `${templateName}_settle_r${runners}`;
+  const url = await cloneDatabase(serverUrl, templateName, name);
   const open = () => openDatabase({ kind: 'server', url, pool: { ...defaultPoolConfig, max: runners } });
-  const url = databaseUrl(name);
   try {
     let summaries: SettlementSummary[] = [];
     let profile: StatementTime[] | undefined;
@@ -1493,20 +1431,12 @@ const runSettlement = async (templateName: string, runners: number, days: Expect
       ...(profile === undefined ? {} : { profile }),
     };
   } finally {
-    await dropDatabase(name);
+    await dropDatabase(serverUrl, name);
   }
 };
 
 // ---------------------------------------------------------------------------------------------
 // Report
-
-const table = (header: string[], rows: string[][]): string => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
-};
-
-const fmt = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
 // Runs of another shape keep the default run's figures: payg-settlement-<variant>.json.
 const variant = [
@@ -1697,7 +1627,17 @@ const main = async (): Promise<void> => {
     );
   }
 
-  const out = writeResults(resultsName, loadAtStart, {
+  const headlines: Headline[] = results
+    .filter((r) => r !== baseline)
+    .map((r) => ({
+      measure: `settle ${r.lines.toLocaleString('en')} lines of one day, ${r.runners} runner${r.runners === 1 ? '' : 's'}`,
+      value: r.seconds,
+      unit: 's',
+      better: 'lower',
+      note: `${fmt(r.linesPerSecond)} lines/s`,
+      baseline: { what: 'the same rows written directly', value: baseline?.seconds ?? Number.NaN },
+    }));
+  const out = writeResults(resultsName, loadAtStart, headlines, {
     server: facts,
     quick,
     seed,

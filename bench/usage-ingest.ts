@@ -2,7 +2,7 @@
  * Usage ingestion throughput: events per second counted exactly once and rolled up, against a bare
  * multi-row INSERT of the same rows.
  *
- *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:usage
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench -- --only=usage [--quick]
  *
  * Creates a fresh migrated database on that server (as the tests do) with 50 tenants × 4 apps,
  * made through the service functions, and keeps it as a template. Every step then runs on its own
@@ -22,7 +22,8 @@
  * drops every database it made.
  *
  * Knobs (optional): BENCH_EVENTS=200000 per step, BENCH_CLIENTS=1,4,8,16, BENCH_SEED=20260115,
- * BENCH_STEP_CAP_SECONDS=90 (a step stops early after that long; the table marks it).
+ * BENCH_STEP_CAP_SECONDS=90 (a step stops early after that long; the table marks it),
+ * BENCH_PATHS=in-process,http (the baseline always runs); --quick: 10,000 events at 4 clients.
  */
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -42,20 +43,23 @@ import { ingestEvents } from '../src/modules/usage/ingest-events.js';
 import { maxBatchEvents } from '../src/modules/usage/schemas.js';
 import { lateEventWindowMs } from '../src/modules/usage/usage-event.js';
 import { createTestDatabase } from '../src/testing/test-database.js';
-import { loadAverages, run, writeResults, type RunStats, type Send } from './measure.js';
+import { loadAverages, run, writeResults, type Headline, type RunStats, type Send } from './measure.js';
+import {
+  cloneDatabase,
+  dropDatabase,
+  fmt,
+  quickMode,
+  requireServerUrl,
+  serverFacts,
+  table,
+  watchCpu,
+  withClient,
+} from './support.js';
 
-const serverUrl = process.env.DATABASE_URL;
-if (serverUrl === undefined || serverUrl === '') {
-  console.error(
-    'usage-ingest bench: DATABASE_URL is not set.\n' +
-      'It needs a PostgreSQL server it may create and drop databases on, e.g.\n' +
-      '  DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:usage',
-  );
-  process.exit(2);
-}
-
-const eventsPerStep = Number(process.env.BENCH_EVENTS ?? 200_000);
-const clientCounts = (process.env.BENCH_CLIENTS ?? '1,4,8,16').split(',').map((n) => Number(n.trim()));
+const serverUrl = requireServerUrl('usage-ingest');
+const quick = quickMode();
+const eventsPerStep = Number(process.env.BENCH_EVENTS ?? (quick ? 10_000 : 200_000));
+const clientCounts = (process.env.BENCH_CLIENTS ?? (quick ? '4' : '1,4,8,16')).split(',').map((n) => Number(n.trim()));
 const seed = Number(process.env.BENCH_SEED ?? 20260115);
 const stepCapMs = Number(process.env.BENCH_STEP_CAP_SECONDS ?? 90) * 1000;
 const batchSize = maxBatchEvents;
@@ -64,8 +68,16 @@ const appsPerTenant = 4;
 const secret = 'bench-secret-that-is-at-least-32-bytes-long';
 const clock = new ManualClock('2026-01-15T12:00:00Z');
 
-const paths = ['baseline', 'in-process', 'http'] as const;
-type Path = (typeof paths)[number];
+const measuredPaths = ['in-process', 'http'] as const;
+type Path = 'baseline' | (typeof measuredPaths)[number];
+/** The baseline always runs: every figure is a ratio to it. */
+const paths: Path[] = [
+  'baseline',
+  ...(process.env.BENCH_PATHS ?? measuredPaths.join(','))
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p): p is (typeof measuredPaths)[number] => (measuredPaths as readonly string[]).includes(p)),
+];
 const pathLabels: Record<Path, string> = {
   baseline: 'baseline: INSERT … ON CONFLICT DO NOTHING',
   'in-process': 'in-process: ingestEvents',
@@ -319,61 +331,6 @@ const toBatches = (events: WireEvent[]): Batch[] => {
 // ---------------------------------------------------------------------------------------------
 // Measuring
 
-const databaseUrl = (name: string): string => {
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-};
-
-const withClient = async <T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> => {
-  const client = new pg.Client({ connectionString: url, application_name: 'bench-usage' });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-};
-
-const serverFacts = (url: string) =>
-  withClient(url, async (client) => {
-    const { rows } = await client.query<{ name: string; setting: string }>(
-      `select name, current_setting(name) as setting from unnest(array['server_version', 'shared_buffers',
-         'synchronous_commit', 'fsync', 'wal_level', 'max_wal_size', 'max_connections']) as name`,
-    );
-    return Object.fromEntries(rows.map((row) => [row.name, row.setting]));
-  });
-
-/** Busy and total CPU time of the whole machine so far, in ms. */
-const machineCpuMs = (): { busy: number; total: number } =>
-  cpus().reduce(
-    (sum, { times }) => {
-      const total = times.user + times.nice + times.sys + times.idle + times.irq;
-      return { busy: sum.busy + total - times.idle, total: sum.total + total };
-    },
-    { busy: 0, total: 0 },
-  );
-
-/**
- * Starts watching CPU use; the returned function says how many cores this process used and how
- * busy the machine was since. The machine is shared: a step that ran while it was full says so.
- */
-const watchCpu = (): (() => { nodeCores: number; machineBusy: number }) => {
-  const node = process.cpuUsage();
-  const machine = machineCpuMs();
-  const started = performance.now();
-  return () => {
-    const nodeUsed = process.cpuUsage(node);
-    const machineNow = machineCpuMs();
-    return {
-      nodeCores: Number(((nodeUsed.user + nodeUsed.system) / 1000 / (performance.now() - started)).toFixed(2)),
-      machineBusy: Number(
-        ((machineNow.busy - machine.busy) / Math.max(1, machineNow.total - machine.total)).toFixed(2),
-      ),
-    };
-  };
-};
-
 interface Outcome {
   accepted: number;
   duplicates: number;
@@ -483,12 +440,7 @@ const runStep = async (
   authorization: string,
 ): Promise<StepResult> => {
   const name = `${templateName}_${path.replace('-', '_')}_c${clients}`;
-  await withClient(serverUrl, async (client) => {
-    await client.query(`create database ${name} template ${templateName}`);
-    // Every step starts with no dirty buffers, so no step pays for an earlier one's writes.
-    await client.query('checkpoint');
-  });
-  const url = databaseUrl(name);
+  const url = await cloneDatabase(serverUrl, templateName, name);
   const closers: (() => Promise<void>)[] = [];
   try {
     let sendBatch: SendBatch;
@@ -601,20 +553,12 @@ const runStep = async (
     };
   } finally {
     for (const close of closers) await close();
-    await withClient(serverUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
+    await dropDatabase(serverUrl, name);
   }
 };
 
 // ---------------------------------------------------------------------------------------------
 // Report
-
-const table = (header: string[], rows: string[][]): string => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
-};
-
-const fmt = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 
 const main = async (): Promise<void> => {
   const started = performance.now();
@@ -724,7 +668,20 @@ const main = async (): Promise<void> => {
     )}\n`,
   );
 
-  const out = writeResults('usage-ingest', loadAtStart, {
+  const headlines: Headline[] = results
+    .filter((r) => r.path !== 'baseline')
+    .map((r) => ({
+      measure: `${r.path === 'http' ? 'over HTTP' : 'in process'}, ${r.clients} clients, batches of ${batchSize}`,
+      value: r.eventsPerSecond,
+      unit: 'events/s',
+      better: 'higher',
+      note: `batch p50 ${fmt(r.batches.p50Ms)} / p99 ${fmt(r.batches.p99Ms)} ms`,
+      baseline: {
+        what: 'multi-row INSERT … ON CONFLICT DO NOTHING over pg',
+        value: find('baseline', r.clients)?.eventsPerSecond ?? Number.NaN,
+      },
+    }));
+  const out = writeResults('usage-ingest', loadAtStart, headlines, {
     server: facts,
     eventsPerStep,
     batchSize,
