@@ -22,8 +22,25 @@ type Step = { settled: false } | { settled: true; next: Temporal.PlainDate; time
  */
 export const settlePayg = async (db: Db, clock: Clock): Promise<SettlementSummary> => {
   const summary: SettlementSummary = { days: 0, failures: [] };
-  const tenants = await db.selectFrom('tenants').select('id').orderBy('id').execute();
   const today = (timeZone: string) => Temporal.PlainDate.from(calendarDateIn(clock.now(), timeZone));
+  const nextDay = (tenant: { created_at: Date; time_zone: string }, last: string | null | undefined) =>
+    last === undefined || last === null
+      ? Temporal.PlainDate.from(calendarDateIn(tenant.created_at, tenant.time_zone))
+      : Temporal.PlainDate.from(last).add({ days: 1 });
+  // Each tenant with its last settled day, unlocked: markers are only ever added, so a tenant
+  // settled up to yesterday here is so under its lock too, and needs no transaction.
+  const tenants = await db
+    .selectFrom('tenants as t')
+    .select(['t.id', 't.created_at', 't.time_zone'])
+    .select((eb) =>
+      eb
+        .selectFrom('payg_settlements as s')
+        .select((inner) => inner.fn.max('s.settled_day').as('day'))
+        .whereRef('s.tenant_id', '=', 't.id')
+        .as('last'),
+    )
+    .orderBy('t.id')
+    .execute();
   const settleNext = (id: string, mode: PostingMode): Promise<Step> =>
     retryTransaction(() =>
       db.transaction().execute(async (trx): Promise<Step> => {
@@ -40,17 +57,15 @@ export const settlePayg = async (db: Db, clock: Clock): Promise<SettlementSummar
           .select((eb) => eb.fn.max('settled_day').as('day'))
           .where('tenant_id', '=', id)
           .executeTakeFirst();
-        const next =
-          last?.day === undefined || last.day === null
-            ? Temporal.PlainDate.from(calendarDateIn(tenant.created_at, tenant.time_zone))
-            : Temporal.PlainDate.from(last.day).add({ days: 1 });
+        const next = nextDay(tenant, last?.day);
         if (Temporal.PlainDate.compare(next, today(tenant.time_zone)) >= 0) return { settled: false };
         // The day after the last settled one, under the lock: unsettled (its marker's key guards it all the same).
         await settleDay(trx, tenant, next, mode);
         return { settled: true, next: next.add({ days: 1 }), timeZone: tenant.time_zone };
       }),
     );
-  for (const { id } of tenants) {
+  for (const { id, ...tenant } of tenants) {
+    if (Temporal.PlainDate.compare(nextDay(tenant, tenant.last), today(tenant.time_zone)) >= 0) continue;
     try {
       for (;;) {
         let step: Step;
