@@ -6,12 +6,12 @@ import { priceLine, sumLines } from '../../core/invoice-math.js';
 import { decimalOf, maxMinorAmount } from '../../core/money.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
-import type { RecordType } from '../../db/schema.js';
+import type { RecordStatus, RecordType } from '../../db/schema.js';
 import { findApp } from '../apps/repository.js';
 import type { TenantScope } from '../auth/principal.js';
 import { findTenant } from '../tenants/repository.js';
-import { finalizeRecord } from './finalize-record.js';
-import { appendEvent, insertRecord } from './repository.js';
+import { finalizedSearchText, numberInvoice } from './finalize-record.js';
+import { insertRecord, type NewRecordEvent, type RecordRow } from './repository.js';
 import type { CreateRecordInput } from './schemas.js';
 import { buildSearchText } from './search-text.js';
 
@@ -67,6 +67,7 @@ export const createRecord = async (
       currency: tenant.currency,
       lines,
       finalize: input.finalize === true,
+      timeZone: tenant.time_zone,
     },
     actor,
   );
@@ -92,11 +93,14 @@ export interface RecordDraft {
   currency: string;
   lines: RecordLineInput[];
   finalize: boolean;
+  /** The tenant's time zone (its invoice year), when the caller has the tenant at hand; read otherwise. */
+  timeZone?: string;
 }
 
 /**
- * Prices every line (rounded half-up per line), writes the draft with its lines and a first
- * history entry, and finalises it at once when asked. The record is dated by the clock.
+ * Prices every line (rounded half-up per line) and writes the record with its lines, as a draft
+ * or, when asked, finalised at once: numbered and pending from the start, its history showing
+ * both steps (created as a draft, finalised) at the same instant. The record is dated by the clock.
  */
 export const writeRecord = async (
   trx: Db,
@@ -104,7 +108,7 @@ export const writeRecord = async (
   scope: TenantScope,
   draft: RecordDraft,
   actor: string,
-): Promise<Result<{ recordId: string }>> => {
+): Promise<Result<{ recordId: string; record: RecordRow }>> => {
   const lines = draft.lines.map((line) => ({ ...line, ...priceLine(line, draft.currency) }));
   const totals = sumLines(lines);
   if (totals.totalAmount > maxMinorAmount) {
@@ -113,25 +117,38 @@ export const writeRecord = async (
 
   const now = clock.now();
   const id = newId('record');
+  const searchText = buildSearchText([id, draft.description, ...draft.lines.map((line) => line.description)]);
+  const created: NewRecordEvent = { from_status: null, to_status: 'draft', actor, reason: null, occurred_at: now };
+  let final = { status: 'draft' as RecordStatus, invoice_number: null as string | null, search_text: searchText };
+  const events = [created];
+  if (draft.finalize) {
+    const invoiceNumber = await numberInvoice(trx, scope, now, draft.timeZone);
+    if (!invoiceNumber.ok) return invoiceNumber;
+    final = {
+      status: 'pending',
+      invoice_number: invoiceNumber.value,
+      search_text: finalizedSearchText(invoiceNumber.value, searchText),
+    };
+    events.push({ ...created, from_status: 'draft', to_status: 'pending' });
+  }
+  const record = {
+    id,
+    app_id: draft.appId,
+    type: draft.type,
+    currency: draft.currency,
+    description: draft.description,
+    amount: totals.amount,
+    tax_amount: totals.taxAmount,
+    total_amount: totals.totalAmount,
+    ...final,
+    created_at: now,
+    finalized_at: draft.finalize ? now : null,
+    updated_at: now,
+  };
   await insertRecord(
     trx,
     scope,
-    {
-      id,
-      app_id: draft.appId,
-      type: draft.type,
-      status: 'draft',
-      currency: draft.currency,
-      description: draft.description,
-      amount: totals.amount,
-      tax_amount: totals.taxAmount,
-      total_amount: totals.totalAmount,
-      invoice_number: null,
-      search_text: buildSearchText([id, draft.description, ...draft.lines.map((line) => line.description)]),
-      created_at: now,
-      finalized_at: null,
-      updated_at: now,
-    },
+    record,
     lines.map((line, index) => ({
       line_no: index + 1,
       description: line.description,
@@ -142,11 +159,8 @@ export const writeRecord = async (
       tax_rate: line.taxRate,
       tax_amount: line.taxAmount,
     })),
+    events,
   );
-  await appendEvent(trx, scope, id, { from_status: null, to_status: 'draft', actor, reason: null, occurred_at: now });
-  if (draft.finalize) {
-    const finalized = await finalizeRecord(trx, clock, scope, id, actor);
-    if (!finalized.ok) return finalized;
-  }
-  return ok({ recordId: id });
+  // The row as written (amount_paid is its default), for a caller that goes on to collect it.
+  return ok({ recordId: id, record: { ...record, tenant_id: scope.tenantId, amount_paid: 0n } });
 };

@@ -6,8 +6,33 @@ import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
 import { findTenant } from '../tenants/repository.js';
-import { appendEvent, lockRecord, nextInvoiceSeq, updateRecord, type RecordRow } from './repository.js';
+import { lockRecord, nextInvoiceSeq, updateRecordWithEvent, type RecordRow } from './repository.js';
 import { buildSearchText } from './search-text.js';
+
+/**
+ * The next invoice number of the tenant's year at `now` (in its time zone; read when not given).
+ * Call it in the transaction that writes the number: the counter row stays locked until it ends
+ * and a rollback gives the number back, which keeps numbers gapless.
+ */
+export const numberInvoice = async (
+  trx: Db,
+  scope: TenantScope,
+  now: Date,
+  timeZone: string | undefined,
+): Promise<Result<string>> => {
+  let zone = timeZone;
+  if (zone === undefined) {
+    const tenant = await findTenant(trx, scope);
+    if (tenant === undefined) return fail(notFound('tenant'));
+    zone = tenant.time_zone;
+  }
+  const year = yearIn(now, zone);
+  return ok(formatInvoiceNumber(year, await nextInvoiceSeq(trx, scope, year)));
+};
+
+/** A finalised record is found by its invoice number too. */
+export const finalizedSearchText = (invoiceNumber: string, draftSearchText: string): string =>
+  buildSearchText([invoiceNumber, draftSearchText]);
 
 /**
  * Draft → pending with the next invoice number of the tenant's year (in its time zone). Takes a
@@ -25,24 +50,21 @@ export const finalizeRecord = async (
   if (record.status !== 'draft') {
     return fail(new AppError('conflict', `billing record ${recordId} is already finalised (status ${record.status})`));
   }
-  const tenant = await findTenant(trx, scope);
-  if (tenant === undefined) return fail(notFound('tenant'));
   const now = clock.now();
-  const year = yearIn(now, tenant.time_zone);
-  const invoiceNumber = formatInvoiceNumber(year, await nextInvoiceSeq(trx, scope, year));
-  const updated = await updateRecord(trx, scope, recordId, {
-    status: 'pending',
-    invoice_number: invoiceNumber,
-    finalized_at: now,
-    search_text: buildSearchText([invoiceNumber, record.search_text]),
-    updated_at: now,
-  });
-  await appendEvent(trx, scope, recordId, {
-    from_status: 'draft',
-    to_status: 'pending',
-    actor,
-    reason: null,
-    occurred_at: now,
-  });
+  const invoiceNumber = await numberInvoice(trx, scope, now, undefined);
+  if (!invoiceNumber.ok) return invoiceNumber;
+  const updated = await updateRecordWithEvent(
+    trx,
+    scope,
+    recordId,
+    {
+      status: 'pending',
+      invoice_number: invoiceNumber.value,
+      finalized_at: now,
+      search_text: finalizedSearchText(invoiceNumber.value, record.search_text),
+      updated_at: now,
+    },
+    { from_status: 'draft', to_status: 'pending', actor, reason: null, occurred_at: now },
+  );
   return ok(updated);
 };

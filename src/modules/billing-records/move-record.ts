@@ -3,7 +3,7 @@ import { AppError, notFound } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
-import { appendEvent, lockRecord, updateRecord, type RecordRow } from './repository.js';
+import { lockRecord, updateRecordWithEvent, type RecordRow } from './repository.js';
 import { nextStatus, recordActions, type RecordAction } from './status.js';
 
 /** Applies one status action under the record's row lock; an illegal move is a 409 naming both ends. */
@@ -18,23 +18,34 @@ export const moveRecord = async (
 ): Promise<Result<RecordRow>> => {
   const record = await lockRecord(trx, scope, recordId);
   if (record === undefined) return fail(notFound('billing record'));
+  return moveLockedRecord(trx, clock, scope, record, action, actor, reason);
+};
+
+/**
+ * The same for a record the caller has locked and holds as it is now (no second read). `paid`:
+ * what has been paid by now, when the move comes with a payment.
+ */
+export const moveLockedRecord = async (
+  trx: Db,
+  clock: Clock,
+  scope: TenantScope,
+  record: RecordRow,
+  action: RecordAction,
+  actor: string,
+  reason: string | undefined,
+  paid?: bigint,
+): Promise<Result<RecordRow>> => {
   const to = nextStatus(record.status, action);
   if (to === null) {
     return fail(
       new AppError(
         'conflict',
-        `cannot ${action.replace('_', ' ')} billing record ${recordId}: its status is ${record.status}, the action needs ${recordActions[action].from.join(' or ')}`,
+        `cannot ${action.replace('_', ' ')} billing record ${record.id}: its status is ${record.status}, the action needs ${recordActions[action].from.join(' or ')}`,
       ),
     );
   }
   const now = clock.now();
-  const updated = await updateRecord(trx, scope, recordId, { status: to, updated_at: now });
-  await appendEvent(trx, scope, recordId, {
-    from_status: record.status,
-    to_status: to,
-    actor,
-    reason: reason ?? null,
-    occurred_at: now,
-  });
-  return ok(updated);
+  const patch = { status: to, updated_at: now, ...(paid === undefined ? {} : { amount_paid: paid }) };
+  const event = { from_status: record.status, to_status: to, actor, reason: reason ?? null, occurred_at: now };
+  return ok(await updateRecordWithEvent(trx, scope, record.id, patch, event));
 };

@@ -5,7 +5,7 @@ import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
 import { postCreditTransaction } from '../credit-ledger/post-credit-transaction.js';
-import { moveRecord } from './move-record.js';
+import { moveLockedRecord } from './move-record.js';
 import { lockRecord, updateRecord, type RecordRow } from './repository.js';
 
 /**
@@ -53,7 +53,7 @@ export const payRecordFromBalance = async (
 
 /**
  * Debits `amount` (minor units, at most what is still owed) from the credit balance for a record
- * locked by the caller, and marks the record paid once everything is paid.
+ * locked by the caller (as it is now), and marks the record paid once everything is paid.
  */
 export const applyBalancePayment = async (
   trx: Db,
@@ -75,7 +75,9 @@ export const applyBalancePayment = async (
     if (!posted.ok) return posted;
   }
   const paid = record.amount_paid + amount;
-  const updated = await updateRecord(trx, scope, record.id, { amount_paid: paid, updated_at: clock.now() });
-  if (paid < record.total_amount) return ok(updated);
-  return moveRecord(trx, clock, scope, record.id, 'mark_paid', actor, 'paid from the credit balance');
+  if (paid < record.total_amount) {
+    return ok(await updateRecord(trx, scope, record.id, { amount_paid: paid, updated_at: clock.now() }));
+  }
+  // Paid in full: the payment and the move to paid are one update.
+  return moveLockedRecord(trx, clock, scope, record, 'mark_paid', actor, 'paid from the credit balance', paid);
 };

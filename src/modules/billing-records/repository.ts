@@ -18,26 +18,50 @@ export type RecordWithLines = RecordRow & { lines: LineRow[] };
 type NewRecord = Omit<Insertable<BillingRecordsTable>, 'tenant_id'>;
 type NewLine = Omit<Insertable<BillingRecordLinesTable>, 'tenant_id' | 'record_id'>;
 type NewEvent = Omit<Insertable<BillingRecordEventsTable>, 'tenant_id' | 'record_id' | 'seq'>;
+export type NewRecordEvent = NewEvent;
 
-export const insertRecord = async (db: Db, scope: TenantScope, record: NewRecord, lines: NewLine[]): Promise<void> => {
-  await db
-    .insertInto('billing_records')
-    .values({ ...record, tenant_id: scope.tenantId })
-    .execute();
-  await db
+/**
+ * Writes a record with its lines and its first history entries (seq 1, 2, …) in one statement:
+ * the lines and events reference the record, which their foreign keys find at the statement's end.
+ */
+export const insertRecord = async (
+  db: Db,
+  scope: TenantScope,
+  record: NewRecord,
+  lines: NewLine[],
+  events: NewEvent[] = [],
+): Promise<void> => {
+  const owned = { tenant_id: scope.tenantId, record_id: record.id };
+  const withRecord = db.with('record', (qc) =>
+    qc.insertInto('billing_records').values({ ...record, tenant_id: scope.tenantId }),
+  );
+  const lineRows = lines.map((line) => ({ ...line, ...owned }));
+  if (events.length === 0) {
+    await withRecord.insertInto('billing_record_lines').values(lineRows).execute();
+    return;
+  }
+  await withRecord
+    .with('events', (qc) =>
+      qc
+        .insertInto('billing_record_events')
+        .values(events.map((event, index) => ({ ...event, ...owned, seq: index + 1 }))),
+    )
     .insertInto('billing_record_lines')
-    .values(lines.map((line) => ({ ...line, tenant_id: scope.tenantId, record_id: record.id })))
+    .values(lineRows)
     .execute();
 };
 
-/** Appends to the record's status history (next seq in the same statement); call it with the record row locked. */
-export const appendEvent = async (db: Db, scope: TenantScope, recordId: string, event: NewEvent): Promise<void> => {
-  await sql`
+/** The history insert, next seq in the same statement; run it with the record row locked. */
+const insertEvent = (scope: TenantScope, recordId: string, event: NewEvent) => sql<Record<string, unknown>>`
     insert into billing_record_events (tenant_id, record_id, seq, from_status, to_status, actor, reason, occurred_at)
     select ${scope.tenantId}, ${recordId}, coalesce(max(seq), 0) + 1, ${event.from_status ?? null}::text,
            ${event.to_status}, ${event.actor}, ${event.reason ?? null}::text, ${event.occurred_at}::timestamptz
       from billing_record_events
-     where tenant_id = ${scope.tenantId} and record_id = ${recordId}`.execute(db);
+     where tenant_id = ${scope.tenantId} and record_id = ${recordId}`;
+
+/** Appends to the record's status history; call it with the record row locked. */
+export const appendEvent = async (db: Db, scope: TenantScope, recordId: string, event: NewEvent): Promise<void> => {
+  await insertEvent(scope, recordId, event).execute(db);
 };
 
 export const lockRecord = (db: Db, scope: TenantScope, recordId: string): Promise<RecordRow | undefined> =>
@@ -58,6 +82,23 @@ export const updateRecord = (
   >,
 ): Promise<RecordRow> =>
   db
+    .updateTable('billing_records')
+    .set(patch)
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', recordId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+
+/** A status move of a locked record: the update and its history entry in one statement (one round trip). */
+export const updateRecordWithEvent = (
+  db: Db,
+  scope: TenantScope,
+  recordId: string,
+  patch: Parameters<typeof updateRecord>[3],
+  event: NewEvent,
+): Promise<RecordRow> =>
+  db
+    .with('event', () => sql<Record<string, unknown>>`(${insertEvent(scope, recordId, event)})`)
     .updateTable('billing_records')
     .set(patch)
     .where('tenant_id', '=', scope.tenantId)
