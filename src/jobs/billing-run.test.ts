@@ -498,6 +498,43 @@ describe('runBilling in process', () => {
       expect(again.subscriptions).toBe(0);
       expect(again.failures.map((failure) => failure.subscriptionId)).toEqual([brokenBefore.id]);
     }));
+
+  it('a batch refused at commit is redone one subscription per transaction: only the refused one is reported', () =>
+    withApp(async (t) => {
+      const db = t.database.db;
+      const subscribers = await givenSubscribers(t, 'commit', 4);
+      const broken = subscribers[2]!;
+      // A check the database makes only at commit (as the ledger's balance check is), failing one renewal.
+      await sql`create function refuse_at_commit() returns trigger language plpgsql as $$
+                begin raise exception 'renewal of % refused at commit', new.tenant_id; end $$`.execute(db);
+      await sql`create constraint trigger refuse_one_renewal after insert on subscription_events
+                  deferrable initially deferred for each row
+                  when (new.tenant_id = ${sql.lit(broken.tenantId)} and new.kind = 'renewed')
+                  execute function refuse_at_commit()`.execute(db);
+      const brokenBefore = await db
+        .selectFrom('subscriptions')
+        .selectAll()
+        .where('tenant_id', '=', broken.tenantId)
+        .executeTakeFirstOrThrow();
+      const asOf = new Date('2026-03-15T00:00:00Z');
+
+      const run = await runBilling(db, asOf);
+      const healthy = subscribers.filter((s) => s !== broken);
+      expect(run.failures).toEqual([
+        {
+          tenantId: broken.tenantId,
+          subscriptionId: brokenBefore.id,
+          error: expect.stringMatching(/refused at commit/) as string,
+        },
+      ]);
+      expect(run.subscriptions).toBe(healthy.length);
+      expect(run.steps).toEqual(sumSteps(healthy.map((s) => expectedAt(s, asOf).steps)));
+      expect(await tenantsOffModel(db, healthy, (s) => [expectedAt(s, asOf).state])).toEqual({ count: 0, first: [] });
+      expect(
+        await db.selectFrom('subscriptions').selectAll().where('tenant_id', '=', broken.tenantId).executeTakeFirst(),
+      ).toEqual(brokenBefore);
+      expect(await bookViolations(db)).toEqual(noViolations);
+    }));
 });
 
 // --- separate OS processes on a PostgreSQL server ------------------------------------------------

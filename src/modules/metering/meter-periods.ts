@@ -1,17 +1,20 @@
+import { sql } from 'kysely';
 import { Temporal } from 'temporal-polyfill';
 import { calendarDateIn } from '../../core/billing-calendar.js';
 import { startOfDay } from '../../core/calendar.js';
 import { clockAt } from '../../core/clock.js';
 import { priceLine } from '../../core/invoice-math.js';
 import { overageOf } from '../../core/overage.js';
-import { findPlanVersionResources } from '../plans/repository.js';
+import { directPlanLookup } from '../plans/plan-lookup.js';
 import { usageOverDays } from '../usage/repository.js';
 import { lateEventWindowMs } from '../usage/usage-event.js';
+import type { Db } from '../../db/database.js';
+import type { TenantScope } from '../auth/principal.js';
 import type { SubscriptionContext } from '../subscriptions/issue-invoice.js';
 import { writeRecord } from '../billing-records/create-record.js';
-import { collectPayment } from '../subscriptions/collect-payment.js';
+import { collectLockedRecord } from '../subscriptions/collect-payment.js';
 import { afterCollection } from '../subscriptions/lifecycle.js';
-import { updateSubscription, type SubscriptionPatch, type SubscriptionRow } from '../subscriptions/repository.js';
+import type { SubscriptionPatch, SubscriptionRow } from '../subscriptions/repository.js';
 
 export interface MeteredPeriod {
   start: Date;
@@ -42,13 +45,13 @@ const earliest = (a: Date | null, b: Date | null): Date | null => (a === null ? 
  * subscription's next metering close.
  */
 export const openMetering = async (
-  { trx, scope, tenant }: SubscriptionContext,
+  { trx, scope, tenant, plans = directPlanLookup }: SubscriptionContext,
   sub: SubscriptionRow,
   period: MeteredPeriod & { final: boolean },
   at: Date,
 ): Promise<Date | null> => {
   const days = daysOf(period, tenant.time_zone, period.final);
-  const resources = await findPlanVersionResources(trx, sub.plan_id, sub.plan_version);
+  const resources = await plans.resources(trx, sub.plan_id, sub.plan_version);
   if (resources.length === 0) return sub.metering_closes_at;
   const closesAt = new Date(period.end.getTime() + lateEventWindowMs);
   await trx
@@ -79,19 +82,52 @@ export const openMetering = async (
 };
 
 /**
- * Opens metering of the paid period that ends at `end` (now, or its natural end) and records the
- * next close. `final`: no period follows it.
+ * Opens metering of the paid period that ends at `end` (now, or its natural end). Returns the
+ * subscription's next metering close as a patch for the caller's transition to write (one update
+ * of the subscription instead of two). `final`: no period follows it.
  */
 export const meterEndedPeriod = async (
   ctx: SubscriptionContext,
   sub: SubscriptionRow,
   end: Date,
   final: boolean,
-): Promise<SubscriptionRow> => {
-  if (sub.status === 'trialing' || end <= sub.current_period_start) return sub;
+): Promise<Partial<Pick<SubscriptionRow, 'metering_closes_at'>>> => {
+  if (sub.status === 'trialing' || end <= sub.current_period_start) return {};
   const closesAt = await openMetering(ctx, sub, { start: sub.current_period_start, end, final }, end);
-  if (closesAt?.getTime() === sub.metering_closes_at?.getTime()) return sub;
-  return updateSubscription(ctx.trx, ctx.scope, sub.id, { metering_closes_at: closesAt });
+  if (closesAt?.getTime() === sub.metering_closes_at?.getTime()) return {};
+  return { metering_closes_at: closesAt };
+};
+
+interface InvoicedResource {
+  resourceType: string;
+  totalUsage: bigint;
+  overageUnits: bigint;
+  /** Exact decimal text. */
+  overageAmount: string;
+  recordId: string | null;
+}
+
+/** A closed period's rows, one per resource, with what was billed: one statement for all of them. */
+const markInvoiced = async (
+  trx: Db,
+  scope: TenantScope,
+  periodStart: Date,
+  resources: InvoicedResource[],
+  at: Date,
+): Promise<void> => {
+  // Arrays of text, cast in SQL: both drivers pass a text array the same way.
+  const column = (value: (resource: InvoicedResource) => string | null) => resources.map(value);
+  await sql`
+    update metered_billings m
+       set total_usage = v.total_usage::bigint, overage_units = v.overage_units::bigint,
+           overage_amount = v.overage_amount::numeric, status = 'invoiced', record_id = v.record_id,
+           updated_at = ${at}::timestamptz
+      from unnest(${column((r) => r.resourceType)}::text[], ${column((r) => String(r.totalUsage))}::text[],
+                  ${column((r) => String(r.overageUnits))}::text[], ${column((r) => r.overageAmount)}::text[],
+                  ${column((r) => r.recordId)}::text[])
+           as v (resource_type, total_usage, overage_units, overage_amount, record_id)
+     where m.tenant_id = ${scope.tenantId} and m.resource_type = v.resource_type
+       and m.period_start = ${periodStart}::timestamptz`.execute(trx);
 };
 
 /**
@@ -162,33 +198,31 @@ export const closeDueMetering = async (
             taxRate: tenant.tax_rate,
           })),
           finalize: true,
+          timeZone: tenant.time_zone,
         },
         actor,
       );
       if (!written.ok) throw written.error;
       recordId = written.value.recordId;
       lastRecordId = recordId;
-      const collected = await collectPayment(trx, clock, scope, sub, recordId, actor);
+      const collected = await collectLockedRecord(trx, clock, scope, sub, written.value.record, actor, ctx.balances);
       if (!collected.paid && sub.status === 'active') {
         patch = { ...patch, ...afterCollection(sub, false, recordId, at, tenant.time_zone) };
       }
     }
-    for (const { row, totalUsage, overageUnits, overageAmount } of metered) {
-      await trx
-        .updateTable('metered_billings')
-        .set({
-          total_usage: totalUsage,
-          overage_units: overageUnits,
-          overage_amount: overageAmount,
-          status: 'invoiced',
-          record_id: overageUnits > 0n ? recordId : null,
-          updated_at: at,
-        })
-        .where('tenant_id', '=', scope.tenantId)
-        .where('resource_type', '=', row.resource_type)
-        .where('period_start', '=', row.period_start)
-        .execute();
-    }
+    await markInvoiced(
+      trx,
+      scope,
+      first.period_start,
+      metered.map(({ row, totalUsage, overageUnits, overageAmount }) => ({
+        resourceType: row.resource_type,
+        totalUsage,
+        overageUnits,
+        overageAmount,
+        recordId: overageUnits > 0n ? recordId : null,
+      })),
+      at,
+    );
   }
   return { patch, recordId: lastRecordId };
 };

@@ -1,7 +1,9 @@
 import { clockAt } from '../../core/clock.js';
 import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
-import { findTenant } from '../tenants/repository.js';
+import type { PlanLookup } from '../plans/plan-lookup.js';
+import type { CreditBalances } from './credit-balances.js';
+import { findTenant, type TenantRow } from '../tenants/repository.js';
 import { collectPayment } from './collect-payment.js';
 import { closeDueMetering, meterEndedPeriod } from '../metering/meter-periods.js';
 import type { SubscriptionContext } from './issue-invoice.js';
@@ -18,6 +20,14 @@ export const billingRunActor = 'billing-run';
 /** More steps than any subscription can owe (a monthly one untouched for 80 years): a loop guard. */
 const maxStepsPerRun = 1000;
 
+export interface AdvanceOptions {
+  actor?: string;
+  /** The subscription's tenant when the caller has read it already (a billing run reads a batch's at once). */
+  tenant?: TenantRow | undefined;
+  plans?: PlanLookup;
+  balances?: CreditBalances;
+}
+
 /**
  * Does everything a locked subscription owes up to `asOf`, oldest first, each step dated at its
  * own instant: a run as of T is the same whenever it happens, and a second run finds nothing to do.
@@ -26,12 +36,12 @@ export const advanceSubscription = async (
   trx: Db,
   locked: SubscriptionRow,
   asOf: Date,
-  actor: string = billingRunActor,
+  { actor = billingRunActor, tenant: known, ...shared }: AdvanceOptions = {},
 ): Promise<{ sub: SubscriptionRow; steps: DueStepKind[] }> => {
   const scope = { tenantId: locked.tenant_id };
-  const tenant = await findTenant(trx, scope);
+  const tenant = known ?? (await findTenant(trx, scope));
   if (tenant === undefined) throw new Error(`tenant ${locked.tenant_id} of subscription ${locked.id} vanished`);
-  const ctx = { trx, scope, tenant, actor };
+  const ctx: SubscriptionContext = { trx, scope, tenant, actor, ...shared };
   let sub = await settleIfPaid(trx, scope, locked, actor);
   const done: DueStepKind[] = [];
   for (let step = dueStep(sub, asOf); step !== undefined; step = dueStep(sub, asOf)) {
@@ -68,7 +78,7 @@ const applyStep = async (ctx: SubscriptionContext, sub: SubscriptionRow, step: D
     case 'payment_retry': {
       const recordId = sub.open_record_id;
       if (recordId === null) throw new Error(`past-due subscription ${sub.id} has no open invoice`);
-      const collected = await collectPayment(trx, clockAt(at), scope, sub, recordId, actor);
+      const collected = await collectPayment(trx, clockAt(at), scope, sub, recordId, actor, ctx.balances);
       const patch = afterCollection(sub, collected.paid, recordId, at, tenant.time_zone);
       const reason = collected.paid ? null : collected.reason;
       return transition(trx, scope, sub, patch, { kind: 'payment_retried', actor, recordId, reason }, at);
@@ -90,7 +100,7 @@ const applyStep = async (ctx: SubscriptionContext, sub: SubscriptionRow, step: D
 
 /** The end of a trial or a period: the subscription ends, or its next period starts with any scheduled change. */
 const endPeriod = async (ctx: SubscriptionContext, ended: SubscriptionRow, step: DueStep): Promise<SubscriptionRow> => {
-  const { trx, scope, actor } = ctx;
+  const { trx, scope, actor, plans } = ctx;
   const at = step.at;
   const ending =
     ended.status === 'past_due' || ended.status === 'suspended'
@@ -100,23 +110,24 @@ const endPeriod = async (ctx: SubscriptionContext, ended: SubscriptionRow, step:
         : !ended.auto_renew
           ? { status: 'expired' as const, reason: 'not renewed: auto_renew is off' }
           : undefined;
-  const sub =
+  const metering =
     step.kind === 'period_end'
       ? await meterEndedPeriod(ctx, ended, ended.current_period_end, ending !== undefined)
-      : ended;
+      : {};
+  const sub = { ...ended, ...metering };
   if (ending !== undefined) {
     const event = { kind: ending.status, actor, reason: ending.reason, recordId: sub.open_record_id };
-    return transition(trx, scope, sub, endedFields(ending.status, at), event, at);
+    return transition(trx, scope, ended, { ...metering, ...endedFields(ending.status, at) }, event, at);
   }
   const terms =
     sub.scheduled_plan_id !== null && sub.scheduled_plan_version !== null && sub.scheduled_billing_cycle !== null
-      ? await pinnedTerms(trx, sub.scheduled_plan_id, sub.scheduled_plan_version, sub.scheduled_billing_cycle)
-      : await pinnedTerms(trx, sub.plan_id, sub.plan_version, sub.billing_cycle);
+      ? await pinnedTerms(trx, sub.scheduled_plan_id, sub.scheduled_plan_version, sub.scheduled_billing_cycle, plans)
+      : await pinnedTerms(trx, sub.plan_id, sub.plan_version, sub.billing_cycle, plans);
   // A new cycle starts its own calendar at the boundary; otherwise periods keep counting from the anchor.
   const newCalendar = step.kind === 'trial_end' || terms.cycle !== sub.billing_cycle;
   const period = newCalendar
     ? { terms, anchor: sub.current_period_end, index: 0 }
     : { terms, anchor: sub.billing_anchor, index: sub.period_index + 1 };
   const kind = step.kind === 'trial_end' ? 'trial_ended' : 'renewed';
-  return startPaidPeriod(ctx, sub, period, { kind }, at);
+  return startPaidPeriod(ctx, ended, period, { kind }, at, metering);
 };

@@ -34,6 +34,6 @@ export const cancelSubscription = async (
   const tenant = await findTenant(trx, scope);
   if (tenant === undefined) return fail(notFound('tenant'));
   // The part of the period used so far is metered like a whole period.
-  const metered = await meterEndedPeriod({ trx, scope, tenant, actor }, sub, now, true);
-  return ok(await transition(trx, scope, metered, endedFields('canceled', now), event, now));
+  const metering = await meterEndedPeriod({ trx, scope, tenant, actor }, sub, now, true);
+  return ok(await transition(trx, scope, sub, { ...metering, ...endedFields('canceled', now) }, event, now));
 };

@@ -9,7 +9,7 @@ import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
 import { postCreditTransaction } from '../credit-ledger/post-credit-transaction.js';
 import { findTenant } from '../tenants/repository.js';
-import { collectPayment } from './collect-payment.js';
+import { collectLockedRecord } from './collect-payment.js';
 import { issueSingleChargeInvoice, type SubscriptionContext } from './issue-invoice.js';
 import { lockUpToDateSubscription } from './advance-subscription.js';
 import { afterCollection } from './lifecycle.js';
@@ -117,14 +117,15 @@ const upgrade = async (
   const charge = prorate(terms.amount - sub.amount, prorationWindow(sub, now));
   if (charge === 0n) return transition(trx, scope, sub, switchTo(terms), { kind: 'upgraded', actor }, now);
   const description = `Upgrade from ${describeChange(sub, terms, now)}`;
-  const recordId = await issueSingleChargeInvoice(ctx, clock, {
+  const record = await issueSingleChargeInvoice(ctx, clock, {
     type: 'proration',
     description,
     lineDescription: description,
     amount: charge,
   });
   const switched = { ...sub, ...switchTo(terms) };
-  const collected = await collectPayment(trx, clock, scope, switched, recordId, actor);
+  const recordId = record.id;
+  const collected = await collectLockedRecord(trx, clock, scope, switched, record, actor, ctx.balances);
   return transition(
     trx,
     scope,

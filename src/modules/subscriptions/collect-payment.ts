@@ -1,10 +1,10 @@
 import type { Clock } from '../../core/clock.js';
 import type { Db } from '../../db/database.js';
-import { moveRecord } from '../billing-records/move-record.js';
+import { moveLockedRecord } from '../billing-records/move-record.js';
 import { applyBalancePayment } from '../billing-records/pay-record-from-balance.js';
-import { lockRecord } from '../billing-records/repository.js';
+import { lockRecord, type RecordRow } from '../billing-records/repository.js';
 import type { TenantScope } from '../auth/principal.js';
-import { findCreditAccount } from '../credit-ledger/repository.js';
+import { ledgerBalances, type CreditBalances } from './credit-balances.js';
 import { providerFor } from './payment-providers.js';
 import type { SubscriptionRow } from './repository.js';
 
@@ -28,21 +28,40 @@ export const collectPayment = async (
   sub: SubscriptionRow,
   recordId: string,
   actor: string,
+  balances: CreditBalances = ledgerBalances,
 ): Promise<Collection> => {
-  let record = await lockRecord(trx, scope, recordId);
+  const record = await lockRecord(trx, scope, recordId);
   if (record === undefined) throw new Error(`record ${recordId} of subscription ${sub.id} does not exist`);
+  return collectLockedRecord(trx, clock, scope, sub, record, actor, balances);
+};
+
+/**
+ * The same for a record the caller holds locked, as it is now: one it has just written needs no
+ * second read (no other transaction can see it yet).
+ */
+export const collectLockedRecord = async (
+  trx: Db,
+  clock: Clock,
+  scope: TenantScope,
+  sub: SubscriptionRow,
+  locked: RecordRow,
+  actor: string,
+  balances: CreditBalances = ledgerBalances,
+): Promise<Collection> => {
+  let record = locked;
   if (record.status === 'paid') return { paid: true };
   if (record.status === 'refunded' || record.status === 'draft') {
-    throw new Error(`record ${recordId} cannot be collected in status ${record.status}`);
+    throw new Error(`record ${record.id} cannot be collected in status ${record.status}`);
   }
   if (record.status === 'failed') {
-    record = expectOk(await moveRecord(trx, clock, scope, recordId, 'retry', actor, 'payment retry'));
+    record = expectOk(await moveLockedRecord(trx, clock, scope, record, 'retry', actor, 'payment retry'));
   }
-  const account = await findCreditAccount(trx, scope);
+  const balance = await balances.balance(trx, scope);
   const outstanding = record.total_amount - record.amount_paid;
-  const fromBalance = account === undefined || account.balance < outstanding ? (account?.balance ?? 0n) : outstanding;
+  const fromBalance = balance === undefined || balance < outstanding ? (balance ?? 0n) : outstanding;
   if (fromBalance > 0n || outstanding === 0n) {
     const applied = await applyBalancePayment(trx, clock, scope, record, fromBalance, actor);
+    if (fromBalance > 0n) balances.posted(scope);
     // A concurrent debit may have spent the balance since it was read: then the method pays it all.
     if (!applied.ok && applied.error.type !== 'insufficient_balance') throw applied.error;
     if (applied.ok) record = applied.value;
@@ -50,26 +69,18 @@ export const collectPayment = async (
   }
   const outcome = await providerFor(sub.payment_method).charge({
     tenantId: scope.tenantId,
-    recordId,
+    recordId: record.id,
     amount: record.total_amount - record.amount_paid,
     currency: record.currency,
   });
   switch (outcome.status) {
-    case 'succeeded':
-      expectOk(
-        await moveRecord(
-          trx,
-          clock,
-          scope,
-          recordId,
-          'mark_paid',
-          actor,
-          `paid by ${sub.payment_method} (${outcome.reference})`,
-        ),
-      );
+    case 'succeeded': {
+      const reason = `paid by ${sub.payment_method} (${outcome.reference})`;
+      expectOk(await moveLockedRecord(trx, clock, scope, record, 'mark_paid', actor, reason));
       return { paid: true };
+    }
     case 'declined':
-      expectOk(await moveRecord(trx, clock, scope, recordId, 'mark_failed', actor, outcome.reason));
+      expectOk(await moveLockedRecord(trx, clock, scope, record, 'mark_failed', actor, outcome.reason));
       return { paid: false, reason: outcome.reason };
     case 'awaiting_payment':
       return { paid: false, reason: 'awaiting an offline payment' };

@@ -4,6 +4,9 @@ import type { Db } from '../../db/database.js';
 import type { RecordType } from '../../db/schema.js';
 import type { TenantScope } from '../auth/principal.js';
 import { writeRecord } from '../billing-records/create-record.js';
+import type { RecordRow } from '../billing-records/repository.js';
+import type { PlanLookup } from '../plans/plan-lookup.js';
+import type { CreditBalances } from './credit-balances.js';
 import type { TenantRow } from '../tenants/repository.js';
 
 /** Everything a subscription's invoice needs to be written, and who writes it. */
@@ -12,6 +15,10 @@ export interface SubscriptionContext {
   scope: TenantScope;
   tenant: TenantRow;
   actor: string;
+  /** Where plans are read; straight from the database when absent (a billing run caches them). */
+  plans?: PlanLookup;
+  /** Where credit balances are read; straight from the ledger when absent (a billing run reads a batch's at once). */
+  balances?: CreditBalances;
 }
 
 export interface SingleCharge {
@@ -24,13 +31,13 @@ export interface SingleCharge {
 
 /**
  * A finalised tenant-wide invoice of one line, `1 × amount`, taxed at the tenant's rate and dated
- * by the clock. Returns the record id.
+ * by the clock. Returns the record as written.
  */
 export const issueSingleChargeInvoice = async (
   { trx, scope, tenant, actor }: SubscriptionContext,
   clock: Clock,
   charge: SingleCharge,
-): Promise<string> => {
+): Promise<RecordRow> => {
   const written = await writeRecord(
     trx,
     clock,
@@ -50,10 +57,11 @@ export const issueSingleChargeInvoice = async (
         },
       ],
       finalize: true,
+      timeZone: tenant.time_zone,
     },
     actor,
   );
   // Plan prices and their prorations are far below the largest invoice amount: a refusal is a bug.
   if (!written.ok) throw written.error;
-  return written.value.recordId;
+  return written.value.record;
 };

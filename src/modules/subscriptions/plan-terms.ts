@@ -2,6 +2,7 @@ import type { BillingCycle } from '../../core/billing-calendar.js';
 import { AppError, invalidParameter, notFound } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
+import { directPlanLookup, type PlanLookup } from '../plans/plan-lookup.js';
 import type { PlanRow, PlanVersionRow } from '../plans/repository.js';
 import { findPlan, findPlanVersion } from '../plans/repository.js';
 import type { TenantRow } from '../tenants/repository.js';
@@ -57,8 +58,9 @@ export const pinnedTerms = async (
   planId: string,
   versionNumber: number,
   cycle: BillingCycle,
+  plans: PlanLookup = directPlanLookup,
 ): Promise<PlanTerms> => {
-  const [plan, version] = await Promise.all([findPlan(db, planId), findPlanVersion(db, planId, versionNumber)]);
+  const [plan, version] = await Promise.all([plans.plan(db, planId), plans.version(db, planId, versionNumber)]);
   const amount = version === undefined ? null : priceFor(version, cycle);
   // Foreign keys and the checks at sale keep these present; a missing one is a bug.
   if (plan === undefined || version === undefined || amount === null) {

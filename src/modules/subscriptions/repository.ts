@@ -2,6 +2,7 @@ import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Db } from '../../db/database.js';
 import type { SubscriptionEventsTable, SubscriptionPeriodsTable, SubscriptionsTable } from '../../db/schema.js';
 import type { TenantScope } from '../auth/principal.js';
+import type { TenantRow } from '../tenants/repository.js';
 
 export type SubscriptionRow = Selectable<SubscriptionsTable>;
 export type SubscriptionPatch = Omit<Updateable<SubscriptionsTable>, 'tenant_id' | 'id' | 'created_at'>;
@@ -50,20 +51,6 @@ export const insertSubscription = (db: Db, scope: TenantScope, row: NewSubscript
     .returningAll()
     .executeTakeFirstOrThrow();
 
-export const updateSubscription = (
-  db: Db,
-  scope: TenantScope,
-  subscriptionId: string,
-  patch: SubscriptionPatch,
-): Promise<SubscriptionRow> =>
-  db
-    .updateTable('subscriptions')
-    .set(patch)
-    .where('tenant_id', '=', scope.tenantId)
-    .where('id', '=', subscriptionId)
-    .returningAll()
-    .executeTakeFirstOrThrow();
-
 /** The live subscription whose open invoice this is, locked unless a billing run holds it (that run settles it). */
 export const lockSubscriptionOwingRecord = (
   db: Db,
@@ -88,9 +75,8 @@ export const insertPeriod = async (db: Db, scope: TenantScope, period: NewPeriod
     .execute();
 };
 
-/** Appends to the lifecycle history; call it with the subscription row locked. */
-export const appendSubscriptionEvent = async (db: Db, scope: TenantScope, event: NewEvent): Promise<void> => {
-  await sql`
+/** The history insert, next seq in the same statement. */
+const insertEvent = (scope: TenantScope, event: NewEvent) => sql<Record<string, unknown>>`
     insert into subscription_events (tenant_id, subscription_id, seq, kind, from_status, to_status, plan_id,
                                      billing_cycle, record_id, actor, reason, occurred_at)
     select ${scope.tenantId}, ${event.subscription_id}, coalesce(max(seq), 0) + 1, ${event.kind},
@@ -98,18 +84,44 @@ export const appendSubscriptionEvent = async (db: Db, scope: TenantScope, event:
            ${event.record_id ?? null}::text, ${event.actor}, ${event.reason ?? null}::text,
            ${event.occurred_at}::timestamptz
       from subscription_events
-     where tenant_id = ${scope.tenantId} and subscription_id = ${event.subscription_id}`.execute(db);
+     where tenant_id = ${scope.tenantId} and subscription_id = ${event.subscription_id}`;
+
+/** Appends to the lifecycle history; call it with the subscription row locked. */
+export const appendSubscriptionEvent = async (db: Db, scope: TenantScope, event: NewEvent): Promise<void> => {
+  await insertEvent(scope, event).execute(db);
 };
 
 /**
- * The next subscription with billing work due at `asOf`, locked; rows another runner holds are
- * skipped, so several runners share the work and none waits. `skip` lists rows this run gave up on.
+ * Updates a locked subscription and appends the event to its history in one statement (one round
+ * trip: the billing run does this for every step). The event describes the row as updated.
  */
-export const lockNextDueSubscription = (
+export const updateSubscriptionWithEvent = (
+  db: Db,
+  scope: TenantScope,
+  subscriptionId: string,
+  patch: SubscriptionPatch,
+  event: NewEvent,
+): Promise<SubscriptionRow> =>
+  db
+    .with('event', () => sql<Record<string, unknown>>`(${insertEvent(scope, event)})`)
+    .updateTable('subscriptions')
+    .set(patch)
+    .where('tenant_id', '=', scope.tenantId)
+    .where('id', '=', subscriptionId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+
+/**
+ * Up to `limit` subscriptions with billing work due at `asOf`, earliest first, locked; rows another
+ * runner holds are skipped, so several runners share the work and none waits. `skip` lists rows
+ * this run gave up on.
+ */
+export const lockDueSubscriptions = (
   db: Db,
   asOf: Date,
   skip: readonly { tenantId: string; id: string }[],
-): Promise<SubscriptionRow | undefined> => {
+  limit: number,
+): Promise<SubscriptionRow[]> => {
   let query = db.selectFrom('subscriptions').selectAll().where('next_run_at', '<=', asOf);
   for (const row of skip) {
     query = query.where((eb) => eb.or([eb('tenant_id', '!=', row.tenantId), eb('id', '!=', row.id)]));
@@ -118,8 +130,15 @@ export const lockNextDueSubscription = (
     .orderBy('next_run_at')
     .orderBy('tenant_id')
     .orderBy('id')
-    .limit(1)
+    .limit(limit)
     .forUpdate()
     .skipLocked()
-    .executeTakeFirst();
+    .execute();
+};
+
+/** Several subscriptions' tenants in one read, by id. */
+export const findTenantsOf = async (db: Db, tenantIds: readonly string[]): Promise<Map<string, TenantRow>> => {
+  if (tenantIds.length === 0) return new Map();
+  const rows = await db.selectFrom('tenants').selectAll().where('id', 'in', tenantIds).execute();
+  return new Map(rows.map((row) => [row.id, row]));
 };

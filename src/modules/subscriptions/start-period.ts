@@ -1,6 +1,6 @@
 import { calendarDateIn, periodBoundary } from '../../core/billing-calendar.js';
 import { clockAt } from '../../core/clock.js';
-import { collectPayment } from './collect-payment.js';
+import { collectLockedRecord } from './collect-payment.js';
 import { issueSingleChargeInvoice, type SubscriptionContext } from './issue-invoice.js';
 import { afterCollection } from './lifecycle.js';
 import { cycleLabel, type PlanTerms } from './plan-terms.js';
@@ -17,7 +17,8 @@ export interface PaidPeriod {
 /**
  * Starts a paid period at `at`: the subscription moves to it (with any scheduled change applied
  * by the caller through `period.terms`), the period is invoiced once — the period table's key
- * refuses a second invoice — and collected. Everything is dated `at`.
+ * refuses a second invoice — and collected. Everything is dated `at`. `carried`: fields the caller
+ * changed on the way here, written with the same update.
  */
 export const startPaidPeriod = async (
   ctx: SubscriptionContext,
@@ -25,6 +26,7 @@ export const startPaidPeriod = async (
   period: PaidPeriod,
   event: Omit<TransitionEvent, 'actor'>,
   at: Date,
+  carried: Partial<Pick<SubscriptionRow, 'metering_closes_at'>> = {},
 ): Promise<SubscriptionRow> => {
   const { trx, scope, tenant, actor } = ctx;
   const { terms, anchor, index } = period;
@@ -33,12 +35,13 @@ export const startPaidPeriod = async (
   const end = periodBoundary(anchor, terms.cycle, index + 1, zone);
   const clock = clockAt(at);
   const description = `${terms.plan.name} ${cycleLabel(terms.cycle)} Subscription`;
-  const recordId = await issueSingleChargeInvoice(ctx, clock, {
+  const record = await issueSingleChargeInvoice(ctx, clock, {
     type: 'subscription',
     description,
     lineDescription: `${description}, ${calendarDateIn(start, zone)} to ${calendarDateIn(end, zone)}`,
     amount: terms.amount,
   });
+  const recordId = record.id;
   await insertPeriod(trx, scope, {
     subscription_id: sub.id,
     period_start: start,
@@ -51,6 +54,7 @@ export const startPaidPeriod = async (
     created_at: at,
   });
   const periodPatch = {
+    ...carried,
     status: 'active',
     plan_id: terms.plan.id,
     plan_version: terms.version.version,
@@ -66,7 +70,7 @@ export const startPaidPeriod = async (
     scheduled_billing_cycle: null,
   } satisfies SubscriptionPatch;
   const inPeriod = { ...sub, ...periodPatch };
-  const collected = await collectPayment(trx, clock, scope, inPeriod, recordId, actor);
+  const collected = await collectLockedRecord(trx, clock, scope, inPeriod, record, actor, ctx.balances);
   const dunning = afterCollection(inPeriod, collected.paid, recordId, at, zone);
   return transition(
     trx,

@@ -2,12 +2,7 @@ import type { Db } from '../../db/database.js';
 import type { SubscriptionStatus } from '../../db/schema.js';
 import type { TenantScope } from '../auth/principal.js';
 import { nextRunAt } from './lifecycle.js';
-import {
-  appendSubscriptionEvent,
-  updateSubscription,
-  type SubscriptionPatch,
-  type SubscriptionRow,
-} from './repository.js';
+import { updateSubscriptionWithEvent, type SubscriptionPatch, type SubscriptionRow } from './repository.js';
 
 export interface TransitionEvent {
   kind: string;
@@ -30,23 +25,24 @@ export const transition = async (
   event: TransitionEvent,
   at: Date,
 ): Promise<SubscriptionRow> => {
+  // The row as the update leaves it: `sub` is the locked row as read or last written.
   const merged = { ...sub, ...patch } as SubscriptionRow;
-  const updated = await updateSubscription(trx, scope, sub.id, {
-    ...patch,
-    next_run_at: nextRunAt(merged),
-    updated_at: at,
-  });
-  await appendSubscriptionEvent(trx, scope, {
-    subscription_id: sub.id,
-    kind: event.kind,
-    from_status: event.fromStatus === undefined ? sub.status : event.fromStatus,
-    to_status: updated.status,
-    plan_id: updated.plan_id,
-    billing_cycle: updated.billing_cycle,
-    record_id: event.recordId ?? null,
-    actor: event.actor,
-    reason: event.reason ?? null,
-    occurred_at: at,
-  });
-  return updated;
+  return updateSubscriptionWithEvent(
+    trx,
+    scope,
+    sub.id,
+    { ...patch, next_run_at: nextRunAt(merged), updated_at: at },
+    {
+      subscription_id: sub.id,
+      kind: event.kind,
+      from_status: event.fromStatus === undefined ? sub.status : event.fromStatus,
+      to_status: merged.status,
+      plan_id: merged.plan_id,
+      billing_cycle: merged.billing_cycle,
+      record_id: event.recordId ?? null,
+      actor: event.actor,
+      reason: event.reason ?? null,
+      occurred_at: at,
+    },
+  );
 };
