@@ -222,6 +222,7 @@ export const settleDay = async (
           taxRate: '0',
         })),
         finalize: true,
+        timeZone: tenant.time_zone,
       },
       settlementActor,
     );
