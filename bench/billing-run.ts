@@ -17,7 +17,8 @@
  * small balance that pays part and sandbox_success the rest, 50% sandbox_success, 10% manual and
  * no balance (their renewal stays unpaid: past due). Each step then runs on its own clone.
  *   - baseline:  the renewal's billing records, lines and period rows inserted directly, multi-row
- *                INSERTs, one transaction per 1,000 subscriptions (statements built untimed)
+ *                INSERTs, one transaction per 1,000 subscriptions (statements built untimed); then,
+ *                the same way, the usage close's overage invoices and their lines
  *   - renewal:   runBilling(db, as_of) with 1, 2 and 4 concurrent runners (a pool of as many
  *                connections); the 1-runner step is profiled by a Kysely plugin that counts and
  *                times every statement
@@ -267,11 +268,18 @@ const expectedOverage = (tenant: BenchTenant) => {
     const included = BigInt(resource.included_units);
     const over = total > included ? total - included : 0n;
     if (over === 0n) return [];
-    return [priceLine({ quantity: over, unitPrice: resource.overage_unit_price, taxRate: tenant.taxRate }, currency)];
+    const priced = priceLine(
+      { quantity: over, unitPrice: resource.overage_unit_price, taxRate: tenant.taxRate },
+      currency,
+    );
+    return [
+      { ...priced, resourceType: resource.resource_type, quantity: over, unitPrice: resource.overage_unit_price },
+    ];
   });
   const owed = lines.some((line) => line.amount > 0n);
   return {
     owed,
+    priced: owed ? lines : [],
     lines: owed ? lines.length : 0,
     total: owed ? lines.reduce((s, l) => s + l.amount + l.taxAmount, 0n) : 0n,
   };
@@ -1040,16 +1048,109 @@ interface BaselineResult {
   roundTripMs: number;
 }
 
+type Statement = { text: string; values: unknown[] };
+
+/** `($1, $2), ($3, $4)`: the VALUES list of a multi-row INSERT. */
+const values = (width: number, rows: number) =>
+  Array.from(
+    { length: rows },
+    (_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`,
+  ).join(', ');
+
+/** Runs the prepared transactions one after another; milliseconds taken. */
+const timeTransactions = async (client: pg.Client, transactions: Statement[][]): Promise<number> => {
+  const t0 = performance.now();
+  for (const transaction of transactions) {
+    await client.query('begin');
+    for (const statement of transaction) await client.query(statement.text, statement.values);
+    await client.query('commit');
+  }
+  return performance.now() - t0;
+};
+
+/**
+ * What the usage close must write at least: each owed overage invoice (INV-…-003, as the run
+ * numbers it) with its lines, bulk-inserted per 1,000 subscriptions, built beforehand (untimed).
+ */
+const runCloseBaseline = async (
+  url: string,
+  tenants: BenchTenant[],
+  at: Date,
+): Promise<{ seconds: number; rows: number }> => {
+  const number = formatInvoiceNumber(invoiceYear, 3);
+  const transactions: Statement[][] = [];
+  let rows = 0;
+  for (let from = 0; from < tenants.length; from += baselineChunk) {
+    const records: unknown[] = [];
+    const lines: unknown[] = [];
+    let recordCount = 0;
+    let lineCount = 0;
+    for (const t of tenants.slice(from, from + baselineChunk)) {
+      const { priced } = expectedOverage(t);
+      if (priced.length === 0) continue;
+      const id = `rec_u${base36(t.index, 15)}`;
+      const amount = priced.reduce((sum, line) => sum + line.amount, 0n);
+      const tax = priced.reduce((sum, line) => sum + line.taxAmount, 0n);
+      const description = 'Metered usage overage';
+      records.push(
+        t.id,
+        t.appId,
+        id,
+        'usage',
+        'pending',
+        currency,
+        description,
+        String(amount),
+        String(tax),
+        String(amount + tax),
+        number,
+        buildSearchText([number, id, description]),
+        iso(at),
+        iso(at),
+        iso(at),
+      );
+      priced.forEach((line, i) => {
+        lines.push(
+          t.id,
+          id,
+          i + 1,
+          `${line.resourceType} overage`,
+          line.resourceType,
+          String(line.quantity),
+          line.unitPrice,
+          String(line.amount),
+          t.taxRate,
+          String(line.taxAmount),
+        );
+      });
+      recordCount += 1;
+      lineCount += priced.length;
+    }
+    if (recordCount === 0) continue;
+    rows += recordCount + lineCount;
+    transactions.push([
+      {
+        text: `insert into billing_records (tenant_id, app_id, id, type, status, currency, description, amount, tax_amount,
+                 total_amount, invoice_number, search_text, created_at, finalized_at, updated_at)
+               values ${values(15, recordCount)}`,
+        values: records,
+      },
+      {
+        text: `insert into billing_record_lines (tenant_id, record_id, line_no, description, resource_type, quantity,
+                 unit_price, amount, tax_rate, tax_amount) values ${values(10, lineCount)}`,
+        values: lines,
+      },
+    ]);
+  }
+  const ms = await withClient(url, (client) => timeTransactions(client, transactions));
+  return { seconds: Number((ms / 1000).toFixed(2)), rows };
+};
+
 /** What a renewal must write at least: its record, line and period row, bulk-inserted per 1,000. */
 const runBaseline = async (url: string, tenants: BenchTenant[]): Promise<BaselineResult> => {
   const renewalAt = (t: BenchTenant) => iso(t.calendar.end);
   const secondNumber = formatInvoiceNumber(invoiceYear, 2);
-  const statements: { text: string; values: unknown[] }[][] = [];
-  const values = (width: number, rows: number) =>
-    Array.from(
-      { length: rows },
-      (_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`,
-    ).join(', ');
+  const statements: Statement[][] = [];
   for (let from = 0; from < tenants.length; from += baselineChunk) {
     const chunk = tenants.slice(from, from + baselineChunk);
     const records: unknown[] = [];
@@ -1122,13 +1223,7 @@ const runBaseline = async (url: string, tenants: BenchTenant[]): Promise<Baselin
     ]);
   }
   return withClient(url, async (client) => {
-    const t0 = performance.now();
-    for (const transaction of statements) {
-      await client.query('begin');
-      for (const statement of transaction) await client.query(statement.text, statement.values);
-      await client.query('commit');
-    }
-    const elapsedMs = performance.now() - t0;
+    const elapsedMs = await timeTransactions(client, statements);
     const rows = tenants.length * 3;
 
     // Reference latencies: a bare round trip, and a commit that flushes WAL.
@@ -1220,6 +1315,7 @@ const main = async (): Promise<void> => {
   let loadTimings: Record<string, number> = {};
   let databaseSize = '';
   let baseline: BaselineResult | undefined;
+  let closeBaseline: { seconds: number; rows: number } | undefined;
   const renewals: RunResult[] = [];
   let close: RunResult | undefined;
   const verified: Record<string, unknown> = {};
@@ -1258,11 +1354,13 @@ const main = async (): Promise<void> => {
       made.push(name);
       const url = await cloneDatabase(serverUrl, templateName, name);
       baseline = await runBaseline(url, tenants);
+      closeBaseline = await runCloseBaseline(url, tenants, closeAsOf);
       await dropDatabase(serverUrl, name);
       console.log(
         `  baseline      ${fmt(baseline.rowsPerSecond).padStart(7)} rows/s = ${fmt(baseline.subscriptionsPerSecond)} renewals/s ` +
           `(${baseline.rows} rows in ${baseline.seconds} s, ${baseline.transactions} transactions); ` +
-          `round trip ${baseline.roundTripMs} ms, autocommit insert ${baseline.commitMs} ms`,
+          `round trip ${baseline.roundTripMs} ms, autocommit insert ${baseline.commitMs} ms; ` +
+          `overage invoices and lines ${closeBaseline.rows} rows in ${closeBaseline.seconds} s`,
       );
     }
 
@@ -1382,6 +1480,10 @@ const main = async (): Promise<void> => {
             unit: 's',
             better: 'lower' as const,
             note: `${fmt(close.perSecond)} subs/s, ${expect.usageRecords.toLocaleString('en')} overage invoices`,
+            baseline: {
+              what: 'the overage invoices and lines inserted directly',
+              value: closeBaseline?.seconds ?? Number.NaN,
+            },
           },
         ]),
   ];
@@ -1401,6 +1503,7 @@ const main = async (): Promise<void> => {
       usageTotal: expect.usageTotal.toString(),
     },
     baseline,
+    closeBaseline,
     renewals,
     close,
     verified,
