@@ -19,6 +19,7 @@ import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ManualClock } from '../src/core/clock.js';
 import { defaultPoolConfig, openDatabase } from '../src/db/database.js';
 import { buildApp } from '../src/http/app.js';
@@ -174,8 +175,6 @@ const download = (
     req.on('error', (error) => (abortAfter < Number.POSITIVE_INFINITY ? undefined : reject(error)));
     req.end(body);
   });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const main = async (): Promise<void> => {
   const started = performance.now();

@@ -96,7 +96,9 @@ export interface Headline {
 export const ratioOf = (headline: Headline): number | undefined => {
   const { baseline, value } = headline;
   if (baseline === undefined || value === 0 || baseline.value === 0) return undefined;
-  return headline.better === 'higher' ? value / baseline.value : baseline.value / value;
+  const ratio = headline.better === 'higher' ? value / baseline.value : baseline.value / value;
+  // A baseline that was not measured (NaN) gives no ratio rather than "NaNx".
+  return Number.isFinite(ratio) ? ratio : undefined;
 };
 
 /**

@@ -32,36 +32,25 @@ export interface CachedPlanLookup extends PlanLookup {
  * plan's own row (its name, on invoices) can change, so it is kept for one transaction only.
  */
 export const cachedPlanLookup = (): CachedPlanLookup => {
-  let plans = new Map<string, PlanRow>();
-  const versions = new Map<string, PlanVersionRow>();
+  let plans = new Map<string, PlanRow | undefined>();
+  const versions = new Map<string, PlanVersionRow | undefined>();
   const resources = new Map<string, PlanResourceRow[]>();
+  /** The cached value, or `read` once; a missing row is not cached (the next read tries again). */
+  const memo = async <T>(cache: Map<string, T>, key: string, read: () => Promise<T>): Promise<T> => {
+    if (cache.has(key)) return cache.get(key) as T;
+    const value = await read();
+    if (value !== undefined) cache.set(key, value);
+    return value;
+  };
   return {
     forgetPlans: () => {
       plans = new Map();
     },
-    plan: async (db, planId) => {
-      const known = plans.get(planId);
-      if (known !== undefined) return known;
-      const row = await findPlan(db, planId);
-      if (row !== undefined) plans.set(planId, row);
-      return row;
-    },
-    version: async (db, planId, version) => {
-      const key = `${planId}@${version}`;
-      const known = versions.get(key);
-      if (known !== undefined) return known;
-      const row = await findPlanVersion(db, planId, version);
-      if (row !== undefined) versions.set(key, row);
-      return row;
-    },
-    resources: async (db, planId, version) => {
-      const key = `${planId}@${version}`;
-      const known = resources.get(key);
-      if (known !== undefined) return known;
-      // Written in the same transaction as their version: a version that exists has all of them.
-      const rows = await findPlanVersionResources(db, planId, version);
-      resources.set(key, rows);
-      return rows;
-    },
+    plan: (db, planId) => memo(plans, planId, () => findPlan(db, planId)),
+    version: (db, planId, version) =>
+      memo(versions, `${planId}@${version}`, () => findPlanVersion(db, planId, version)),
+    // Written in the same transaction as their version: a version that exists has all of them.
+    resources: (db, planId, version) =>
+      memo(resources, `${planId}@${version}`, () => findPlanVersionResources(db, planId, version)),
   };
 };
