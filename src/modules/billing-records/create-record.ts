@@ -11,7 +11,8 @@ import { findApp } from '../apps/repository.js';
 import type { TenantScope } from '../auth/principal.js';
 import { findTenant } from '../tenants/repository.js';
 import { finalizedSearchText, numberInvoice } from './finalize-record.js';
-import { insertRecord, type NewRecordEvent, type RecordRow } from './repository.js';
+import { directRecordWrites, type RecordWrites } from './record-writes.js';
+import type { NewRecordEvent, RecordRow } from './repository.js';
 import type { CreateRecordInput } from './schemas.js';
 import { buildSearchText } from './search-text.js';
 
@@ -101,6 +102,7 @@ export interface RecordDraft {
  * Prices every line (rounded half-up per line) and writes the record with its lines, as a draft
  * or, when asked, finalised at once: numbered and pending from the start, its history showing
  * both steps (created as a draft, finalised) at the same instant. The record is dated by the clock.
+ * `writes`: where the number comes from and the record goes (a billing run's batch holds them).
  */
 export const writeRecord = async (
   trx: Db,
@@ -108,6 +110,7 @@ export const writeRecord = async (
   scope: TenantScope,
   draft: RecordDraft,
   actor: string,
+  writes: RecordWrites = directRecordWrites,
 ): Promise<Result<{ recordId: string; record: RecordRow }>> => {
   const lines = draft.lines.map((line) => ({ ...line, ...priceLine(line, draft.currency) }));
   const totals = sumLines(lines);
@@ -122,7 +125,7 @@ export const writeRecord = async (
   let final = { status: 'draft' as RecordStatus, invoice_number: null as string | null, search_text: searchText };
   const events = [created];
   if (draft.finalize) {
-    const invoiceNumber = await numberInvoice(trx, scope, now, draft.timeZone);
+    const invoiceNumber = await numberInvoice(trx, scope, now, draft.timeZone, writes);
     if (!invoiceNumber.ok) return invoiceNumber;
     final = {
       status: 'pending',
@@ -145,11 +148,9 @@ export const writeRecord = async (
     finalized_at: draft.finalize ? now : null,
     updated_at: now,
   };
-  await insertRecord(
-    trx,
-    scope,
+  await writes.insertRecord(trx, scope, {
     record,
-    lines.map((line, index) => ({
+    lines: lines.map((line, index) => ({
       line_no: index + 1,
       description: line.description,
       resource_type: line.resourceType,
@@ -160,7 +161,7 @@ export const writeRecord = async (
       tax_amount: line.taxAmount,
     })),
     events,
-  );
+  });
   // The row as written (amount_paid is its default), for a caller that goes on to collect it.
   return ok({ recordId: id, record: { ...record, tenant_id: scope.tenantId, amount_paid: 0n } });
 };

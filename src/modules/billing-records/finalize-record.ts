@@ -6,7 +6,8 @@ import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
 import { findTenant } from '../tenants/repository.js';
-import { lockRecord, nextInvoiceSeq, updateRecordWithEvent, type RecordRow } from './repository.js';
+import { directRecordWrites, type RecordWrites } from './record-writes.js';
+import { lockRecord, updateRecordWithEvent, type RecordRow } from './repository.js';
 import { buildSearchText } from './search-text.js';
 
 /**
@@ -19,6 +20,7 @@ export const numberInvoice = async (
   scope: TenantScope,
   now: Date,
   timeZone: string | undefined,
+  writes: RecordWrites = directRecordWrites,
 ): Promise<Result<string>> => {
   let zone = timeZone;
   if (zone === undefined) {
@@ -27,7 +29,7 @@ export const numberInvoice = async (
     zone = tenant.time_zone;
   }
   const year = yearIn(now, zone);
-  return ok(formatInvoiceNumber(year, await nextInvoiceSeq(trx, scope, year)));
+  return ok(formatInvoiceNumber(year, await writes.nextInvoiceSeq(trx, scope, year)));
 };
 
 /** A finalised record is found by its invoice number too. */

@@ -3,7 +3,8 @@ import { AppError, notFound } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
-import { lockRecord, updateRecordWithEvent, type RecordRow } from './repository.js';
+import { directRecordWrites, type RecordWrites } from './record-writes.js';
+import { lockRecord, type RecordRow } from './repository.js';
 import { nextStatus, recordActions, type RecordAction } from './status.js';
 
 /** Applies one status action under the record's row lock; an illegal move is a 409 naming both ends. */
@@ -34,6 +35,7 @@ export const moveLockedRecord = async (
   actor: string,
   reason: string | undefined,
   paid?: bigint,
+  writes: RecordWrites = directRecordWrites,
 ): Promise<Result<RecordRow>> => {
   const to = nextStatus(record.status, action);
   if (to === null) {
@@ -47,5 +49,5 @@ export const moveLockedRecord = async (
   const now = clock.now();
   const patch = { status: to, updated_at: now, ...(paid === undefined ? {} : { amount_paid: paid }) };
   const event = { from_status: record.status, to_status: to, actor, reason: reason ?? null, occurred_at: now };
-  return ok(await updateRecordWithEvent(trx, scope, record.id, patch, event));
+  return ok(await writes.updateRecord(trx, scope, record, patch, event));
 };

@@ -6,7 +6,8 @@ import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
 import { postCreditTransaction } from '../credit-ledger/post-credit-transaction.js';
 import { moveLockedRecord } from './move-record.js';
-import { lockRecord, updateRecord, type RecordRow } from './repository.js';
+import { directRecordWrites, type RecordWrites } from './record-writes.js';
+import { lockRecord, type RecordRow } from './repository.js';
 
 /**
  * Pays a pending or failed record from the tenant's credit balance, in full (the default: what
@@ -62,6 +63,7 @@ export const applyBalancePayment = async (
   record: RecordRow,
   amount: bigint,
   actor: string,
+  writes: RecordWrites = directRecordWrites,
 ): Promise<Result<RecordRow>> => {
   if (amount > 0n) {
     const posted = await postCreditTransaction(trx, clock, scope, {
@@ -76,8 +78,8 @@ export const applyBalancePayment = async (
   }
   const paid = record.amount_paid + amount;
   if (paid < record.total_amount) {
-    return ok(await updateRecord(trx, scope, record.id, { amount_paid: paid, updated_at: clock.now() }));
+    return ok(await writes.updateRecord(trx, scope, record, { amount_paid: paid, updated_at: clock.now() }));
   }
   // Paid in full: the payment and the move to paid are one update.
-  return moveLockedRecord(trx, clock, scope, record, 'mark_paid', actor, 'paid from the credit balance', paid);
+  return moveLockedRecord(trx, clock, scope, record, 'mark_paid', actor, 'paid from the credit balance', paid, writes);
 };

@@ -1,6 +1,7 @@
 import { sql, type Insertable, type Selectable } from 'kysely';
 import type { PageRequest } from '../../core/pagination.js';
 import type { Db } from '../../db/database.js';
+import { jsonRows } from '../../db/json-rows.js';
 import { fetchPage } from '../../db/paginate.js';
 import type {
   BillingRecordEventsTable,
@@ -20,32 +21,38 @@ type NewLine = Omit<Insertable<BillingRecordLinesTable>, 'tenant_id' | 'record_i
 type NewEvent = Omit<Insertable<BillingRecordEventsTable>, 'tenant_id' | 'record_id' | 'seq'>;
 export type NewRecordEvent = NewEvent;
 
+export interface NewRecordWithLines {
+  record: NewRecord;
+  lines: NewLine[];
+  /** Its first history entries (seq 1, 2, …). */
+  events: NewEvent[];
+}
+
 /**
- * Writes a record with its lines and its first history entries (seq 1, 2, …) in one statement:
- * the lines and events reference the record, which their foreign keys find at the statement's end.
+ * Writes records with their lines and first history entries in one statement: the lines and
+ * events reference their record, which their foreign keys find at the statement's end.
  */
-export const insertRecord = async (
+export const insertRecords = async (
   db: Db,
-  scope: TenantScope,
-  record: NewRecord,
-  lines: NewLine[],
-  events: NewEvent[] = [],
+  items: readonly (NewRecordWithLines & { scope: TenantScope })[],
 ): Promise<void> => {
-  const owned = { tenant_id: scope.tenantId, record_id: record.id };
-  const withRecord = db.with('record', (qc) =>
-    qc.insertInto('billing_records').values({ ...record, tenant_id: scope.tenantId }),
+  if (items.length === 0) return;
+  const owned = ({ scope, record }: (typeof items)[number]) => ({ tenant_id: scope.tenantId, record_id: record.id });
+  const withRecords = db.with('record', (qc) =>
+    qc
+      .insertInto('billing_records')
+      .values(items.map(({ scope, record }) => ({ ...record, tenant_id: scope.tenantId }))),
   );
-  const lineRows = lines.map((line) => ({ ...line, ...owned }));
-  if (events.length === 0) {
-    await withRecord.insertInto('billing_record_lines').values(lineRows).execute();
+  const lineRows = items.flatMap((item) => item.lines.map((line) => ({ ...line, ...owned(item) })));
+  const eventRows = items.flatMap((item) =>
+    item.events.map((event, index) => ({ ...event, ...owned(item), seq: index + 1 })),
+  );
+  if (eventRows.length === 0) {
+    await withRecords.insertInto('billing_record_lines').values(lineRows).execute();
     return;
   }
-  await withRecord
-    .with('events', (qc) =>
-      qc
-        .insertInto('billing_record_events')
-        .values(events.map((event, index) => ({ ...event, ...owned, seq: index + 1 }))),
-    )
+  await withRecords
+    .with('events', (qc) => qc.insertInto('billing_record_events').values(eventRows))
     .insertInto('billing_record_lines')
     .values(lineRows)
     .execute();
@@ -73,14 +80,11 @@ export const lockRecord = (db: Db, scope: TenantScope, recordId: string): Promis
     .forUpdate()
     .executeTakeFirst();
 
-export const updateRecord = (
-  db: Db,
-  scope: TenantScope,
-  recordId: string,
-  patch: Partial<
-    Pick<NewRecord, 'status' | 'invoice_number' | 'finalized_at' | 'search_text' | 'amount_paid' | 'updated_at'>
-  >,
-): Promise<RecordRow> =>
+export type RecordPatch = Partial<
+  Pick<NewRecord, 'status' | 'invoice_number' | 'finalized_at' | 'search_text' | 'amount_paid' | 'updated_at'>
+>;
+
+export const updateRecord = (db: Db, scope: TenantScope, recordId: string, patch: RecordPatch): Promise<RecordRow> =>
   db
     .updateTable('billing_records')
     .set(patch)
@@ -94,7 +98,7 @@ export const updateRecordWithEvent = (
   db: Db,
   scope: TenantScope,
   recordId: string,
-  patch: Parameters<typeof updateRecord>[3],
+  patch: RecordPatch,
   event: NewEvent,
 ): Promise<RecordRow> =>
   db
@@ -120,6 +124,39 @@ export const nextInvoiceSeq = async (db: Db, scope: TenantScope, year: number): 
     .returning('last_seq')
     .executeTakeFirstOrThrow();
   return row.last_seq;
+};
+
+/**
+ * A billing run batch's invoice counters of these tenants and years, locked until the transaction
+ * ends (in key order, as every batch takes them): the batch numbers from them in memory.
+ */
+export const lockInvoiceSequences = (
+  db: Db,
+  tenantIds: readonly string[],
+  years: readonly number[],
+): Promise<{ tenant_id: string; year: number; last_seq: number }[]> =>
+  tenantIds.length === 0
+    ? Promise.resolve([])
+    : db
+        .selectFrom('invoice_sequences')
+        .select(['tenant_id', 'year', 'last_seq'])
+        .where('tenant_id', 'in', tenantIds)
+        .where('year', 'in', years)
+        .orderBy('tenant_id')
+        .orderBy('year')
+        .forUpdate()
+        .execute();
+
+/** Writes counters the caller holds locked (`lockInvoiceSequences`) as numbered in memory. */
+export const writeInvoiceSequences = async (
+  db: Db,
+  rows: readonly { tenant_id: string; year: number; last_seq: number }[],
+): Promise<void> => {
+  if (rows.length === 0) return;
+  await sql`
+    update invoice_sequences s set last_seq = v.last_seq
+      from jsonb_to_recordset(${jsonRows(rows)}::jsonb) as v (tenant_id text, year integer, last_seq integer)
+     where s.tenant_id = v.tenant_id and s.year = v.year`.execute(db);
 };
 
 const linesOf = async (db: Db, scope: TenantScope, recordIds: string[]): Promise<Map<string, LineRow[]>> => {

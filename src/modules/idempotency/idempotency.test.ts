@@ -8,7 +8,7 @@ import { newId } from '../../core/ids.js';
 import { fail, ok } from '../../core/result.js';
 import { givenApp, givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, testStart, type TestApp } from '../../testing/test-app.js';
-import { insertRecord } from '../billing-records/repository.js';
+import { directRecordWrites } from '../billing-records/record-writes.js';
 import { idempotencyKeyLifetimeMs, runIdempotent } from './run-idempotent.js';
 
 const onServer = process.env.DATABASE_URL !== undefined && process.env.DATABASE_URL !== '';
@@ -437,10 +437,8 @@ describe('atomicity of runIdempotent', () => {
 
   const insertDraft = async (db: typeof t.database.db, id: string) => {
     const at = new Date(testStart);
-    await insertRecord(
-      db,
-      scope,
-      {
+    await directRecordWrites.insertRecord(db, scope, {
+      record: {
         id,
         app_id: null,
         type: 'one_time',
@@ -456,7 +454,7 @@ describe('atomicity of runIdempotent', () => {
         finalized_at: null,
         updated_at: at,
       },
-      [
+      lines: [
         {
           line_no: 1,
           description: 'doomed',
@@ -468,7 +466,8 @@ describe('atomicity of runIdempotent', () => {
           tax_amount: 6n,
         },
       ],
-    );
+      events: [],
+    });
   };
 
   const rowsOf = async (id: string) => ({

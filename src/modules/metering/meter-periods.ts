@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { Temporal } from 'temporal-polyfill';
 import { calendarDateIn } from '../../core/billing-calendar.js';
 import { startOfDay } from '../../core/calendar.js';
@@ -6,15 +5,14 @@ import { clockAt } from '../../core/clock.js';
 import { priceLine } from '../../core/invoice-math.js';
 import { overageOf } from '../../core/overage.js';
 import { directPlanLookup } from '../plans/plan-lookup.js';
-import { usageOverDays } from '../usage/repository.js';
 import { lateEventWindowMs } from '../usage/usage-event.js';
-import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
 import type { SubscriptionContext } from '../subscriptions/issue-invoice.js';
 import { writeRecord } from '../billing-records/create-record.js';
 import { collectLockedRecord } from '../subscriptions/collect-payment.js';
 import { afterCollection } from '../subscriptions/lifecycle.js';
 import type { SubscriptionPatch, SubscriptionRow } from '../subscriptions/repository.js';
+import { directWrites } from '../subscriptions/subscription-writes.js';
+import { directMeteringReads } from './metering-reads.js';
 
 export interface MeteredPeriod {
   start: Date;
@@ -45,7 +43,7 @@ const earliest = (a: Date | null, b: Date | null): Date | null => (a === null ? 
  * subscription's next metering close.
  */
 export const openMetering = async (
-  { trx, scope, tenant, plans = directPlanLookup }: SubscriptionContext,
+  { trx, scope, tenant, plans = directPlanLookup, writes = directWrites }: SubscriptionContext,
   sub: SubscriptionRow,
   period: MeteredPeriod & { final: boolean },
   at: Date,
@@ -54,30 +52,28 @@ export const openMetering = async (
   const resources = await plans.resources(trx, sub.plan_id, sub.plan_version);
   if (resources.length === 0) return sub.metering_closes_at;
   const closesAt = new Date(period.end.getTime() + lateEventWindowMs);
-  await trx
-    .insertInto('metered_billings')
-    .values(
-      resources.map((resource) => ({
-        tenant_id: scope.tenantId,
-        subscription_id: sub.id,
-        resource_type: resource.resource_type,
-        period_start: period.start,
-        period_end: period.end,
-        usage_from: days.from,
-        usage_until: days.until,
-        total_usage: 0n,
-        included_units: resource.included_units,
-        overage_units: 0n,
-        overage_unit_price: resource.overage_unit_price,
-        overage_amount: '0',
-        status: 'pending' as const,
-        closes_at: closesAt,
-        record_id: null,
-        created_at: at,
-        updated_at: at,
-      })),
-    )
-    .execute();
+  await writes.insertMetered(
+    trx,
+    scope,
+    resources.map((resource) => ({
+      subscription_id: sub.id,
+      resource_type: resource.resource_type,
+      period_start: period.start,
+      period_end: period.end,
+      usage_from: days.from,
+      usage_until: days.until,
+      total_usage: 0n,
+      included_units: resource.included_units,
+      overage_units: 0n,
+      overage_unit_price: resource.overage_unit_price,
+      overage_amount: '0',
+      status: 'pending' as const,
+      closes_at: closesAt,
+      record_id: null,
+      created_at: at,
+      updated_at: at,
+    })),
+  );
   return earliest(sub.metering_closes_at, closesAt);
 };
 
@@ -98,38 +94,6 @@ export const meterEndedPeriod = async (
   return { metering_closes_at: closesAt };
 };
 
-interface InvoicedResource {
-  resourceType: string;
-  totalUsage: bigint;
-  overageUnits: bigint;
-  /** Exact decimal text. */
-  overageAmount: string;
-  recordId: string | null;
-}
-
-/** A closed period's rows, one per resource, with what was billed: one statement for all of them. */
-const markInvoiced = async (
-  trx: Db,
-  scope: TenantScope,
-  periodStart: Date,
-  resources: InvoicedResource[],
-  at: Date,
-): Promise<void> => {
-  // Arrays of text, cast in SQL: both drivers pass a text array the same way.
-  const column = (value: (resource: InvoicedResource) => string | null) => resources.map(value);
-  await sql`
-    update metered_billings m
-       set total_usage = v.total_usage::bigint, overage_units = v.overage_units::bigint,
-           overage_amount = v.overage_amount::numeric, status = 'invoiced', record_id = v.record_id,
-           updated_at = ${at}::timestamptz
-      from unnest(${column((r) => r.resourceType)}::text[], ${column((r) => String(r.totalUsage))}::text[],
-                  ${column((r) => String(r.overageUnits))}::text[], ${column((r) => r.overageAmount)}::text[],
-                  ${column((r) => r.recordId)}::text[])
-           as v (resource_type, total_usage, overage_units, overage_amount, record_id)
-     where m.tenant_id = ${scope.tenantId} and m.resource_type = v.resource_type
-       and m.period_start = ${periodStart}::timestamptz`.execute(trx);
-};
-
 /**
  * Closes every metered period whose late-event window is over at `at`: usage is totalled from
  * the daily rollups (late events included), overage goes on one `usage` record per period with a
@@ -141,16 +105,8 @@ export const closeDueMetering = async (
   sub: SubscriptionRow,
   at: Date,
 ): Promise<{ patch: SubscriptionPatch; recordId: string | null }> => {
-  const { trx, scope, tenant, actor } = ctx;
-  const pending = await trx
-    .selectFrom('metered_billings')
-    .selectAll()
-    .where('tenant_id', '=', scope.tenantId)
-    .where('subscription_id', '=', sub.id)
-    .where('status', '=', 'pending')
-    .orderBy('period_start')
-    .orderBy('resource_type')
-    .execute();
+  const { trx, scope, tenant, actor, writes = directWrites, metering = directMeteringReads } = ctx;
+  const pending = await metering.pending(trx, scope, sub.id);
   const due = pending.filter((row) => row.closes_at <= at);
   let patch: SubscriptionPatch = {
     metering_closes_at: pending
@@ -165,7 +121,7 @@ export const closeDueMetering = async (
   for (const rows of byPeriod.values()) {
     const [first] = rows;
     if (first === undefined) continue;
-    const totals = await usageOverDays(trx, scope, first.usage_from, first.usage_until);
+    const totals = await metering.usage(trx, scope, first.usage_from, first.usage_until);
     const metered = rows.map((row) => {
       const totalUsage = totals.get(row.resource_type) ?? 0n;
       return { row, totalUsage, ...overageOf(totalUsage, row.included_units, row.overage_unit_price) };
@@ -201,27 +157,29 @@ export const closeDueMetering = async (
           timeZone: tenant.time_zone,
         },
         actor,
+        writes,
       );
       if (!written.ok) throw written.error;
       recordId = written.value.recordId;
       lastRecordId = recordId;
-      const collected = await collectLockedRecord(trx, clock, scope, sub, written.value.record, actor, ctx.balances);
+      const { record } = written.value;
+      const collected = await collectLockedRecord(trx, clock, scope, sub, record, actor, ctx.balances, writes);
       if (!collected.paid && sub.status === 'active') {
         patch = { ...patch, ...afterCollection(sub, false, recordId, at, tenant.time_zone) };
       }
     }
-    await markInvoiced(
+    await writes.markInvoiced(
       trx,
       scope,
-      first.period_start,
       metered.map(({ row, totalUsage, overageUnits, overageAmount }) => ({
+        periodStart: row.period_start,
         resourceType: row.resource_type,
         totalUsage,
         overageUnits,
         overageAmount,
         recordId: overageUnits > 0n ? recordId : null,
+        at,
       })),
-      at,
     );
   }
   return { patch, recordId: lastRecordId };

@@ -12,13 +12,15 @@ import { pinnedTerms } from './plan-terms.js';
 import { liveStatuses, lockLiveSubscription, type SubscriptionRow } from './repository.js';
 import { settleIfPaid } from './settle-open-invoice.js';
 import { startPaidPeriod } from './start-period.js';
+import { directWrites, type SubscriptionWrites } from './subscription-writes.js';
+import type { MeteringReads } from '../metering/metering-reads.js';
 import { transition } from './transition.js';
 
 /** Who the billing run's steps are recorded as, also when a request catches a subscription up. */
 export const billingRunActor = 'billing-run';
 
 /** More steps than any subscription can owe (a monthly one untouched for 80 years): a loop guard. */
-const maxStepsPerRun = 1000;
+export const maxStepsPerRun = 1000;
 
 export interface AdvanceOptions {
   actor?: string;
@@ -26,6 +28,13 @@ export interface AdvanceOptions {
   tenant?: TenantRow | undefined;
   plans?: PlanLookup;
   balances?: CreditBalances;
+  writes?: SubscriptionWrites;
+  metering?: MeteringReads;
+  /**
+   * Steps to take at most, the rest left due: a billing run's batch takes one step of each of its
+   * subscriptions per round and writes what it holds between rounds.
+   */
+  stepLimit?: number;
 }
 
 /**
@@ -36,16 +45,19 @@ export const advanceSubscription = async (
   trx: Db,
   locked: SubscriptionRow,
   asOf: Date,
-  { actor = billingRunActor, tenant: known, ...shared }: AdvanceOptions = {},
+  { actor = billingRunActor, tenant: known, writes = directWrites, stepLimit, ...shared }: AdvanceOptions = {},
 ): Promise<{ sub: SubscriptionRow; steps: DueStepKind[] }> => {
   const scope = { tenantId: locked.tenant_id };
   const tenant = known ?? (await findTenant(trx, scope));
   if (tenant === undefined) throw new Error(`tenant ${locked.tenant_id} of subscription ${locked.id} vanished`);
-  const ctx: SubscriptionContext = { trx, scope, tenant, actor, ...shared };
-  let sub = await settleIfPaid(trx, scope, locked, actor);
+  const ctx: SubscriptionContext = { trx, scope, tenant, actor, writes, ...shared };
+  let sub = await settleIfPaid(trx, scope, locked, actor, writes);
   const done: DueStepKind[] = [];
   for (let step = dueStep(sub, asOf); step !== undefined; step = dueStep(sub, asOf)) {
+    if (done.length === stepLimit) break;
     if (done.length >= maxStepsPerRun) throw new Error(`subscription ${sub.id} owes more than ${maxStepsPerRun} steps`);
+    // A step reads what earlier ones wrote (an invoice to retry, metering to close): held writes go first.
+    if (done.length > 0) await writes.flush(trx);
     sub = await applyStep(ctx, sub, step);
     done.push(step.kind);
   }
@@ -68,20 +80,20 @@ export const lockUpToDateSubscription = async (
 };
 
 const applyStep = async (ctx: SubscriptionContext, sub: SubscriptionRow, step: DueStep): Promise<SubscriptionRow> => {
-  const { trx, scope, tenant, actor } = ctx;
+  const { trx, scope, tenant, actor, writes } = ctx;
   const at = step.at;
   switch (step.kind) {
     case 'usage_close': {
       const { patch, recordId } = await closeDueMetering(ctx, sub, at);
-      return transition(trx, scope, sub, patch, { kind: 'usage_invoiced', actor, recordId }, at);
+      return transition(trx, scope, sub, patch, { kind: 'usage_invoiced', actor, recordId }, at, writes);
     }
     case 'payment_retry': {
       const recordId = sub.open_record_id;
       if (recordId === null) throw new Error(`past-due subscription ${sub.id} has no open invoice`);
-      const collected = await collectPayment(trx, clockAt(at), scope, sub, recordId, actor, ctx.balances);
+      const collected = await collectPayment(trx, clockAt(at), scope, sub, recordId, actor, ctx.balances, writes);
       const patch = afterCollection(sub, collected.paid, recordId, at, tenant.time_zone);
       const reason = collected.paid ? null : collected.reason;
-      return transition(trx, scope, sub, patch, { kind: 'payment_retried', actor, recordId, reason }, at);
+      return transition(trx, scope, sub, patch, { kind: 'payment_retried', actor, recordId, reason }, at, writes);
     }
     case 'grace_expiry':
       return transition(
@@ -91,6 +103,7 @@ const applyStep = async (ctx: SubscriptionContext, sub: SubscriptionRow, step: D
         { status: 'suspended', next_payment_attempt_at: null, grace_ends_at: null },
         { kind: 'suspended', actor, recordId: sub.open_record_id, reason: 'grace period over, invoice unpaid' },
         at,
+        writes,
       );
     case 'trial_end':
     case 'period_end':
@@ -100,7 +113,7 @@ const applyStep = async (ctx: SubscriptionContext, sub: SubscriptionRow, step: D
 
 /** The end of a trial or a period: the subscription ends, or its next period starts with any scheduled change. */
 const endPeriod = async (ctx: SubscriptionContext, ended: SubscriptionRow, step: DueStep): Promise<SubscriptionRow> => {
-  const { trx, scope, actor, plans } = ctx;
+  const { trx, scope, actor, plans, writes } = ctx;
   const at = step.at;
   const ending =
     ended.status === 'past_due' || ended.status === 'suspended'
@@ -117,7 +130,7 @@ const endPeriod = async (ctx: SubscriptionContext, ended: SubscriptionRow, step:
   const sub = { ...ended, ...metering };
   if (ending !== undefined) {
     const event = { kind: ending.status, actor, reason: ending.reason, recordId: sub.open_record_id };
-    return transition(trx, scope, ended, { ...metering, ...endedFields(ending.status, at) }, event, at);
+    return transition(trx, scope, ended, { ...metering, ...endedFields(ending.status, at) }, event, at, writes);
   }
   const terms =
     sub.scheduled_plan_id !== null && sub.scheduled_plan_version !== null && sub.scheduled_billing_cycle !== null

@@ -1,6 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import type { Db } from '../../db/database.js';
 import { moveLockedRecord } from '../billing-records/move-record.js';
+import { directRecordWrites, type RecordWrites } from '../billing-records/record-writes.js';
 import { applyBalancePayment } from '../billing-records/pay-record-from-balance.js';
 import { lockRecord, type RecordRow } from '../billing-records/repository.js';
 import type { TenantScope } from '../auth/principal.js';
@@ -29,10 +30,11 @@ export const collectPayment = async (
   recordId: string,
   actor: string,
   balances: CreditBalances = ledgerBalances,
+  writes: RecordWrites = directRecordWrites,
 ): Promise<Collection> => {
   const record = await lockRecord(trx, scope, recordId);
   if (record === undefined) throw new Error(`record ${recordId} of subscription ${sub.id} does not exist`);
-  return collectLockedRecord(trx, clock, scope, sub, record, actor, balances);
+  return collectLockedRecord(trx, clock, scope, sub, record, actor, balances, writes);
 };
 
 /**
@@ -47,6 +49,7 @@ export const collectLockedRecord = async (
   locked: RecordRow,
   actor: string,
   balances: CreditBalances = ledgerBalances,
+  writes: RecordWrites = directRecordWrites,
 ): Promise<Collection> => {
   let record = locked;
   if (record.status === 'paid') return { paid: true };
@@ -54,13 +57,15 @@ export const collectLockedRecord = async (
     throw new Error(`record ${record.id} cannot be collected in status ${record.status}`);
   }
   if (record.status === 'failed') {
-    record = expectOk(await moveLockedRecord(trx, clock, scope, record, 'retry', actor, 'payment retry'));
+    record = expectOk(
+      await moveLockedRecord(trx, clock, scope, record, 'retry', actor, 'payment retry', undefined, writes),
+    );
   }
   const balance = await balances.balance(trx, scope);
   const outstanding = record.total_amount - record.amount_paid;
   const fromBalance = balance === undefined || balance < outstanding ? (balance ?? 0n) : outstanding;
   if (fromBalance > 0n || outstanding === 0n) {
-    const applied = await applyBalancePayment(trx, clock, scope, record, fromBalance, actor);
+    const applied = await applyBalancePayment(trx, clock, scope, record, fromBalance, actor, writes);
     if (fromBalance > 0n) balances.posted(scope);
     // A concurrent debit may have spent the balance since it was read: then the method pays it all.
     if (!applied.ok && applied.error.type !== 'insufficient_balance') throw applied.error;
@@ -76,11 +81,13 @@ export const collectLockedRecord = async (
   switch (outcome.status) {
     case 'succeeded': {
       const reason = `paid by ${sub.payment_method} (${outcome.reference})`;
-      expectOk(await moveLockedRecord(trx, clock, scope, record, 'mark_paid', actor, reason));
+      expectOk(await moveLockedRecord(trx, clock, scope, record, 'mark_paid', actor, reason, undefined, writes));
       return { paid: true };
     }
     case 'declined':
-      expectOk(await moveLockedRecord(trx, clock, scope, record, 'mark_failed', actor, outcome.reason));
+      expectOk(
+        await moveLockedRecord(trx, clock, scope, record, 'mark_failed', actor, outcome.reason, undefined, writes),
+      );
       return { paid: false, reason: outcome.reason };
     case 'awaiting_payment':
       return { paid: false, reason: 'awaiting an offline payment' };

@@ -7,6 +7,8 @@ import { writeRecord } from '../billing-records/create-record.js';
 import type { RecordRow } from '../billing-records/repository.js';
 import type { PlanLookup } from '../plans/plan-lookup.js';
 import type { CreditBalances } from './credit-balances.js';
+import type { SubscriptionWrites } from './subscription-writes.js';
+import type { MeteringReads } from '../metering/metering-reads.js';
 import type { TenantRow } from '../tenants/repository.js';
 
 /** Everything a subscription's invoice needs to be written, and who writes it. */
@@ -19,6 +21,10 @@ export interface SubscriptionContext {
   plans?: PlanLookup;
   /** Where credit balances are read; straight from the ledger when absent (a billing run reads a batch's at once). */
   balances?: CreditBalances;
+  /** Where writes go; straight to the database when absent (a billing run's batch holds them). */
+  writes?: SubscriptionWrites;
+  /** Where closing metering reads; straight from the database when absent (a billing run reads a batch's at once). */
+  metering?: MeteringReads;
 }
 
 export interface SingleCharge {
@@ -34,7 +40,7 @@ export interface SingleCharge {
  * by the clock. Returns the record as written.
  */
 export const issueSingleChargeInvoice = async (
-  { trx, scope, tenant, actor }: SubscriptionContext,
+  { trx, scope, tenant, actor, writes }: SubscriptionContext,
   clock: Clock,
   charge: SingleCharge,
 ): Promise<RecordRow> => {
@@ -60,6 +66,7 @@ export const issueSingleChargeInvoice = async (
       timeZone: tenant.time_zone,
     },
     actor,
+    writes,
   );
   // Plan prices and their prorations are far below the largest invoice amount: a refusal is a bug.
   if (!written.ok) throw written.error;

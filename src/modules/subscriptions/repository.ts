@@ -1,5 +1,6 @@
 import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Db } from '../../db/database.js';
+import { jsonRows } from '../../db/json-rows.js';
 import type { SubscriptionEventsTable, SubscriptionPeriodsTable, SubscriptionsTable } from '../../db/schema.js';
 import type { TenantScope } from '../auth/principal.js';
 import type { TenantRow } from '../tenants/repository.js';
@@ -7,8 +8,9 @@ import type { TenantRow } from '../tenants/repository.js';
 export type SubscriptionRow = Selectable<SubscriptionsTable>;
 export type SubscriptionPatch = Omit<Updateable<SubscriptionsTable>, 'tenant_id' | 'id' | 'created_at'>;
 type NewSubscription = Omit<Insertable<SubscriptionsTable>, 'tenant_id'>;
-type NewPeriod = Omit<Insertable<SubscriptionPeriodsTable>, 'tenant_id'>;
-type NewEvent = Omit<Insertable<SubscriptionEventsTable>, 'tenant_id' | 'seq'>;
+export type NewPeriod = Omit<Insertable<SubscriptionPeriodsTable>, 'tenant_id'>;
+export type NewSubscriptionEvent = Omit<Insertable<SubscriptionEventsTable>, 'tenant_id' | 'seq'>;
+type NewEvent = NewSubscriptionEvent;
 
 export const liveStatuses = ['trialing', 'active', 'past_due', 'suspended'] as const;
 
@@ -67,12 +69,9 @@ export const lockSubscriptionOwingRecord = (
     .skipLocked()
     .executeTakeFirst();
 
-/** Records that a period was invoiced; the primary key refuses the same period twice. */
-export const insertPeriod = async (db: Db, scope: TenantScope, period: NewPeriod): Promise<void> => {
-  await db
-    .insertInto('subscription_periods')
-    .values({ ...period, tenant_id: scope.tenantId })
-    .execute();
+/** Records that periods were invoiced; the primary key refuses the same period twice. */
+export const insertPeriods = async (db: Db, periods: readonly (NewPeriod & { tenant_id: string })[]): Promise<void> => {
+  if (periods.length > 0) await db.insertInto('subscription_periods').values(periods).execute();
 };
 
 /** The history insert, next seq in the same statement. */
@@ -110,6 +109,49 @@ export const updateSubscriptionWithEvent = (
     .where('id', '=', subscriptionId)
     .returningAll()
     .executeTakeFirstOrThrow();
+
+/** Every column a subscription's lifecycle may change: all but its key and creation. */
+// prettier-ignore
+const mutableColumns = [
+  'plan_id', 'plan_version', 'admin_user_id', 'status', 'billing_cycle', 'amount', 'currency',
+  'billing_anchor', 'period_index', 'current_period_start', 'current_period_end', 'trial_end_date',
+  'grace_period_days', 'auto_renew', 'cancel_at_period_end', 'payment_method', 'scheduled_plan_id',
+  'scheduled_plan_version', 'scheduled_billing_cycle', 'open_record_id', 'past_due_since', 'grace_ends_at',
+  'next_payment_attempt_at', 'payment_attempts', 'ended_at', 'next_run_at', 'metering_closes_at', 'updated_at',
+] as const satisfies readonly (keyof SubscriptionRow)[];
+
+/**
+ * Locked subscriptions written as the caller holds them, with their new history entries (in
+ * order, numbered after each one's last), in one statement: a billing run's batch at once.
+ */
+export const writeSubscriptions = async (
+  db: Db,
+  items: readonly { row: SubscriptionRow; events: readonly NewEvent[] }[],
+): Promise<void> => {
+  if (items.length === 0) return;
+  const events = items.flatMap(({ row, events }) =>
+    events.map((event, index) => ({ ...event, tenant_id: row.tenant_id, seq: index + 1 })),
+  );
+  const columns = sql.raw(mutableColumns.join(', '));
+  const values = sql.raw(mutableColumns.map((column) => `v.${column}`).join(', '));
+  const result = await sql`
+    with events as (
+      insert into subscription_events (tenant_id, subscription_id, seq, kind, from_status, to_status, plan_id,
+                                       billing_cycle, record_id, actor, reason, occurred_at)
+      select e.tenant_id, e.subscription_id,
+             coalesce((select max(seq) from subscription_events x
+                        where x.tenant_id = e.tenant_id and x.subscription_id = e.subscription_id), 0) + e.seq,
+             e.kind, e.from_status, e.to_status, e.plan_id, e.billing_cycle, e.record_id, e.actor, e.reason,
+             e.occurred_at
+        from jsonb_populate_recordset(null::subscription_events, ${jsonRows(events)}::jsonb) e
+    )
+    update subscriptions s set (${columns}) = (${values})
+      from jsonb_populate_recordset(null::subscriptions, ${jsonRows(items.map(({ row }) => row))}::jsonb) v
+     where s.tenant_id = v.tenant_id and s.id = v.id`.execute(db);
+  if (result.numAffectedRows !== BigInt(items.length)) {
+    throw new Error(`wrote ${result.numAffectedRows} of ${items.length} subscriptions`);
+  }
+};
 
 /**
  * Up to `limit` subscriptions with billing work due at `asOf`, earliest first, locked; rows another

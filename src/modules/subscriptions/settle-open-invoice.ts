@@ -5,6 +5,7 @@ import { lockRecord } from '../billing-records/repository.js';
 import { findTenant } from '../tenants/repository.js';
 import { afterCollection } from './lifecycle.js';
 import { lockSubscriptionOwingRecord, type SubscriptionRow } from './repository.js';
+import { directWrites, type SubscriptionWrites } from './subscription-writes.js';
 import { transition } from './transition.js';
 
 const restore = async (
@@ -14,11 +15,12 @@ const restore = async (
   recordId: string,
   actor: string,
   at: Date,
+  writes: SubscriptionWrites,
 ) => {
   const tenant = await findTenant(trx, scope);
   if (tenant === undefined) throw new Error(`tenant ${scope.tenantId} of subscription ${sub.id} vanished`);
   const patch = afterCollection(sub, true, recordId, at, tenant.time_zone);
-  return transition(trx, scope, sub, patch, { kind: 'payment_recovered', actor, recordId }, at);
+  return transition(trx, scope, sub, patch, { kind: 'payment_recovered', actor, recordId }, at, writes);
 };
 
 /**
@@ -35,7 +37,7 @@ export const restoreAfterPayment = async (
 ): Promise<void> => {
   const sub = await lockSubscriptionOwingRecord(trx, scope, recordId);
   if (sub === undefined) return;
-  await restore(trx, scope, sub, recordId, actor, clock.now());
+  await restore(trx, scope, sub, recordId, actor, clock.now(), directWrites);
 };
 
 /** For the billing run: a locked subscription whose open invoice was paid meanwhile becomes active, dated at the payment. */
@@ -44,10 +46,11 @@ export const settleIfPaid = async (
   scope: TenantScope,
   sub: SubscriptionRow,
   actor: string,
+  writes: SubscriptionWrites,
 ): Promise<SubscriptionRow> => {
   if (sub.open_record_id === null) return sub;
   const record = await lockRecord(trx, scope, sub.open_record_id);
   if (record?.status !== 'paid') return sub;
   const at = record.updated_at > sub.updated_at ? record.updated_at : sub.updated_at;
-  return restore(trx, scope, sub, record.id, actor, at);
+  return restore(trx, scope, sub, record.id, actor, at, writes);
 };

@@ -4,7 +4,8 @@ import { collectLockedRecord } from './collect-payment.js';
 import { issueSingleChargeInvoice, type SubscriptionContext } from './issue-invoice.js';
 import { afterCollection } from './lifecycle.js';
 import { cycleLabel, type PlanTerms } from './plan-terms.js';
-import { insertPeriod, type SubscriptionPatch, type SubscriptionRow } from './repository.js';
+import type { SubscriptionPatch, SubscriptionRow } from './repository.js';
+import { directWrites } from './subscription-writes.js';
 import { transition, type TransitionEvent } from './transition.js';
 
 export interface PaidPeriod {
@@ -28,7 +29,7 @@ export const startPaidPeriod = async (
   at: Date,
   carried: Partial<Pick<SubscriptionRow, 'metering_closes_at'>> = {},
 ): Promise<SubscriptionRow> => {
-  const { trx, scope, tenant, actor } = ctx;
+  const { trx, scope, tenant, actor, writes = directWrites } = ctx;
   const { terms, anchor, index } = period;
   const zone = tenant.time_zone;
   const start = periodBoundary(anchor, terms.cycle, index, zone);
@@ -42,7 +43,7 @@ export const startPaidPeriod = async (
     amount: terms.amount,
   });
   const recordId = record.id;
-  await insertPeriod(trx, scope, {
+  await writes.insertPeriod(trx, scope, {
     subscription_id: sub.id,
     period_start: start,
     period_end: end,
@@ -70,7 +71,7 @@ export const startPaidPeriod = async (
     scheduled_billing_cycle: null,
   } satisfies SubscriptionPatch;
   const inPeriod = { ...sub, ...periodPatch };
-  const collected = await collectLockedRecord(trx, clock, scope, inPeriod, record, actor, ctx.balances);
+  const collected = await collectLockedRecord(trx, clock, scope, inPeriod, record, actor, ctx.balances, writes);
   const dunning = afterCollection(inPeriod, collected.paid, recordId, at, zone);
   return transition(
     trx,
@@ -79,5 +80,6 @@ export const startPaidPeriod = async (
     { ...periodPatch, ...dunning },
     { ...event, actor, recordId, reason: collected.paid ? (event.reason ?? null) : collected.reason },
     at,
+    writes,
   );
 };

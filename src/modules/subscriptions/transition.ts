@@ -2,7 +2,8 @@ import type { Db } from '../../db/database.js';
 import type { SubscriptionStatus } from '../../db/schema.js';
 import type { TenantScope } from '../auth/principal.js';
 import { nextRunAt } from './lifecycle.js';
-import { updateSubscriptionWithEvent, type SubscriptionPatch, type SubscriptionRow } from './repository.js';
+import type { SubscriptionPatch, SubscriptionRow } from './repository.js';
+import { directWrites, type SubscriptionWrites } from './subscription-writes.js';
 
 export interface TransitionEvent {
   kind: string;
@@ -24,13 +25,14 @@ export const transition = async (
   patch: SubscriptionPatch,
   event: TransitionEvent,
   at: Date,
+  writes: SubscriptionWrites = directWrites,
 ): Promise<SubscriptionRow> => {
   // The row as the update leaves it: `sub` is the locked row as read or last written.
   const merged = { ...sub, ...patch } as SubscriptionRow;
-  return updateSubscriptionWithEvent(
+  return writes.updateSubscription(
     trx,
     scope,
-    sub.id,
+    sub,
     { ...patch, next_run_at: nextRunAt(merged), updated_at: at },
     {
       subscription_id: sub.id,

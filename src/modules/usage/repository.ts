@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.js';
+import { jsonRows } from '../../db/json-rows.js';
 import type { TenantScope } from '../auth/principal.js';
 import type { DailyUsage } from './rollup.js';
 import type { UsageEvent } from './usage-event.js';
@@ -110,10 +111,46 @@ export const dailyTotals = (db: Db, scope: TenantScope, from: string, to: string
   return query.groupBy(['usage_date', 'resource_type']).execute();
 };
 
+/** Whole days [from, until) of a tenant's usage, over all its apps or one. */
+export interface UsageSpan {
+  tenantId: string;
+  from: string;
+  until: string;
+  appId: string | null;
+}
+
 /**
- * A tenant's (or one app's) usage of each resource over whole days [from, to): per day its apps are added up,
- * then the days are summed (`sum` resources) or their highest day taken (`max`, `latest`).
+ * Usage of each resource over several spans in one statement, one map per span in the order
+ * given: per day a tenant's apps are added up, then the days are summed (`sum` resources) or
+ * their highest day taken (`max`, `latest`).
  */
+export const usageOverSpans = async (db: Db, spans: readonly UsageSpan[]): Promise<Map<string, bigint>[]> => {
+  const totals = spans.map(() => new Map<string, bigint>());
+  if (spans.length === 0) return totals;
+  const rows = spans.map((span, i) => ({
+    i,
+    tenant_id: span.tenantId,
+    usage_from: span.from,
+    usage_until: span.until,
+    app_id: span.appId,
+  }));
+  const { rows: found } = await sql<{ i: number; resource_type: string; total: bigint }>`
+    select v.i, d.resource_type,
+           case when min(d.aggregation) = 'sum' then sum(d.day_total) else max(d.day_total) end::bigint as total
+      from jsonb_to_recordset(${jsonRows(rows)}::jsonb)
+           as v (i integer, tenant_id text, usage_from date, usage_until date, app_id text)
+     cross join lateral (
+           select resource_type, aggregation, usage_date, sum(quantity) as day_total
+             from usage_daily u
+            where u.tenant_id = v.tenant_id and u.usage_date >= v.usage_from and u.usage_date < v.usage_until
+              and (v.app_id is null or u.app_id = v.app_id)
+            group by resource_type, aggregation, usage_date) d
+     group by v.i, d.resource_type`.execute(db);
+  for (const row of found) totals[row.i]?.set(row.resource_type, row.total);
+  return totals;
+};
+
+/** A tenant's (or one app's) usage of each resource over whole days [from, to). */
 export const usageOverDays = async (
   db: Db,
   scope: TenantScope,
@@ -121,14 +158,6 @@ export const usageOverDays = async (
   toExclusive: string,
   appId: string | null = null,
 ): Promise<Map<string, bigint>> => {
-  const { rows } = await sql<{ resource_type: string; total: bigint }>`
-    select resource_type,
-           case when min(aggregation) = 'sum' then sum(day_total) else max(day_total) end::bigint as total
-      from (select resource_type, aggregation, usage_date, sum(quantity) as day_total
-              from usage_daily
-             where tenant_id = ${scope.tenantId} and usage_date >= ${from}::date and usage_date < ${toExclusive}::date
-               and (${appId}::text is null or app_id = ${appId}::text)
-             group by resource_type, aggregation, usage_date) days
-     group by resource_type`.execute(db);
-  return new Map(rows.map((row) => [row.resource_type, row.total]));
+  const [totals] = await usageOverSpans(db, [{ tenantId: scope.tenantId, from, until: toExclusive, appId }]);
+  return totals ?? new Map();
 };

@@ -1,0 +1,133 @@
+import type { Db } from '../db/database.js';
+import type { TenantScope } from '../modules/auth/principal.js';
+import { directRecordWrites } from '../modules/billing-records/record-writes.js';
+import {
+  insertRecords,
+  lockInvoiceSequences,
+  nextInvoiceSeq,
+  writeInvoiceSequences,
+  type NewRecordEvent,
+  type NewRecordWithLines,
+  type RecordPatch,
+  type RecordRow,
+} from '../modules/billing-records/repository.js';
+import {
+  insertMeteredBillings,
+  markInvoiced,
+  type InvoicedMetering,
+  type NewMeteredBilling,
+} from '../modules/metering/repository.js';
+import {
+  insertPeriods,
+  writeSubscriptions,
+  type NewPeriod,
+  type NewSubscriptionEvent,
+  type SubscriptionPatch,
+  type SubscriptionRow,
+} from '../modules/subscriptions/repository.js';
+import type { SubscriptionWrites } from '../modules/subscriptions/subscription-writes.js';
+
+interface Counter {
+  tenantId: string;
+  year: number;
+  last: number;
+  /** What the database row holds. */
+  stored: number;
+}
+
+/**
+ * A billing run batch's writes, held in memory and written by `flush` as one multi-row statement
+ * per table instead of a few statements per subscription. Everything it holds is in the
+ * batch's transaction: a rollback loses all of it, and the locks the batch took (its
+ * subscriptions, their invoice counters) keep anyone else from seeing or changing those rows.
+ * Records it holds are updated in memory (collected before they are ever written); invoice
+ * numbers come from the counters locked up front, counted on in memory.
+ */
+export class BatchWrites implements SubscriptionWrites {
+  readonly #counters = new Map<string, Counter>();
+  readonly #records = new Map<string, NewRecordWithLines & { scope: TenantScope }>();
+  #periods: (NewPeriod & { tenant_id: string })[] = [];
+  #metered: (NewMeteredBilling & { tenant_id: string })[] = [];
+  #invoiced: { scope: TenantScope; invoiced: InvoicedMetering }[] = [];
+  readonly #subscriptions = new Map<string, { row: SubscriptionRow; events: NewSubscriptionEvent[] }>();
+
+  /** Locks the invoice counters of the batch's tenants for these years; other years are locked when first used. */
+  async lockCounters(db: Db, tenantIds: readonly string[], years: readonly number[]): Promise<void> {
+    for (const row of await lockInvoiceSequences(db, tenantIds, years)) {
+      const counter = { tenantId: row.tenant_id, year: row.year, last: row.last_seq, stored: row.last_seq };
+      this.#counters.set(`${row.tenant_id}|${row.year}`, counter);
+    }
+  }
+
+  async nextInvoiceSeq(db: Db, scope: TenantScope, year: number): Promise<number> {
+    const key = `${scope.tenantId}|${year}`;
+    const counter = this.#counters.get(key);
+    if (counter !== undefined) return (counter.last += 1);
+    const first = await nextInvoiceSeq(db, scope, year);
+    this.#counters.set(key, { tenantId: scope.tenantId, year, last: first, stored: first });
+    return first;
+  }
+
+  async insertRecord(_db: Db, scope: TenantScope, written: NewRecordWithLines): Promise<void> {
+    this.#records.set(written.record.id, { ...written, events: [...written.events], scope });
+  }
+
+  async updateRecord(
+    db: Db,
+    scope: TenantScope,
+    record: RecordRow,
+    patch: RecordPatch,
+    event?: NewRecordEvent,
+  ): Promise<RecordRow> {
+    const held = this.#records.get(record.id);
+    if (held === undefined) return directRecordWrites.updateRecord(db, scope, record, patch, event);
+    held.record = { ...held.record, ...patch };
+    if (event !== undefined) held.events.push(event);
+    return { ...record, ...patch } as RecordRow;
+  }
+
+  async updateSubscription(
+    _db: Db,
+    _scope: TenantScope,
+    sub: SubscriptionRow,
+    patch: SubscriptionPatch,
+    event: NewSubscriptionEvent,
+  ): Promise<SubscriptionRow> {
+    const row = { ...sub, ...patch } as SubscriptionRow;
+    const key = `${sub.tenant_id}|${sub.id}`;
+    this.#subscriptions.set(key, { row, events: [...(this.#subscriptions.get(key)?.events ?? []), event] });
+    return row;
+  }
+
+  async insertPeriod(_db: Db, scope: TenantScope, period: NewPeriod): Promise<void> {
+    this.#periods.push({ ...period, tenant_id: scope.tenantId });
+  }
+
+  async insertMetered(_db: Db, scope: TenantScope, rows: readonly NewMeteredBilling[]): Promise<void> {
+    this.#metered.push(...rows.map((row) => ({ ...row, tenant_id: scope.tenantId })));
+  }
+
+  async markInvoiced(_db: Db, scope: TenantScope, invoiced: readonly InvoicedMetering[]): Promise<void> {
+    this.#invoiced.push(...invoiced.map((row) => ({ scope, invoiced: row })));
+  }
+
+  /** Writes everything held, referenced rows first (records before the periods and subscriptions that name them). */
+  async flush(db: Db): Promise<void> {
+    const counters = [...this.#counters.values()].filter((counter) => counter.last !== counter.stored);
+    await writeInvoiceSequences(
+      db,
+      counters.map(({ tenantId, year, last }) => ({ tenant_id: tenantId, year, last_seq: last })),
+    );
+    for (const counter of counters) counter.stored = counter.last;
+    await insertRecords(db, [...this.#records.values()]);
+    this.#records.clear();
+    await insertPeriods(db, this.#periods);
+    this.#periods = [];
+    await insertMeteredBillings(db, this.#metered);
+    this.#metered = [];
+    await markInvoiced(db, this.#invoiced);
+    this.#invoiced = [];
+    await writeSubscriptions(db, [...this.#subscriptions.values()]);
+    this.#subscriptions.clear();
+  }
+}

@@ -1,0 +1,39 @@
+import type { Db } from '../../db/database.js';
+import type { TenantScope } from '../auth/principal.js';
+import {
+  insertRecords,
+  nextInvoiceSeq,
+  updateRecord,
+  updateRecordWithEvent,
+  type NewRecordEvent,
+  type NewRecordWithLines,
+  type RecordPatch,
+  type RecordRow,
+} from './repository.js';
+
+/**
+ * Where the writes of records that are issued and collected go: straight to the database
+ * (`directRecordWrites`), or held by a billing run's batch and written with the batch's others.
+ */
+export interface RecordWrites {
+  /** The next invoice sequence of a tenant's year; its counter row stays locked until the transaction ends. */
+  nextInvoiceSeq(db: Db, scope: TenantScope, year: number): Promise<number>;
+  insertRecord(db: Db, scope: TenantScope, written: NewRecordWithLines): Promise<void>;
+  /** A change to a locked record (as the caller holds it), with its history entry when the status moves. */
+  updateRecord(
+    db: Db,
+    scope: TenantScope,
+    record: RecordRow,
+    patch: RecordPatch,
+    event?: NewRecordEvent,
+  ): Promise<RecordRow>;
+}
+
+export const directRecordWrites: RecordWrites = {
+  nextInvoiceSeq: (db, scope, year) => nextInvoiceSeq(db, scope, year),
+  insertRecord: (db, scope, written) => insertRecords(db, [{ ...written, scope }]),
+  updateRecord: (db, scope, record, patch, event) =>
+    event === undefined
+      ? updateRecord(db, scope, record.id, patch)
+      : updateRecordWithEvent(db, scope, record.id, patch, event),
+};
