@@ -40,7 +40,7 @@ import { openVolume } from './volume.js';
 requireServerUrl('records-search');
 const quick = quickMode();
 const connections = 32;
-const filterSeconds = Number(process.env.BENCH_FILTER_SECONDS ?? (quick ? 1 : 3));
+const filterSeconds = Number(process.env.BENCH_FILTER_SECONDS ?? (quick ? 1 : 2));
 const mixSeconds = Number(process.env.BENCH_MIX_SECONDS ?? (quick ? 2 : 10));
 const secret = 'bench-secret-that-is-at-least-32-bytes-long';
 const repoRoot = new URL('..', import.meta.url).pathname;

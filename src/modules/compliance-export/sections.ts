@@ -4,6 +4,7 @@ import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
 import { findCreditAccount } from '../credit-ledger/repository.js';
 import { toCreditBalanceView, toCreditTransactionView } from '../credit-ledger/view.js';
+import type { LineRow } from '../billing-records/repository.js';
 import { toRecordView } from '../billing-records/view.js';
 import type { Clock } from '../../core/clock.js';
 import { listMeteredBillings } from '../metering/list-metered-billings.js';
@@ -32,60 +33,79 @@ export type Section = (db: Db, clock: Clock, tenant: TenantRow) => AsyncGenerato
 
 const scopeOf = (tenant: TenantRow): TenantScope => ({ tenantId: tenant.id });
 
-/** Batches of rows by ascending id: `fetch` reads up to `batchSize` rows with ids after the one given. */
-async function* batchesById<Row extends { id: string }>(
-  fetch: (after: string) => Promise<Row[]>,
-): AsyncGenerator<Row[]> {
-  for (let after = ''; ;) {
-    const rows = await fetch(after);
-    if (rows.length > 0) yield rows;
-    const last = rows[rows.length - 1];
-    if (rows.length < batchSize || last === undefined) return;
-    after = last.id;
+/**
+ * Batches by ascending id: `fetch` reads up to `batchSize` items with ids after the one given.
+ * The next batch is read while the consumer writes this one out (the database and the JSON
+ * rendering overlap), so at most two batches are held.
+ */
+async function* batchesById<Item>(
+  fetch: (after: string) => Promise<Item[]>,
+  idOf: (item: Item) => string,
+): AsyncGenerator<Item[]> {
+  const readAfter = (after: string) => {
+    const read = fetch(after);
+    // Handled here too: a consumer that stops early never awaits the read ahead.
+    read.catch(() => undefined);
+    return read;
+  };
+  for (let next = readAfter(''); ;) {
+    const items = await next;
+    const last = items[items.length - 1];
+    const more = items.length === batchSize && last !== undefined;
+    if (more) next = readAfter(idOf(last));
+    if (items.length > 0) yield items;
+    if (!more) return;
   }
 }
 
+const byId = (row: { id: string }) => row.id;
+
 async function* subscriptions(db: Db, _clock: Clock, tenant: TenantRow) {
-  const batches = batchesById((after) =>
-    db
-      .selectFrom('subscriptions')
-      .selectAll()
-      .where('tenant_id', '=', tenant.id)
-      .where('id', '>', after)
-      .orderBy('id')
-      .limit(batchSize)
-      .execute(),
+  const batches = batchesById(
+    (after) =>
+      db
+        .selectFrom('subscriptions')
+        .selectAll()
+        .where('tenant_id', '=', tenant.id)
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(batchSize)
+        .execute(),
+    byId,
   );
   for await (const rows of batches)
     for (const row of rows) yield pick(toSubscriptionView(row), exportFields.subscription);
 }
 
-async function* billingRecords(db: Db, _clock: Clock, tenant: TenantRow) {
-  const batches = batchesById((after) =>
-    db
-      .selectFrom('billing_records')
-      .selectAll()
-      .where('tenant_id', '=', tenant.id)
-      .where('id', '>', after)
-      .orderBy('id')
-      .limit(batchSize)
-      .execute(),
-  );
-  for await (const records of batches) {
-    const lines = await db
+/** A batch of records with their lines, read together so the read-ahead covers both. */
+const recordsWithLines = async (db: Db, tenant: TenantRow, after: string) => {
+  const records = await db
+    .selectFrom('billing_records')
+    .selectAll()
+    .where('tenant_id', '=', tenant.id)
+    .where('id', '>', after)
+    .orderBy('id')
+    .limit(batchSize)
+    .execute();
+  const lines = new Map<string, LineRow[]>(records.map((record) => [record.id, []]));
+  if (records.length > 0) {
+    const rows = await db
       .selectFrom('billing_record_lines')
       .selectAll()
       .where('tenant_id', '=', tenant.id)
-      .where(
-        'record_id',
-        'in',
-        records.map((record) => record.id),
-      )
+      .where('record_id', 'in', [...lines.keys()])
       .orderBy('record_id')
       .orderBy('line_no')
       .execute();
+    for (const line of rows) lines.get(line.record_id)?.push(line);
+  }
+  return records.map((record) => ({ ...record, lines: lines.get(record.id) ?? [] }));
+};
+
+async function* billingRecords(db: Db, _clock: Clock, tenant: TenantRow) {
+  for await (const records of batchesById((after) => recordsWithLines(db, tenant, after), byId)) {
     for (const record of records) {
-      const view = toRecordView({ ...record, lines: lines.filter((line) => line.record_id === record.id) });
+      const view = toRecordView(record);
       yield {
         ...pick(view, exportFields.billingRecord),
         line_items: view.line_items.map((line) => pick(line as Record<string, unknown>, exportFields.lineItem)),
@@ -99,22 +119,24 @@ async function* creditBalance(db: Db, _clock: Clock, tenant: TenantRow) {
 }
 
 async function* creditTransactions(db: Db, _clock: Clock, tenant: TenantRow) {
-  const batches = batchesById((after) =>
-    db
-      .selectFrom('ledger_transactions as t')
-      .innerJoin('ledger_entries as e', (join) =>
-        join
-          .onRef('e.tenant_id', '=', 't.tenant_id')
-          .onRef('e.transaction_id', '=', 't.id')
-          .on('e.account_id', '=', 'cash'),
-      )
-      .selectAll('t')
-      .select('e.balance_after')
-      .where('t.tenant_id', '=', tenant.id)
-      .where('t.id', '>', after)
-      .orderBy('t.id')
-      .limit(batchSize)
-      .execute(),
+  const batches = batchesById(
+    (after) =>
+      db
+        .selectFrom('ledger_transactions as t')
+        .innerJoin('ledger_entries as e', (join) =>
+          join
+            .onRef('e.tenant_id', '=', 't.tenant_id')
+            .onRef('e.transaction_id', '=', 't.id')
+            .on('e.account_id', '=', 'cash'),
+        )
+        .selectAll('t')
+        .select('e.balance_after')
+        .where('t.tenant_id', '=', tenant.id)
+        .where('t.id', '>', after)
+        .orderBy('t.id')
+        .limit(batchSize)
+        .execute(),
+    byId,
   );
   for await (const rows of batches) {
     for (const row of rows) yield pick(toCreditTransactionView(row, tenant.currency), exportFields.creditTransaction);
