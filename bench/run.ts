@@ -55,7 +55,7 @@ const scenarios: ScenarioSpec[] = [
     script: 'ledger-throughput.ts',
     title: 'Ledger writes vs pgbench tpcb-like',
     onVolume: true,
-    env: { BENCH_CLIENTS: '8', BENCH_SECONDS: '8', BENCH_PATHS: 'service,http' },
+    env: { BENCH_CLIENTS: '8', BENCH_SECONDS: '6', BENCH_PATHS: 'service,http' },
   },
   {
     name: 'usage',
