@@ -4,6 +4,7 @@ import { directRecordWrites } from '../modules/billing-records/record-writes.js'
 import {
   insertRecords,
   lockInvoiceSequences,
+  lockRecords,
   nextInvoiceSeq,
   writeInvoiceSequences,
   type NewRecordEvent,
@@ -46,6 +47,8 @@ interface Counter {
 export class BatchWrites implements SubscriptionWrites {
   readonly #counters = new Map<string, Counter>();
   readonly #records = new Map<string, NewRecordWithLines & { scope: TenantScope }>();
+  /** Records already written that the batch holds locked, as they are now. */
+  readonly #locked = new Map<string, RecordRow>();
   #periods: (NewPeriod & { tenant_id: string })[] = [];
   #metered: (NewMeteredBilling & { tenant_id: string })[] = [];
   #invoiced: { scope: TenantScope; invoiced: InvoicedMetering }[] = [];
@@ -57,6 +60,22 @@ export class BatchWrites implements SubscriptionWrites {
       const counter = { tenantId: row.tenant_id, year: row.year, last: row.last_seq, stored: row.last_seq };
       this.#counters.set(`${row.tenant_id}|${row.year}`, counter);
     }
+  }
+
+  /** Locks records the batch is about to read (its subscriptions' open invoices) in one statement. */
+  async lockRecords(db: Db, refs: readonly { tenant_id: string; id: string }[]): Promise<void> {
+    const wanted = new Set(refs.map((ref) => `${ref.tenant_id}|${ref.id}`));
+    for (const row of await lockRecords(db, refs)) {
+      if (wanted.has(`${row.tenant_id}|${row.id}`)) this.#locked.set(row.id, row);
+    }
+  }
+
+  async lockRecord(db: Db, scope: TenantScope, recordId: string): Promise<RecordRow | undefined> {
+    const locked = this.#locked.get(recordId);
+    if (locked?.tenant_id === scope.tenantId) return locked;
+    const read = await directRecordWrites.lockRecord(db, scope, recordId);
+    if (read !== undefined) this.#locked.set(recordId, read);
+    return read;
   }
 
   async nextInvoiceSeq(db: Db, scope: TenantScope, year: number): Promise<number> {
@@ -80,7 +99,11 @@ export class BatchWrites implements SubscriptionWrites {
     event?: NewRecordEvent,
   ): Promise<RecordRow> {
     const held = this.#records.get(record.id);
-    if (held === undefined) return directRecordWrites.updateRecord(db, scope, record, patch, event);
+    if (held === undefined) {
+      const updated = await directRecordWrites.updateRecord(db, scope, record, patch, event);
+      this.#locked.set(updated.id, updated);
+      return updated;
+    }
     held.record = { ...held.record, ...patch };
     if (event !== undefined) held.events.push(event);
     return { ...record, ...patch } as RecordRow;

@@ -106,6 +106,12 @@ const advanceBatch = async (
     const next: typeof round = [];
     const closing = round.filter(({ sub }) => dueStep(sub, asOf)?.kind === 'usage_close').map(({ sub }) => sub);
     const metering = await batchMeteringReads(trx, closing, asOf);
+    await writes.lockRecords(
+      trx,
+      round.flatMap(({ sub }) =>
+        sub.open_record_id === null ? [] : [{ tenant_id: sub.tenant_id, id: sub.open_record_id }],
+      ),
+    );
     for (const { sub, index } of round) {
       progress.inFlight = { tenantId: sub.tenant_id, id: sub.id };
       const options = { tenant: tenants.get(sub.tenant_id), plans, balances, writes, metering, stepLimit: 1 };

@@ -2,6 +2,7 @@ import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
 import {
   insertRecords,
+  lockRecord,
   nextInvoiceSeq,
   updateRecord,
   updateRecordWithEvent,
@@ -19,6 +20,8 @@ export interface RecordWrites {
   /** The next invoice sequence of a tenant's year; its counter row stays locked until the transaction ends. */
   nextInvoiceSeq(db: Db, scope: TenantScope, year: number): Promise<number>;
   insertRecord(db: Db, scope: TenantScope, written: NewRecordWithLines): Promise<void>;
+  /** A record locked for the rest of the transaction, as it is now; undefined when there is none. */
+  lockRecord(db: Db, scope: TenantScope, recordId: string): Promise<RecordRow | undefined>;
   /** A change to a locked record (as the caller holds it), with its history entry when the status moves. */
   updateRecord(
     db: Db,
@@ -32,6 +35,7 @@ export interface RecordWrites {
 export const directRecordWrites: RecordWrites = {
   nextInvoiceSeq: (db, scope, year) => nextInvoiceSeq(db, scope, year),
   insertRecord: (db, scope, written) => insertRecords(db, [{ ...written, scope }]),
+  lockRecord: (db, scope, recordId) => lockRecord(db, scope, recordId),
   updateRecord: (db, scope, record, patch, event) =>
     event === undefined
       ? updateRecord(db, scope, record.id, patch)

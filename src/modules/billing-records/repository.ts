@@ -84,6 +84,24 @@ export type RecordPatch = Partial<
   Pick<NewRecord, 'status' | 'invoice_number' | 'finalized_at' | 'search_text' | 'amount_paid' | 'updated_at'>
 >;
 
+/** Records locked for the rest of the transaction, in key order (a billing run batch's open invoices). */
+export const lockRecords = (db: Db, refs: readonly { tenant_id: string; id: string }[]): Promise<RecordRow[]> =>
+  refs.length === 0
+    ? Promise.resolve([])
+    : db
+        .selectFrom('billing_records')
+        .selectAll()
+        .where('tenant_id', 'in', [...new Set(refs.map((ref) => ref.tenant_id))])
+        .where(
+          'id',
+          'in',
+          refs.map((ref) => ref.id),
+        )
+        .orderBy('tenant_id')
+        .orderBy('id')
+        .forUpdate()
+        .execute();
+
 export const updateRecord = (db: Db, scope: TenantScope, recordId: string, patch: RecordPatch): Promise<RecordRow> =>
   db
     .updateTable('billing_records')

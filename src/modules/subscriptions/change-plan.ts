@@ -125,7 +125,7 @@ const upgrade = async (
   });
   const switched = { ...sub, ...switchTo(terms) };
   const recordId = record.id;
-  const collected = await collectLockedRecord(trx, clock, scope, switched, record, actor, ctx.balances);
+  const collected = await collectLockedRecord(trx, clock, scope, switched, record, actor, ctx.balances, ctx.writes);
   return transition(
     trx,
     scope,
@@ -133,6 +133,7 @@ const upgrade = async (
     { ...switchTo(terms), ...afterCollection(switched, collected.paid, recordId, now, tenant.time_zone) },
     { kind: 'upgraded', actor, recordId, reason: collected.paid ? null : collected.reason },
     now,
+    ctx.writes,
   );
 };
 

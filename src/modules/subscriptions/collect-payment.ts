@@ -3,7 +3,7 @@ import type { Db } from '../../db/database.js';
 import { moveLockedRecord } from '../billing-records/move-record.js';
 import { directRecordWrites, type RecordWrites } from '../billing-records/record-writes.js';
 import { applyBalancePayment } from '../billing-records/pay-record-from-balance.js';
-import { lockRecord, type RecordRow } from '../billing-records/repository.js';
+import type { RecordRow } from '../billing-records/repository.js';
 import type { TenantScope } from '../auth/principal.js';
 import { ledgerBalances, type CreditBalances } from './credit-balances.js';
 import { providerFor } from './payment-providers.js';
@@ -32,7 +32,7 @@ export const collectPayment = async (
   balances: CreditBalances = ledgerBalances,
   writes: RecordWrites = directRecordWrites,
 ): Promise<Collection> => {
-  const record = await lockRecord(trx, scope, recordId);
+  const record = await writes.lockRecord(trx, scope, recordId);
   if (record === undefined) throw new Error(`record ${recordId} of subscription ${sub.id} does not exist`);
   return collectLockedRecord(trx, clock, scope, sub, record, actor, balances, writes);
 };

@@ -1,7 +1,6 @@
 import type { Clock } from '../../core/clock.js';
 import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
-import { lockRecord } from '../billing-records/repository.js';
 import { findTenant } from '../tenants/repository.js';
 import { afterCollection } from './lifecycle.js';
 import { lockSubscriptionOwingRecord, type SubscriptionRow } from './repository.js';
@@ -49,7 +48,7 @@ export const settleIfPaid = async (
   writes: SubscriptionWrites,
 ): Promise<SubscriptionRow> => {
   if (sub.open_record_id === null) return sub;
-  const record = await lockRecord(trx, scope, sub.open_record_id);
+  const record = await writes.lockRecord(trx, scope, sub.open_record_id);
   if (record?.status !== 'paid') return sub;
   const at = record.updated_at > sub.updated_at ? record.updated_at : sub.updated_at;
   return restore(trx, scope, sub, record.id, actor, at, writes);
