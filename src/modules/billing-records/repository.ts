@@ -177,14 +177,19 @@ export const writeInvoiceSequences = async (
      where s.tenant_id = v.tenant_id and s.year = v.year`.execute(db);
 };
 
-const linesOf = async (db: Db, scope: TenantScope, recordIds: string[]): Promise<Map<string, LineRow[]>> => {
+/** The lines of these records, by record, in line order. */
+export const linesOf = async (
+  db: Db,
+  scope: TenantScope,
+  recordIds: readonly string[],
+): Promise<Map<string, LineRow[]>> => {
   const byRecord = new Map<string, LineRow[]>(recordIds.map((id) => [id, []]));
   if (recordIds.length === 0) return byRecord;
   const lines = await db
     .selectFrom('billing_record_lines')
     .selectAll()
     .where('tenant_id', '=', scope.tenantId)
-    .where('record_id', 'in', recordIds)
+    .where('record_id', 'in', [...recordIds])
     .orderBy('record_id')
     .orderBy('line_no')
     .execute();

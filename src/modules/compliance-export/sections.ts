@@ -4,7 +4,7 @@ import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
 import { findCreditAccount } from '../credit-ledger/repository.js';
 import { toCreditBalanceView, toCreditTransactionView } from '../credit-ledger/view.js';
-import type { LineRow } from '../billing-records/repository.js';
+import { linesOf } from '../billing-records/repository.js';
 import { toRecordView } from '../billing-records/view.js';
 import type { Clock } from '../../core/clock.js';
 import { listMeteredBillings } from '../metering/list-metered-billings.js';
@@ -87,18 +87,11 @@ const recordsWithLines = async (db: Db, tenant: TenantRow, after: string) => {
     .orderBy('id')
     .limit(batchSize)
     .execute();
-  const lines = new Map<string, LineRow[]>(records.map((record) => [record.id, []]));
-  if (records.length > 0) {
-    const rows = await db
-      .selectFrom('billing_record_lines')
-      .selectAll()
-      .where('tenant_id', '=', tenant.id)
-      .where('record_id', 'in', [...lines.keys()])
-      .orderBy('record_id')
-      .orderBy('line_no')
-      .execute();
-    for (const line of rows) lines.get(line.record_id)?.push(line);
-  }
+  const lines = await linesOf(
+    db,
+    scopeOf(tenant),
+    records.map((record) => record.id),
+  );
   return records.map((record) => ({ ...record, lines: lines.get(record.id) ?? [] }));
 };
 
