@@ -1,4 +1,8 @@
+import type { Clock } from '../core/clock.js';
+import { ok, type Result } from '../core/result.js';
 import type { Db } from '../db/database.js';
+import { creditPosting, type CreditMovement } from '../modules/credit-ledger/post-credit-transaction.js';
+import { postManyToLedger, type Posting } from '../modules/credit-ledger/repository.js';
 import type { TenantScope } from '../modules/auth/principal.js';
 import { directRecordWrites } from '../modules/billing-records/record-writes.js';
 import {
@@ -47,12 +51,23 @@ interface Counter {
 export class BatchWrites implements SubscriptionWrites {
   readonly #counters = new Map<string, Counter>();
   readonly #records = new Map<string, NewRecordWithLines & { scope: TenantScope }>();
+  readonly #holdPostings: boolean;
+  /** Credit postings held for the batch's writes; ledger_post checks each balance again then. */
+  #postings: (Posting & { tenantId: string })[] = [];
   /** Records already written that the batch holds locked, as they are now. */
   readonly #locked = new Map<string, RecordRow>();
   #periods: (NewPeriod & { tenant_id: string })[] = [];
   #metered: (NewMeteredBilling & { tenant_id: string })[] = [];
   #invoiced: { scope: TenantScope; invoiced: InvoicedMetering }[] = [];
   readonly #subscriptions = new Map<string, { row: SubscriptionRow; events: NewSubscriptionEvent[] }>();
+
+  /**
+   * `holdPostings`: credit postings wait for the batch's writes, where one refused (a balance spent
+   * meanwhile by someone else) fails the batch. A batch of one posts at once and can fall back.
+   */
+  constructor(holdPostings: boolean) {
+    this.#holdPostings = holdPostings;
+  }
 
   /** Locks the invoice counters of the batch's tenants for these years; other years are locked when first used. */
   async lockCounters(db: Db, tenantIds: readonly string[], years: readonly number[]): Promise<void> {
@@ -109,6 +124,12 @@ export class BatchWrites implements SubscriptionWrites {
     return { ...record, ...patch } as RecordRow;
   }
 
+  async postCredit(db: Db, clock: Clock, scope: TenantScope, movement: CreditMovement): Promise<Result<unknown>> {
+    if (!this.#holdPostings) return directRecordWrites.postCredit(db, clock, scope, movement);
+    this.#postings.push({ ...creditPosting(clock, movement), tenantId: scope.tenantId });
+    return ok(undefined);
+  }
+
   async updateSubscription(
     _db: Db,
     _scope: TenantScope,
@@ -136,6 +157,14 @@ export class BatchWrites implements SubscriptionWrites {
 
   /** Writes everything held, referenced rows first (records before the periods and subscriptions that name them). */
   async flush(db: Db): Promise<void> {
+    // By tenant (a stable sort keeps each tenant's order): runners lock accounts in the same order.
+    const postings = this.#postings.sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
+    const balances = await postManyToLedger(db, postings);
+    const refused = balances.findIndex((balance) => balance === null);
+    if (refused >= 0) {
+      throw new Error(`the credit balance of ${postings[refused]?.tenantId} was spent meanwhile: the batch goes again`);
+    }
+    this.#postings = [];
     const counters = [...this.#counters.values()].filter((counter) => counter.last !== counter.stored);
     await writeInvoiceSequences(
       db,

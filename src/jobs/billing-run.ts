@@ -94,7 +94,7 @@ const advanceBatch = async (
   const tenantIds = [...new Set(subs.map((sub) => sub.tenant_id))];
   const tenants = await findTenantsOf(trx, tenantIds);
   const balances = await batchBalances(trx, tenantIds);
-  const writes = new BatchWrites();
+  const writes = new BatchWrites(limit > 1);
   const years = new Set([...tenants.values()].map((tenant) => yearIn(asOf, tenant.time_zone)));
   await writes.lockCounters(trx, tenantIds, [...years]);
   const advanced = subs.map(() => [] as DueStepKind[]);

@@ -4,7 +4,6 @@ import { describeAmountProblem, parseMajorAmount, toMajorNumber } from '../../co
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
-import { postCreditTransaction } from '../credit-ledger/post-credit-transaction.js';
 import { moveLockedRecord } from './move-record.js';
 import { directRecordWrites, type RecordWrites } from './record-writes.js';
 import { lockRecord, type RecordRow } from './repository.js';
@@ -66,7 +65,7 @@ export const applyBalancePayment = async (
   writes: RecordWrites = directRecordWrites,
 ): Promise<Result<RecordRow>> => {
   if (amount > 0n) {
-    const posted = await postCreditTransaction(trx, clock, scope, {
+    const posted = await writes.postCredit(trx, clock, scope, {
       type: 'debit',
       amount,
       source: 'invoice_payment',

@@ -1,4 +1,7 @@
+import type { Clock } from '../../core/clock.js';
+import type { Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
+import { postCreditTransaction, type CreditMovement } from '../credit-ledger/post-credit-transaction.js';
 import type { TenantScope } from '../auth/principal.js';
 import {
   insertRecords,
@@ -22,6 +25,8 @@ export interface RecordWrites {
   insertRecord(db: Db, scope: TenantScope, written: NewRecordWithLines): Promise<void>;
   /** A record locked for the rest of the transaction, as it is now; undefined when there is none. */
   lockRecord(db: Db, scope: TenantScope, recordId: string): Promise<RecordRow | undefined>;
+  /** A credit-balance movement (a record's payment): posted now, or with a batch's writes. */
+  postCredit(db: Db, clock: Clock, scope: TenantScope, movement: CreditMovement): Promise<Result<unknown>>;
   /** A change to a locked record (as the caller holds it), with its history entry when the status moves. */
   updateRecord(
     db: Db,
@@ -36,6 +41,7 @@ export const directRecordWrites: RecordWrites = {
   nextInvoiceSeq: (db, scope, year) => nextInvoiceSeq(db, scope, year),
   insertRecord: (db, scope, written) => insertRecords(db, [{ ...written, scope }]),
   lockRecord: (db, scope, recordId) => lockRecord(db, scope, recordId),
+  postCredit: (db, clock, scope, movement) => postCreditTransaction(db, clock, scope, movement),
   updateRecord: (db, scope, record, patch, event) =>
     event === undefined
       ? updateRecord(db, scope, record.id, patch)

@@ -6,7 +6,7 @@ import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { LedgerTransactionType } from '../../db/schema.js';
 import type { TenantScope } from '../auth/principal.js';
-import { postToLedger, type CreditTransactionRow } from './repository.js';
+import { postToLedger, type CreditTransactionRow, type Posting } from './repository.js';
 import { creditSources, type CreditSource } from './sources.js';
 
 export interface CreditMovement {
@@ -22,6 +22,15 @@ export interface CreditMovement {
   accountId?: string;
 }
 
+/** The posting of a movement, dated by the clock; a movement its source cannot make is a bug. */
+export const creditPosting = (clock: Clock, movement: CreditMovement): Posting => {
+  if (!(creditSources[movement.source] as readonly LedgerTransactionType[]).includes(movement.type)) {
+    throw new Error(`a ${movement.source} transaction cannot be a ${movement.type}`);
+  }
+  if (movement.amount <= 0n) throw new Error('a credit transaction moves a positive amount');
+  return { transactionId: newId('creditTransaction'), ...movement, at: clock.now() };
+};
+
 /**
  * Moves value between the tenant's credit balance and the source's counter-account, as one
  * balanced transaction. Overdrawing the balance, or taking it above the largest amount the API
@@ -33,11 +42,7 @@ export const postCreditTransaction = async (
   scope: TenantScope,
   movement: CreditMovement,
 ): Promise<Result<CreditTransactionRow>> => {
-  if (!(creditSources[movement.source] as readonly LedgerTransactionType[]).includes(movement.type)) {
-    throw new Error(`a ${movement.source} transaction cannot be a ${movement.type}`);
-  }
-  if (movement.amount <= 0n) throw new Error('a credit transaction moves a positive amount');
-  const posting = { transactionId: newId('creditTransaction'), ...movement, at: clock.now() };
+  const posting = creditPosting(clock, movement);
   const balance = await postToLedger(trx, scope, posting);
   if (balance === null) {
     // ledger_post refuses a debit only for an overdraft, a credit only above the limit.

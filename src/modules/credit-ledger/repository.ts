@@ -1,6 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { PageRequest } from '../../core/pagination.js';
 import type { Db } from '../../db/database.js';
+import { jsonRows } from '../../db/json-rows.js';
 import { fetchPage } from '../../db/paginate.js';
 import type { LedgerAccountsTable, LedgerTransactionsTable, LedgerTransactionType } from '../../db/schema.js';
 import type { TenantScope } from '../auth/principal.js';
@@ -22,8 +23,46 @@ export interface Posting {
   accountId?: string;
 }
 
+/**
+ * Posts several transactions through ledger_post, in the order given, in one statement: the same
+ * function, locks and balance-after chains as one call each. Each one's new tenant-side balance,
+ * or null where ledger_post refused it (an overdraft; nothing written for that one).
+ */
+export const postManyToLedger = async (
+  db: Db,
+  postings: readonly (Posting & { tenantId: string })[],
+): Promise<(bigint | null)[]> => {
+  if (postings.length === 0) return [];
+  const rows = postings.map((posting, i) => ({
+    i,
+    tenant_id: posting.tenantId,
+    transaction_id: posting.transactionId,
+    type: posting.type,
+    amount: posting.amount,
+    source: posting.source,
+    source_id: posting.sourceId,
+    remark: posting.remark,
+    at: posting.at,
+    currency: posting.currency,
+    account_id: posting.accountId ?? tenantCreditAccount,
+    counter_account: counterAccountFor(posting.source),
+  }));
+  const { rows: balances } = await sql<{ balance: bigint | null }>`
+    select ledger_post(v.tenant_id, v.transaction_id, v.type, v.amount, v.source, v.source_id, v.remark, v.at,
+                       v.currency, v.account_id, v.counter_account) as balance
+      from (select * from jsonb_to_recordset(${jsonRows(rows)}::jsonb)
+                   as x (i integer, tenant_id text, transaction_id text, type text, amount bigint, source text,
+                         source_id text, remark text, at timestamptz, currency text, account_id text,
+                         counter_account text)
+             order by x.i) v`.execute(db);
+  if (balances.length !== postings.length)
+    throw new Error(`ledger_post answered ${balances.length} of ${postings.length} postings`);
+  return balances.map((row) => row.balance);
+};
+
 /** Posts in one round trip (see ledger_post); the tenant's new balance, or null when it would overdraw. */
 export const postToLedger = async (db: Db, scope: TenantScope, posting: Posting): Promise<bigint | null> => {
+  // The hot path of every posting: parameters straight in, not a one-row batch.
   const { rows } = await sql<{ balance: bigint | null }>`
     select ledger_post(${scope.tenantId}, ${posting.transactionId}, ${posting.type}, ${posting.amount}::bigint,
       ${posting.source}, ${posting.sourceId}, ${posting.remark}, ${posting.at}::timestamptz, ${posting.currency},

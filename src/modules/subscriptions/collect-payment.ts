@@ -66,7 +66,7 @@ export const collectLockedRecord = async (
   const fromBalance = balance === undefined || balance < outstanding ? (balance ?? 0n) : outstanding;
   if (fromBalance > 0n || outstanding === 0n) {
     const applied = await applyBalancePayment(trx, clock, scope, record, fromBalance, actor, writes);
-    if (fromBalance > 0n) balances.posted(scope);
+    if (fromBalance > 0n) balances.posted(scope, applied.ok ? -fromBalance : undefined);
     // A concurrent debit may have spent the balance since it was read: then the method pays it all.
     if (!applied.ok && applied.error.type !== 'insufficient_balance') throw applied.error;
     if (applied.ok) record = applied.value;

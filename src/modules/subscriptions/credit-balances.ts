@@ -10,8 +10,11 @@ import { tenantCreditAccount } from '../credit-ledger/sources.js';
  */
 export interface CreditBalances {
   balance(db: Db, scope: TenantScope): Promise<bigint | undefined>;
-  /** Tells the reader that this transaction posted to the tenant's balance. */
-  posted(scope: TenantScope): void;
+  /**
+   * Tells the reader that this transaction moved the tenant's balance by `delta` (minor units), or,
+   * without one, that the balance it read is out of date (a posting was refused).
+   */
+  posted(scope: TenantScope, delta?: bigint): void;
 }
 
 export const ledgerBalances: CreditBalances = {
@@ -20,8 +23,8 @@ export const ledgerBalances: CreditBalances = {
 };
 
 /**
- * A billing run's batch: every tenant's balance read in one statement up front; a tenant's is
- * read again after the batch posted to it (a subscription with several steps pays more than once).
+ * A billing run's batch: every tenant's balance read in one statement up front, and counted on
+ * in memory as the batch posts (its postings may be held until the batch writes).
  */
 export const batchBalances = async (db: Db, tenantIds: readonly string[]): Promise<CreditBalances> => {
   const known = new Map<string, bigint | undefined>(tenantIds.map((id) => [id, undefined]));
@@ -37,8 +40,10 @@ export const batchBalances = async (db: Db, tenantIds: readonly string[]): Promi
   return {
     balance: async (db, scope) =>
       known.has(scope.tenantId) ? known.get(scope.tenantId) : ledgerBalances.balance(db, scope),
-    posted: (scope) => {
-      known.delete(scope.tenantId);
+    posted: (scope, delta) => {
+      const balance = known.get(scope.tenantId);
+      if (balance === undefined || delta === undefined) known.delete(scope.tenantId);
+      else known.set(scope.tenantId, balance + delta);
     },
   };
 };
