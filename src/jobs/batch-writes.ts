@@ -155,16 +155,11 @@ export class BatchWrites implements SubscriptionWrites {
     this.#invoiced.push(...invoiced.map((row) => ({ scope, invoiced: row })));
   }
 
-  /** Writes everything held, referenced rows first (records before the periods and subscriptions that name them). */
+  /**
+   * Writes everything held, referenced rows first (records before the periods and subscriptions
+   * that name them), then the credit postings: ledger_post checks each balance as it is then.
+   */
   async flush(db: Db): Promise<void> {
-    // By tenant (a stable sort keeps each tenant's order): runners lock accounts in the same order.
-    const postings = this.#postings.sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
-    const balances = await postManyToLedger(db, postings);
-    const refused = balances.findIndex((balance) => balance === null);
-    if (refused >= 0) {
-      throw new Error(`the credit balance of ${postings[refused]?.tenantId} was spent meanwhile: the batch goes again`);
-    }
-    this.#postings = [];
     const counters = [...this.#counters.values()].filter((counter) => counter.last !== counter.stored);
     await writeInvoiceSequences(
       db,
@@ -181,5 +176,13 @@ export class BatchWrites implements SubscriptionWrites {
     this.#invoiced = [];
     await writeSubscriptions(db, [...this.#subscriptions.values()]);
     this.#subscriptions.clear();
+    // By tenant (a stable sort keeps each tenant's order): runners lock accounts in the same order.
+    const postings = this.#postings.sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
+    const balances = await postManyToLedger(db, postings);
+    const refused = balances.findIndex((balance) => balance === null);
+    if (refused >= 0) {
+      throw new Error(`the credit balance of ${postings[refused]?.tenantId} was spent meanwhile: the batch goes again`);
+    }
+    this.#postings = [];
   }
 }

@@ -535,6 +535,40 @@ describe('runBilling in process', () => {
       ).toEqual(brokenBefore);
       expect(await bookViolations(db)).toEqual(noViolations);
     }));
+
+  it('a credit balance spent while a batch was planned refuses its debit at the write: the batch is redone one by one', () =>
+    withApp(async (t) => {
+      const db = t.database.db;
+      const subscribers = await givenSubscribers(t, 'spent', profiles.length);
+      const prepaid = subscribers.find((s) => s.profile.name === 'prepaid')!;
+      // Someone spends the prepaid tenant's whole balance while the batch writes its invoices, once
+      // (a sequence does not roll back with the batch): the batch's held debit is refused after it.
+      await sql`create sequence spend_once`.execute(db);
+      await sql`create function spend_balance() returns trigger language plpgsql as $$
+                begin
+                  if nextval('spend_once') = 1 then
+                    perform ledger_post(new.tenant_id, 'ctr_spentmeanwhile01', 'debit',
+                      (select balance from ledger_accounts where tenant_id = new.tenant_id and id = 'cash'),
+                      'manual_adjust', null, 'spent meanwhile', new.created_at, 'CNY', 'cash', 'source:manual_adjust');
+                  end if;
+                  return new;
+                end $$`.execute(db);
+      await sql`create trigger spend_while_planned before insert on billing_records for each row
+                  when (new.tenant_id = ${sql.lit(prepaid.tenantId)}) execute function spend_balance()`.execute(db);
+      const asOf = new Date('2026-02-15T00:00:00Z');
+
+      const run = await runBilling(db, asOf);
+      expect(run.failures).toEqual([]);
+      expect(run.subscriptions).toBe(subscribers.length);
+      // Spent at the batch's write (rolled back with it), then not again at the redo.
+      const fired = await sql<{ n: string }>`select last_value::text as n from spend_once`.execute(db);
+      expect(fired.rows[0]?.n).toBe('2');
+      expect(await tenantsOffModel(db, subscribers, (s) => [expectedAt(s, asOf).state])).toEqual({
+        count: 0,
+        first: [],
+      });
+      expect(await bookViolations(db)).toEqual(noViolations);
+    }));
 });
 
 // --- separate OS processes on a PostgreSQL server ------------------------------------------------
