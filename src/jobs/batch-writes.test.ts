@@ -3,6 +3,7 @@ import { postCreditTransaction, type CreditMovement } from '../modules/credit-le
 import { findCreditAccount } from '../modules/credit-ledger/repository.js';
 import { givenTenant } from '../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../testing/test-app.js';
+import type { Db } from '../db/database.js';
 import { BatchWrites } from './batch-writes.js';
 
 /*
@@ -23,6 +24,19 @@ const payment = (amount: bigint): CreditMovement => ({
 
 const balance = async () => (await findCreditAccount(t.database.db, scope))?.balance;
 
+/** Runs `work` in a transaction that is then rolled back; anything `work` throws fails the test. */
+const inRolledBackTransaction = async (work: (trx: Db) => Promise<void>) => {
+  const rollBack = new Error('roll back');
+  const outcome = await t.database.db
+    .transaction()
+    .execute(async (trx) => {
+      await work(trx);
+      throw rollBack;
+    })
+    .catch((error: unknown) => error);
+  expect(outcome).toBe(rollBack);
+};
+
 beforeAll(async () => {
   t = await createTestApp();
   await givenTenant(t, scope.tenantId);
@@ -39,17 +53,13 @@ afterAll(() => t.close());
 
 describe('BatchWrites credit postings', () => {
   it('are held until the batch writes, then posted through ledger_post', async () => {
-    await t.database.db
-      .transaction()
-      .execute(async (trx) => {
-        const writes = new BatchWrites(true);
-        expect((await writes.postCredit(trx, t.clock, scope, payment(8_000n))).ok).toBe(true);
-        expect((await findCreditAccount(trx, scope))?.balance).toBe(10_000n);
-        await writes.flush(trx);
-        expect((await findCreditAccount(trx, scope))?.balance).toBe(2_000n);
-        throw new Error('roll back');
-      })
-      .catch((error: unknown) => expect(String(error)).toContain('roll back'));
+    await inRolledBackTransaction(async (trx) => {
+      const writes = new BatchWrites(true);
+      expect((await writes.postCredit(trx, t.clock, scope, payment(8_000n))).ok).toBe(true);
+      expect((await findCreditAccount(trx, scope))?.balance).toBe(10_000n);
+      await writes.flush(trx);
+      expect((await findCreditAccount(trx, scope))?.balance).toBe(2_000n);
+    });
     expect(await balance()).toBe(10_000n);
   });
 
@@ -66,17 +76,13 @@ describe('BatchWrites credit postings', () => {
   });
 
   it('go out at once in a batch of one, which can still fall back to the payment method', async () => {
-    await t.database.db
-      .transaction()
-      .execute(async (trx) => {
-        const writes = new BatchWrites(false);
-        expect((await writes.postCredit(trx, t.clock, scope, payment(8_000n))).ok).toBe(true);
-        expect((await findCreditAccount(trx, scope))?.balance).toBe(2_000n);
-        const refused = await writes.postCredit(trx, t.clock, scope, payment(5_000n));
-        expect(refused.ok ? null : refused.error.type).toBe('insufficient_balance');
-        throw new Error('roll back');
-      })
-      .catch((error: unknown) => expect(String(error)).toContain('roll back'));
+    await inRolledBackTransaction(async (trx) => {
+      const writes = new BatchWrites(false);
+      expect((await writes.postCredit(trx, t.clock, scope, payment(8_000n))).ok).toBe(true);
+      expect((await findCreditAccount(trx, scope))?.balance).toBe(2_000n);
+      const refused = await writes.postCredit(trx, t.clock, scope, payment(5_000n));
+      expect(refused.ok ? null : refused.error.type).toBe('insufficient_balance');
+    });
     expect(await balance()).toBe(10_000n);
   });
 });

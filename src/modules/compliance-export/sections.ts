@@ -38,9 +38,8 @@ const scopeOf = (tenant: TenantRow): TenantScope => ({ tenantId: tenant.id });
  * The next batch is read while the consumer writes this one out (the database and the JSON
  * rendering overlap), so at most two batches are held.
  */
-async function* batchesById<Item>(
+async function* batchesById<Item extends { id: string }>(
   fetch: (after: string) => Promise<Item[]>,
-  idOf: (item: Item) => string,
 ): AsyncGenerator<Item[]> {
   const readAfter = (after: string) => {
     const read = fetch(after);
@@ -52,26 +51,22 @@ async function* batchesById<Item>(
     const items = await next;
     const last = items[items.length - 1];
     const more = items.length === batchSize && last !== undefined;
-    if (more) next = readAfter(idOf(last));
+    if (more) next = readAfter(last.id);
     if (items.length > 0) yield items;
     if (!more) return;
   }
 }
 
-const byId = (row: { id: string }) => row.id;
-
 async function* subscriptions(db: Db, _clock: Clock, tenant: TenantRow) {
-  const batches = batchesById(
-    (after) =>
-      db
-        .selectFrom('subscriptions')
-        .selectAll()
-        .where('tenant_id', '=', tenant.id)
-        .where('id', '>', after)
-        .orderBy('id')
-        .limit(batchSize)
-        .execute(),
-    byId,
+  const batches = batchesById((after) =>
+    db
+      .selectFrom('subscriptions')
+      .selectAll()
+      .where('tenant_id', '=', tenant.id)
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(batchSize)
+      .execute(),
   );
   for await (const rows of batches)
     for (const row of rows) yield pick(toSubscriptionView(row), exportFields.subscription);
@@ -96,7 +91,7 @@ const recordsWithLines = async (db: Db, tenant: TenantRow, after: string) => {
 };
 
 async function* billingRecords(db: Db, _clock: Clock, tenant: TenantRow) {
-  for await (const records of batchesById((after) => recordsWithLines(db, tenant, after), byId)) {
+  for await (const records of batchesById((after) => recordsWithLines(db, tenant, after))) {
     for (const record of records) {
       const view = toRecordView(record);
       yield {
@@ -112,24 +107,22 @@ async function* creditBalance(db: Db, _clock: Clock, tenant: TenantRow) {
 }
 
 async function* creditTransactions(db: Db, _clock: Clock, tenant: TenantRow) {
-  const batches = batchesById(
-    (after) =>
-      db
-        .selectFrom('ledger_transactions as t')
-        .innerJoin('ledger_entries as e', (join) =>
-          join
-            .onRef('e.tenant_id', '=', 't.tenant_id')
-            .onRef('e.transaction_id', '=', 't.id')
-            .on('e.account_id', '=', 'cash'),
-        )
-        .selectAll('t')
-        .select('e.balance_after')
-        .where('t.tenant_id', '=', tenant.id)
-        .where('t.id', '>', after)
-        .orderBy('t.id')
-        .limit(batchSize)
-        .execute(),
-    byId,
+  const batches = batchesById((after) =>
+    db
+      .selectFrom('ledger_transactions as t')
+      .innerJoin('ledger_entries as e', (join) =>
+        join
+          .onRef('e.tenant_id', '=', 't.tenant_id')
+          .onRef('e.transaction_id', '=', 't.id')
+          .on('e.account_id', '=', 'cash'),
+      )
+      .selectAll('t')
+      .select('e.balance_after')
+      .where('t.tenant_id', '=', tenant.id)
+      .where('t.id', '>', after)
+      .orderBy('t.id')
+      .limit(batchSize)
+      .execute(),
   );
   for await (const rows of batches) {
     for (const row of rows) yield pick(toCreditTransactionView(row, tenant.currency), exportFields.creditTransaction);

@@ -56,8 +56,6 @@ export const advanceSubscription = async (
   for (let step = dueStep(sub, asOf); step !== undefined; step = dueStep(sub, asOf)) {
     if (done.length === stepLimit) break;
     if (done.length >= maxStepsPerRun) throw new Error(`subscription ${sub.id} owes more than ${maxStepsPerRun} steps`);
-    // A step reads what earlier ones wrote (an invoice to retry, metering to close): held writes go first.
-    if (done.length > 0) await writes.flush(trx);
     sub = await applyStep(ctx, sub, step);
     done.push(step.kind);
   }

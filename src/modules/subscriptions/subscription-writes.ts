@@ -18,8 +18,8 @@ import {
 
 /**
  * Where a subscription's lifecycle writes go: straight to the database (`directWrites`), or held
- * by a billing run's batch and written as one multi-row statement per table. Reads only see what
- * is held after `flush`.
+ * by a billing run's batch and written as one multi-row statement per table when the batch writes
+ * (reads see held writes only after that: the batch takes one step per subscription between writes).
  */
 export interface SubscriptionWrites extends RecordWrites {
   /** A locked subscription (as the caller holds it) changed by `patch`; returns the row as changed. */
@@ -33,8 +33,6 @@ export interface SubscriptionWrites extends RecordWrites {
   insertPeriod(db: Db, scope: TenantScope, period: NewPeriod): Promise<void>;
   insertMetered(db: Db, scope: TenantScope, rows: readonly NewMeteredBilling[]): Promise<void>;
   markInvoiced(db: Db, scope: TenantScope, invoiced: readonly InvoicedMetering[]): Promise<void>;
-  /** Writes what is held, so that reads see it. */
-  flush(db: Db): Promise<void>;
 }
 
 const owned = <T extends object>(scope: TenantScope, rows: readonly T[]) =>
@@ -50,5 +48,4 @@ export const directWrites: SubscriptionWrites = {
       db,
       invoiced.map((row) => ({ scope, invoiced: row })),
     ),
-  flush: async () => undefined,
 };
