@@ -1,6 +1,11 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so `npx billing` works straight from a clone.
-import { register } from 'tsx/esm/api';
+// The `billing` command runs the compiled CLI (dist/, made by `npm run build`, which `npm install` runs).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const main = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write('billing: dist/ is missing; run `npm run build` first\n');
+  process.exit(2);
+}
+process.setSourceMapsEnabled(true);
+await import(main.href);

@@ -9,7 +9,7 @@ data_dir="$(mktemp -d)"
 port="${SMOKE_PORT:-$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')}"
 log="$data_dir/server.log"
 cleanup() {
-  # npm, tsx and the server form one process group of their own: stop all of them.
+  # npm and the server form one process group of their own: stop both.
   [[ -n "${server_pid:-}" ]] && kill -TERM -- "-$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
   rm -rf "$data_dir"
 }

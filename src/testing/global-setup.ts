@@ -1,8 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { testServerUrl } from './test-database.js';
 
-/** Fails fast, with the reason, when the configured test server cannot be reached. */
+/**
+ * Compiles dist/ from the current source, since the CLI tests run the `billing` command as shipped;
+ * then fails fast, with the reason, when the configured test server cannot be reached.
+ */
 export default async function setup(): Promise<void> {
+  execFileSync(process.execPath, ['scripts/build.js'], { stdio: 'inherit' });
   const url = testServerUrl();
   if (url === undefined) {
     console.log('tests: embedded PGlite (set DATABASE_URL to run them on a PostgreSQL server)');
