@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The `billing` command runs the compiled CLI (dist/, made by `npm run build`, which `npm install` runs).
 import { existsSync } from 'node:fs';
+import process from 'node:process';
+import { URL } from 'node:url';
 
 const main = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(main)) {
