@@ -4,7 +4,7 @@
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench [-- --quick] [-- --only search,export]
  *
- * Loads the shared volume (bench/volume.ts) once for the scenarios that read it, runs each
+ * Loads the shared volume (bench/lib/volume.ts) once for the scenarios that read it, runs each
  * scenario in its own Node process (a fresh heap, so the export's RSS is its own), prints every
  * scenario's own tables as it goes, then one summary table, and writes the whole run to
  * bench/results/bench.json (bench-quick.json with --quick, bench-only-<names>.json with --only).
@@ -17,12 +17,16 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { loadAverages, ratioOf, type Headline } from './measure.js';
-import { fmt, quickMode, requireServerUrl, serverFacts, table } from './support.js';
-import { openVolume, type Volume } from './volume.js';
+import { loadAverages } from './lib/cpu.js';
+import { ratioOf, resultsFolder, type Headline } from './lib/results.js';
+import { quickMode, requireServerUrl, serverFacts } from './lib/server.js';
+import { fmt, table } from './lib/table.js';
+import { stopwatch } from './lib/timing.js';
+import { openVolume, type Volume } from './lib/volume.js';
 
 interface ScenarioSpec {
   name: string;
+  /** The scenario's entry, below bench/. */
   script: string;
   title: string;
   /** Reads (or writes into) the shared volume. */
@@ -36,37 +40,37 @@ interface ScenarioSpec {
 const scenarios: ScenarioSpec[] = [
   {
     name: 'search',
-    script: 'records-search.ts',
+    script: 'search/main.ts',
     title: 'Filtered search, 1M-record tenant, 32 connections',
     onVolume: true,
     env: {},
   },
   {
     name: 'export',
-    script: 'export-rss.ts',
+    script: 'export/main.ts',
     title: 'Compliance export, ~1M rows',
     onVolume: true,
     // Default heap: V8 collects lazily, so the peak RSS overstates what the stream holds. Under
-    // --max-old-space-size=64 (docs/benchmarks.md) it stays flat, but the export takes 2.6× as long.
+    // --max-old-space-size=64 (README, "Export") it stays flat, but the export takes 2.6× as long.
     env: {},
   },
   {
     name: 'ledger',
-    script: 'ledger-throughput.ts',
+    script: 'ledger/main.ts',
     title: 'Ledger writes vs pgbench tpcb-like',
     onVolume: true,
     env: { BENCH_CLIENTS: '8', BENCH_SECONDS: '6', BENCH_PATHS: 'service,http' },
   },
   {
     name: 'usage',
-    script: 'usage-ingest.ts',
+    script: 'usage/main.ts',
     title: 'Usage ingestion, batches of 1,000',
     onVolume: false,
     env: { BENCH_CLIENTS: '8', BENCH_EVENTS: '100000', BENCH_PATHS: 'http' },
   },
   {
     name: 'billing-run',
-    script: 'billing-run.ts',
+    script: 'billing-run/main.ts',
     title: 'Billing run, 100k subscriptions with metered usage',
     onVolume: false,
     env: { BENCH_SUBSCRIPTIONS: '100000', BENCH_RUNNERS: '4', BENCH_PROFILE: '0' },
@@ -74,7 +78,7 @@ const scenarios: ScenarioSpec[] = [
   },
   {
     name: 'settlement',
-    script: 'payg-settlement.ts',
+    script: 'settlement/main.ts',
     title: 'Pay-as-you-go settlement, 100k lines',
     onVolume: false,
     env: { BENCH_RUNNERS: '4' },
@@ -109,17 +113,17 @@ const runScenario = async (
   quick: boolean,
   volume: Volume | undefined,
 ): Promise<ScenarioOutcome> => {
-  const resultsFile = join(here, 'results', `.run-${spec.name}.json`);
+  const resultsFile = join(resultsFolder, `.run-${spec.name}.json`);
   rmSync(resultsFile, { force: true });
   console.log(`\n=== ${spec.name}: ${spec.title}${quick ? ' (--quick)' : ''}`);
-  const started = performance.now();
+  const elapsed = stopwatch();
   const env = {
     ...(quick ? (spec.quickEnv ?? {}) : spec.env),
     BENCH_RESULTS_FILE: resultsFile,
     ...(volume === undefined ? {} : { BENCH_VOLUME_URL: volume.url }),
   };
   const code = await runScript(spec.script, quick ? ['--quick'] : [], env);
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = elapsed.seconds();
   const base = { name: spec.name, title: spec.title, seconds };
   if (code !== 0 || !existsSync(resultsFile)) {
     return { ...base, ok: false, error: `exited with ${code}`, headlines: [] };
@@ -160,7 +164,7 @@ const main = async (): Promise<number> => {
     return 2;
   }
   const selected = scenarios.filter((s) => only === undefined || only.includes(s.name));
-  const started = performance.now();
+  const elapsed = stopwatch();
   const loadAtStart = loadAverages();
   const server = await serverFacts(serverUrl);
   console.log(
@@ -174,10 +178,10 @@ const main = async (): Promise<number> => {
   let volumeSeconds = 0;
   try {
     if (selected.some((s) => s.onVolume)) {
-      const t0 = performance.now();
+      const loading = stopwatch();
       console.log(`\n=== volume: the shared data the search, export and ledger scenarios run on`);
       volume = await openVolume(quick);
-      volumeSeconds = (performance.now() - t0) / 1000;
+      volumeSeconds = loading.seconds();
       console.log(`  volume loaded in ${volumeSeconds.toFixed(1)} s`);
     }
     for (const spec of selected) outcomes.push(await runScenario(spec, quick, spec.onVolume ? volume : undefined));
@@ -185,13 +189,13 @@ const main = async (): Promise<number> => {
     await volume?.release();
   }
 
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = elapsed.seconds();
   console.log(`\n=== summary${quick ? ' (--quick: smoke sizes, not figures)' : ''}`);
   console.log(summaryTable(outcomes));
   console.log(`volume load ${volumeSeconds.toFixed(0)} s; whole run ${seconds.toFixed(0)} s`);
   // A partial run keeps the last whole run's file.
   const name = [quick ? 'bench-quick' : 'bench', ...(only === undefined ? [] : ['only', ...only])].join('-');
-  const out = join(here, 'results', `${name}.json`);
+  const out = join(resultsFolder, `${name}.json`);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(
     out,

@@ -1,10 +1,9 @@
-import { cpus } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import { createTestDatabase, type TestDatabase } from '../../src/testing/test-database.js';
 
 /**
- * What every scenario shares: the server it may create and drop databases on, connections,
- * server facts, CPU watching and plain-text tables.
+ * The PostgreSQL server every scenario runs on: the URL it is given, connections, databases made,
+ * cloned and dropped on it, and the server settings that move every figure.
  */
 
 /** DATABASE_URL, or a message saying what is needed and exit 2: benches never run on the embedded database. */
@@ -22,8 +21,12 @@ export const requireServerUrl = (scenario: string): string => {
 /** --quick on the command line, or `npm run bench --quick` (npm hands that on as npm_config_quick). */
 export const quickMode = (): boolean => process.argv.includes('--quick') || process.env.npm_config_quick === 'true';
 
+/** A comma-separated list of numbers from the environment, e.g. BENCH_CLIENTS=1,8,32. */
+export const numbersFromEnv = (name: string, fallback: string): number[] =>
+  (process.env[name] ?? fallback).split(',').map((n) => Number(n.trim()));
+
 /** The same server, another database. */
-export const databaseUrl = (serverUrl: string, name: string): string => {
+const databaseUrl = (serverUrl: string, name: string): string => {
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return url.toString();
@@ -41,6 +44,28 @@ export const withClient = async <T>(url: string, work: (client: pg.Client) => Pr
   }
 };
 
+/** A connection for bulk loading: commits do not wait for the WAL flush (this session only). */
+export const loadingClient = async (url: string, applicationName: string, settings: string[] = []) => {
+  const client = new pg.Client({ connectionString: url, application_name: applicationName });
+  await client.connect();
+  // Bulk-load session settings only: nothing here outlives the connection.
+  for (const setting of ['synchronous_commit = off', ...settings]) await client.query(`set ${setting}`);
+  return client;
+};
+
+/** A fresh migrated database on the server (as the tests make one): a scenario's template or the volume. */
+export const createServerDatabase = async (): Promise<{ database: TestDatabase; url: string; name: string }> => {
+  const database = await createTestDatabase();
+  if (database.url === undefined) throw new Error('expected a server database (DATABASE_URL)');
+  return { database, url: database.url, name: databaseNameOf(database.url) };
+};
+
+/** An empty database (not migrated), e.g. for pgbench. */
+export const createEmptyDatabase = async (serverUrl: string, name: string): Promise<string> => {
+  await withClient(serverUrl, (client) => client.query(`create database ${name}`));
+  return databaseUrl(serverUrl, name);
+};
+
 /** A copy of a template database, checkpointed so no step pays for an earlier one's dirty buffers. */
 export const cloneDatabase = async (serverUrl: string, templateName: string, name: string): Promise<string> => {
   await withClient(serverUrl, async (client) => {
@@ -53,6 +78,24 @@ export const cloneDatabase = async (serverUrl: string, templateName: string, nam
 export const dropDatabase = (serverUrl: string, name: string): Promise<unknown> =>
   withClient(serverUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
 
+/**
+ * `work` on a clone of the template named `name`, dropped afterwards whatever happened. A database
+ * is cloned only while nobody is connected to it: close the template's handle first.
+ */
+export const withClone = async <T>(
+  serverUrl: string,
+  templateName: string,
+  name: string,
+  work: (url: string) => Promise<T>,
+): Promise<T> => {
+  const url = await cloneDatabase(serverUrl, templateName, name);
+  try {
+    return await work(url);
+  } finally {
+    await dropDatabase(serverUrl, name);
+  }
+};
+
 /** The server settings that move every figure. */
 export const serverFacts = (url: string): Promise<Record<string, string>> =>
   withClient(url, async (client) => {
@@ -63,46 +106,3 @@ export const serverFacts = (url: string): Promise<Record<string, string>> =>
     );
     return Object.fromEntries(rows.map((row) => [row.name, row.setting]));
   });
-
-/** Busy and total CPU time of the whole machine so far, in ms. */
-const machineCpuMs = (): { busy: number; total: number } =>
-  cpus().reduce(
-    (sum, { times }) => {
-      const total = times.user + times.nice + times.sys + times.idle + times.irq;
-      return { busy: sum.busy + total - times.idle, total: sum.total + total };
-    },
-    { busy: 0, total: 0 },
-  );
-
-export interface CpuUse {
-  /** Cores this process used on average. */
-  nodeCores: number;
-  /** Share of the whole machine's CPU time that was busy (PostgreSQL, this process, anything else). */
-  machineBusy: number;
-}
-
-/** Starts watching CPU use; the returned function tells the use since the call. */
-export const watchCpu = (): (() => CpuUse) => {
-  const node = process.cpuUsage();
-  const machine = machineCpuMs();
-  const started = performance.now();
-  return () => {
-    const used = process.cpuUsage(node);
-    const now = machineCpuMs();
-    return {
-      nodeCores: Number(((used.user + used.system) / 1000 / (performance.now() - started)).toFixed(2)),
-      machineBusy: Number(((now.busy - machine.busy) / Math.max(1, now.total - machine.total)).toFixed(2)),
-    };
-  };
-};
-
-/** A number for a table cell: `-` when there is none. */
-export const fmt = (value: number | null | undefined, digits = 0): string =>
-  value !== null && value !== undefined && Number.isFinite(value) ? value.toFixed(digits) : '-';
-
-/** A plain-text table, columns padded to their widest cell. */
-export const table = (header: string[], rows: string[][]): string => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line)].join('\n');
-};

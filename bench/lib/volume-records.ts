@@ -1,8 +1,8 @@
-import { performance } from 'node:perf_hooks';
-import pg from 'pg';
+import { loadingClient } from './server.js';
+import { stepTimer, stopwatch, type StepTime } from './timing.js';
 
 /**
- * Set-based loader for the records-search benchmark. Every value is a pure function of the series
+ * Set-based loader of the volume's billing records (the search and export scenarios read them). Every value is a pure function of the series
  * number (hashint8extended / md5), so two runs load byte-identical data.
  *
  * Loading 1M rows through the migration's indexes and per-row foreign-key triggers takes minutes
@@ -27,7 +27,7 @@ export interface TenantSpec {
 
 export interface LoadTimings {
   totalMs: number;
-  steps: { step: string; ms: number }[];
+  steps: StepTime[];
 }
 
 const hash = (seed: number): string => `(hashint8extended(n, ${seed}) & 2147483647)`;
@@ -116,27 +116,12 @@ select $2::text, 'rec_' || substr(md5($1::text || ':' || n), 1, 16) as record_id
 from bench_stage_lines where tenant_key = $1::text
 order by record_id, line_no`;
 
-const connect = async (url: string): Promise<pg.Client> => {
-  const client = new pg.Client({ connectionString: url, application_name: 'bench-loader' });
-  await client.connect();
-  // Bulk-load session settings only: nothing here outlives the connection.
-  await client.query(`set synchronous_commit = off`);
-  await client.query(`set maintenance_work_mem = '512MB'`);
-  return client;
-};
-
-export const loadBenchData = async (url: string, tenants: TenantSpec[]): Promise<LoadTimings> => {
-  const steps: { step: string; ms: number }[] = [];
-  const started = performance.now();
-  const timed = async <T>(step: string, work: () => Promise<T>): Promise<T> => {
-    const t0 = performance.now();
-    const result = await work();
-    steps.push({ step, ms: Math.round(performance.now() - t0) });
-    return result;
-  };
-
-  const a = await connect(url);
-  const b = await connect(url);
+export const loadRecords = async (url: string, tenants: TenantSpec[]): Promise<LoadTimings> => {
+  const elapsed = stopwatch();
+  const { timed, steps } = stepTimer();
+  const settings = [`maintenance_work_mem = '512MB'`];
+  const a = await loadingClient(url, 'bench-loader', settings);
+  const b = await loadingClient(url, 'bench-loader', settings);
   try {
     await timed('tenants and apps', async () => {
       for (const tenant of tenants) {
@@ -246,5 +231,5 @@ export const loadBenchData = async (url: string, tenants: TenantSpec[]): Promise
     await a.end();
     await b.end();
   }
-  return { totalMs: Math.round(performance.now() - started), steps };
+  return { totalMs: Math.round(elapsed.ms()), steps };
 };

@@ -1,7 +1,7 @@
-import { performance } from 'node:perf_hooks';
-import pg from 'pg';
-import { createTestDatabase } from '../src/testing/test-database.js';
-import { loadBenchData, type TenantSpec } from './records-search-load.js';
+import { ledgerFaults, faultsIn } from './ledger.js';
+import { createServerDatabase, loadingClient } from './server.js';
+import { stepTimer, type StepTime } from './timing.js';
+import { loadRecords, type TenantSpec } from './volume-records.js';
 
 /**
  * The shared volume the read and ledger scenarios run on: a deterministic, seeded load of a
@@ -62,7 +62,7 @@ export const volumeSpec = (quick: boolean): VolumeSpec => {
 export interface Volume {
   url: string;
   spec: VolumeSpec;
-  load: { step: string; ms: number }[] | null;
+  load: StepTime[] | null;
   /** Drops the database when this process made it; a volume handed in (BENCH_VOLUME_URL) is kept. */
   release: () => Promise<void>;
 }
@@ -72,11 +72,10 @@ export const openVolume = async (quick: boolean): Promise<Volume> => {
   const spec = volumeSpec(quick);
   const given = process.env.BENCH_VOLUME_URL;
   if (given !== undefined && given !== '') return { url: given, spec, load: null, release: async () => undefined };
-  const database = await createTestDatabase();
-  if (database.url === undefined) throw new Error('the volume needs a PostgreSQL server (DATABASE_URL)');
+  const { database, url } = await createServerDatabase();
   await database.close();
-  const load = await loadVolume(database.url, spec);
-  return { url: database.url, spec, load, release: () => database.destroy() };
+  const load = await loadVolume(url, spec);
+  return { url, spec, load, release: () => database.destroy() };
 };
 
 const timeZones = ['Asia/Shanghai', 'America/New_York', 'Europe/Berlin', 'Asia/Tokyo', 'Australia/Sydney', 'UTC'];
@@ -101,7 +100,7 @@ where t.id like 'tnt_vol_%'`;
  * The ledger, set-based: per tenant, four credits (promo) then a debit (manual adjustment), amounts
  * from the seed, each chain computed by window sums exactly as ledger_post would extend it. The
  * chain, balance and insert-only triggers and the foreign keys are skipped for this session only
- * (session_replication_role), so the books are checked afterwards instead (checkLedgerSql).
+ * (session_replication_role), so the books are checked afterwards instead (ledgerFaults).
  */
 const ledgerSql = [
   `set session_replication_role = replica`,
@@ -137,22 +136,6 @@ const ledgerSql = [
   `reset session_replication_role`,
 ];
 
-/** What the skipped triggers and keys would have refused: all zero, or the load throws. */
-const checkLedgerSql = `
-select (select count(*) from (select 1 from ledger_entries group by tenant_id, transaction_id
-                              having sum(amount) <> 0 or count(*) <> 2) x) as unbalanced,
-       (select count(*) from (select account_version, amount, balance_after,
-                                     row_number() over w as position, lag(balance_after, 1, 0::bigint) over w as previous
-                              from ledger_entries window w as (partition by tenant_id, account_id order by account_version)) c
-        where account_version <> position or balance_after <> previous + amount) as chain_breaks,
-       (select count(*) from ledger_accounts a
-        where (not allow_overdraft and balance < 0)
-           or (a.version, a.balance) <> (select e.account_version, e.balance_after from ledger_entries e
-                                         where e.tenant_id = a.tenant_id and e.account_id = a.id
-                                         order by account_version desc limit 1)) as stale_heads,
-       (select count(*) from ledger_entries e where not exists (select 1 from ledger_transactions t
-                                         where t.tenant_id = e.tenant_id and t.id = e.transaction_id)) as orphans`;
-
 /** Per app, resource and day: 1–60 events (quantities from the seed) rolled up. */
 const usageSql = `
 insert into usage_daily (tenant_id, app_id, resource_type, usage_date, aggregation, quantity, latest_at, event_count,
@@ -170,29 +153,14 @@ cross join lateral (
 ) e
 where a.tenant_id like 'tnt_vol_%' or a.tenant_id in ($4::text, $5::text)`;
 
-const connect = async (url: string): Promise<pg.Client> => {
-  const client = new pg.Client({ connectionString: url, application_name: 'bench-volume' });
-  await client.connect();
-  // Bulk-load session setting only: nothing here outlives the connection.
-  await client.query(`set synchronous_commit = off`);
-  return client;
-};
-
-export const loadVolume = async (url: string, spec: VolumeSpec): Promise<{ step: string; ms: number }[]> => {
-  const steps: { step: string; ms: number }[] = [];
-  const timed = async (step: string, work: () => Promise<unknown>) => {
-    const t0 = performance.now();
-    await work();
-    const ms = Math.round(performance.now() - t0);
-    steps.push({ step, ms });
-    console.log(`  volume: ${step} ${(ms / 1000).toFixed(1)} s`);
-  };
-  const records = await loadBenchData(url, [spec.big, spec.small]);
+export const loadVolume = async (url: string, spec: VolumeSpec): Promise<StepTime[]> => {
+  const { timed, steps } = stepTimer(({ step, ms }) => console.log(`  volume: ${step} ${(ms / 1000).toFixed(1)} s`));
+  const records = await loadRecords(url, [spec.big, spec.small]);
   steps.push(...records.steps.map((step) => ({ ...step, step: `records: ${step.step}` })));
   console.log(`  volume: ${spec.big.records + spec.small.records} records ${(records.totalMs / 1000).toFixed(1)} s`);
 
-  const a = await connect(url);
-  const b = await connect(url);
+  const a = await loadingClient(url, 'bench-volume');
+  const b = await loadingClient(url, 'bench-volume');
   try {
     await timed(`${spec.crowdTenants} tenants × 4 apps`, async () => {
       await a.query(crowdSql, [spec.crowdTenants, spec.seed, timeZones, loadedAt]);
@@ -219,10 +187,8 @@ export const loadVolume = async (url: string, spec: VolumeSpec): Promise<{ step:
       ]),
     );
     await timed('check the books', async () => {
-      const { rows } = await a.query<Record<string, string>>(checkLedgerSql);
-      const broken = Object.entries(rows[0] ?? {}).filter(([, n]) => Number(n) !== 0);
-      if (broken.length > 0)
-        throw new Error(`the loaded ledger is broken: ${JSON.stringify(Object.fromEntries(broken))}`);
+      const broken = faultsIn(await ledgerFaults(a));
+      if (broken.length > 0) throw new Error(`the loaded ledger is broken: ${broken.join(', ')}`);
     });
     const { rows } = await a.query<{ rows: string; events: string }>(
       `select count(*)::text as rows, sum(event_count)::text as events from usage_daily`,
