@@ -35,7 +35,7 @@ export const up = (db: Kysely<unknown>): Promise<void> =>
     `create unique index billing_records_invoice_number on billing_records (tenant_id, invoice_number)`,
     // Every listing is newest first, ties by id, optionally narrowed to an app or a status. Every
     // search also excludes drafts, so the indexes carry status: the exact `total` count is then an
-    // index-only scan (1M records of one tenant: ~110 ms → ~6–11 ms; bench/records-search.ts).
+    // index-only scan (1M records of one tenant: ~110 ms → ~6–11 ms; bench/search/main.ts).
     `create index billing_records_by_created on billing_records (tenant_id, created_at desc, id desc) include (status)`,
     `create index billing_records_by_app on billing_records (tenant_id, app_id, created_at desc, id desc)
        include (status)`,
