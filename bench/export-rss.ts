@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ManualClock } from '../src/core/clock.js';
 import { defaultPoolConfig, openDatabase } from '../src/db/database.js';
+import { noRateLimits } from '../src/config.js';
 import { buildApp } from '../src/http/app.js';
 import { createTokenVerifier, mintToken } from '../src/modules/auth/tokens.js';
 import { loadAverages, writeResults } from './measure.js';
@@ -197,6 +198,7 @@ const main = async (): Promise<void> => {
       tokens: createTokenVerifier({ secret, clock }),
       logLevel: 'silent',
       version: 'bench',
+      rateLimits: noRateLimits,
     });
     try {
       await app.listen({ host: '127.0.0.1', port: 0 });

@@ -25,6 +25,7 @@ import { sql } from 'kysely';
 import { ManualClock } from '../src/core/clock.js';
 import { randomToken } from '../src/core/ids.js';
 import { defaultPoolConfig, openDatabase, type DatabaseHandle } from '../src/db/database.js';
+import { noRateLimits } from '../src/config.js';
 import { buildApp, type Api } from '../src/http/app.js';
 import { createTokenVerifier, mintToken } from '../src/modules/auth/tokens.js';
 import { postCreditTransaction, type CreditMovement } from '../src/modules/credit-ledger/post-credit-transaction.js';
@@ -155,7 +156,14 @@ const main = async (): Promise<void> => {
   let books: Awaited<ReturnType<typeof checkBooks>> | undefined;
   try {
     // Tenants through the API; each funded with 1,000,000.00 so the debits always go through.
-    const setupApp = await buildApp({ database: created, clock, tokens, logLevel: 'silent', version: 'bench' });
+    const setupApp = await buildApp({
+      database: created,
+      clock,
+      tokens,
+      logLevel: 'silent',
+      version: 'bench',
+      rateLimits: noRateLimits,
+    });
     await setupApp.ready();
     for (const tenantId of [...tenantIds, hotTenant]) {
       const response = await setupApp.inject({
@@ -191,7 +199,14 @@ const main = async (): Promise<void> => {
         url,
         pool: { ...defaultPoolConfig, max: clients },
       });
-      const app: Api = await buildApp({ database: handle, clock, tokens, logLevel: 'silent', version: 'bench' });
+      const app: Api = await buildApp({
+        database: handle,
+        clock,
+        tokens,
+        logLevel: 'silent',
+        version: 'bench',
+        rateLimits: noRateLimits,
+      });
       await app.ready();
       try {
         for (const path of paths) {

@@ -30,6 +30,7 @@ import type {
 import pg from 'pg';
 import { systemClock } from '../src/core/clock.js';
 import { defaultPoolConfig, openDatabase, type DatabaseHandle } from '../src/db/database.js';
+import { noRateLimits } from '../src/config.js';
 import { buildApp } from '../src/http/app.js';
 import { createTokenVerifier, mintToken } from '../src/modules/auth/tokens.js';
 import { loadAverages, run, warmUp, writeResults, type RunStats, type Send } from './measure.js';
@@ -102,6 +103,7 @@ const captureStatements = async (url: string, path: (f: Filter) => string, filte
     tokens: createTokenVerifier({ secret, clock: systemClock }),
     logLevel: 'silent',
     version: 'bench',
+    rateLimits: noRateLimits,
   });
   try {
     const captured = new Map<string, { statements: Statement[]; total: number }>();
@@ -150,6 +152,8 @@ const startServer = async (url: string, port: number): Promise<ChildProcess> => 
       HOST: '127.0.0.1',
       BILLING_JWT_SECRET: secret,
       BILLING_SCHEDULER_INTERVAL_SECONDS: '0',
+      // The bench loads the API from one token: limits would measure the limiter, not the API.
+      BILLING_RATE_LIMITS: 'off',
     },
   });
   for (let waited = 0; waited < 60_000; waited += 200) {

@@ -34,6 +34,7 @@ import { calendarDateIn } from '../src/core/billing-calendar.js';
 import { ManualClock } from '../src/core/clock.js';
 import type { ResourceType } from '../src/core/resources.js';
 import { defaultPoolConfig, openDatabase, type DatabaseHandle } from '../src/db/database.js';
+import { noRateLimits } from '../src/config.js';
 import { buildApp, type Api } from '../src/http/app.js';
 import { createApp } from '../src/modules/apps/create-app.js';
 import { createTokenVerifier, mintToken } from '../src/modules/auth/tokens.js';
@@ -468,6 +469,7 @@ const runStep = async (
           tokens: createTokenVerifier({ secret, clock }),
           logLevel: 'silent',
           version: 'bench',
+          rateLimits: noRateLimits,
         });
         closers.unshift(() => app.close());
         await app.listen({ host: '127.0.0.1', port: 0 });
