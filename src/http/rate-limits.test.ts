@@ -170,6 +170,9 @@ describe('rate limits', () => {
       expect(response.statusCode, response.body).toBe(200);
       expect(response.headers['ratelimit-limit']).toBeUndefined();
     }
+    // Only that class: the same caller's reads are still counted.
+    const read = await t.app.inject({ method: 'GET', url: '/admin/tenants', headers });
+    expect(rateHeaders(read)).toMatchObject({ limit: '3', remaining: '2' });
   });
 
   it('limits unauthenticated routes and unknown paths per client address', async () => {
@@ -181,6 +184,30 @@ describe('rate limits', () => {
     expect(refused.statusCode).toBe(429);
     expect(rateHeaders(refused)).toMatchObject({ limit: '3', remaining: '0', retryAfter: '60' });
     expect((await t.app.inject({ url: '/healthz', remoteAddress: '10.0.1.2' })).statusCode).toBe(200);
+    // X-Forwarded-For is believed only from a trusted proxy (none here): naming another client does not help.
+    const spoofed = await t.app.inject({
+      url: '/healthz',
+      remoteAddress: '10.0.1.1',
+      headers: { 'x-forwarded-for': '203.0.113.9' },
+    });
+    expect(spoofed.statusCode).toBe(429);
+  });
+});
+
+describe('rate limits behind a trusted proxy', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ rateLimits: limits, trustProxy: ['10.0.2.1'] });
+  });
+  afterAll(() => t.close());
+
+  it("counts each client named by the proxy's X-Forwarded-For, not the proxy", async () => {
+    const viaProxy = (client: string) =>
+      t.app.inject({ url: '/healthz', remoteAddress: '10.0.2.1', headers: { 'x-forwarded-for': client } });
+    for (let i = 0; i < 3; i += 1) expect((await viaProxy('203.0.113.1')).statusCode).toBe(200);
+    expect((await viaProxy('203.0.113.1')).statusCode).toBe(429);
+    expect(rateHeaders(await viaProxy('203.0.113.2'))).toMatchObject({ limit: '3', remaining: '2' });
   });
 });
 
