@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, defaultRateLimits, loadConfig, noRateLimits } from './config.js';
 
 const secret = 'x'.repeat(32);
 
@@ -26,6 +26,8 @@ describe('loadConfig', () => {
       schedulerIntervalSeconds: 60,
       smtpUrl: undefined,
       smtpFrom: 'billing@localhost',
+      rateLimits: defaultRateLimits,
+      trustProxy: false,
     });
   });
 
@@ -59,10 +61,51 @@ describe('loadConfig', () => {
     [{ BILLING_JWKS_URL: 'ftp://keys' }, /^BILLING_JWKS_URL must be an http/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"/],
     [{ DATABASE_POOL_MAX: '0', DATABASE_URL: 'postgres://db/b', BILLING_JWT_SECRET: secret }, /^DATABASE_POOL_MAX/],
+    [{ BILLING_RATE_LIMITS: 'no' }, /^BILLING_RATE_LIMITS must be on or off, got "no"/],
+    [{ BILLING_RATE_LIMIT_READ: '100' }, /^BILLING_RATE_LIMIT_READ must be <requests>\/<window> .*got "100"/],
+    [{ BILLING_RATE_LIMIT_WRITE: '0/60s' }, /^BILLING_RATE_LIMIT_WRITE must be/],
+    [{ BILLING_RATE_LIMIT_EXPENSIVE: '10/0s' }, /^BILLING_RATE_LIMIT_EXPENSIVE must be/],
+    [{ BILLING_RATE_LIMIT_INGEST_PER_TENANT: '10/25h' }, /^BILLING_RATE_LIMIT_INGEST_PER_TENANT must be/],
+    [{ BILLING_RATE_LIMIT_AUTH_FAILURE: '-1/60s' }, /^BILLING_RATE_LIMIT_AUTH_FAILURE must be/],
+    [{ BILLING_RATE_LIMIT_PUBLIC: 'unlimited' }, /^BILLING_RATE_LIMIT_PUBLIC must be/],
+    [{ BILLING_TRUST_PROXY: 'yes' }, /^BILLING_TRUST_PROXY must be false, true or a comma-separated list/],
+    [{ BILLING_TRUST_PROXY: '10.0.0.0/33' }, /^BILLING_TRUST_PROXY must be/],
   ])('reports %j clearly', (env, message) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(message);
+  });
+
+  it('reads rate limits per class and per tenant, a class turned off, or all of them off', () => {
+    const config = loadConfig(
+      {
+        BILLING_RATE_LIMIT_READ: '100/1m',
+        BILLING_RATE_LIMIT_READ_PER_TENANT: '1000/1h',
+        BILLING_RATE_LIMIT_INGEST: 'off',
+        BILLING_RATE_LIMIT_AUTH_FAILURE: '5/30s',
+      },
+      '/srv',
+    );
+    expect(config.rateLimits).toEqual({
+      perCaller: {
+        ...defaultRateLimits.perCaller,
+        read: { max: 100, windowSeconds: 60 },
+        ingest: null,
+        auth_failure: { max: 5, windowSeconds: 30 },
+      },
+      perTenant: { ...defaultRateLimits.perTenant, read: { max: 1000, windowSeconds: 3600 } },
+    });
+    expect(loadConfig({ BILLING_RATE_LIMITS: 'off' }, '/srv').rateLimits).toEqual(noRateLimits);
+    // A class set explicitly keeps its limit when the rest are off.
+    expect(
+      loadConfig({ BILLING_RATE_LIMITS: 'off', BILLING_RATE_LIMIT_PUBLIC: '10/1s' }, '/srv').rateLimits.perCaller
+        .public,
+    ).toEqual({ max: 10, windowSeconds: 1 });
+  });
+
+  it('trusts the proxies it is told to for the client address', () => {
+    expect(loadConfig({ BILLING_TRUST_PROXY: 'true' }, '/srv').trustProxy).toBe(true);
+    expect(loadConfig({ BILLING_TRUST_PROXY: '10.0.0.0/8, ::1' }, '/srv').trustProxy).toEqual(['10.0.0.0/8', '::1']);
   });
 
   it('reports every bad value at once', () => {

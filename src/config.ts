@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -9,6 +10,58 @@ export interface DatabasePoolConfig {
   statementTimeoutMs: number;
   idleInTransactionTimeoutMs: number;
 }
+
+/** Route classes, each with its own limits; `docs/api-conventions.md#rate-limits` says which route is in which. */
+export const rateLimitClasses = ['read', 'write', 'expensive', 'ingest', 'auth_failure', 'public'] as const;
+export type RateLimitClass = (typeof rateLimitClasses)[number];
+/** The classes an authenticated caller's requests fall in; these also have a limit per tenant. */
+export type CallerRateLimitClass = Exclude<RateLimitClass, 'auth_failure' | 'public'>;
+export const callerRateLimitClasses = [
+  'read',
+  'write',
+  'expensive',
+  'ingest',
+] as const satisfies CallerRateLimitClass[];
+
+/** At most `max` requests per fixed window of `windowSeconds`; null: the limit is off. */
+export type RateLimit = { max: number; windowSeconds: number } | null;
+
+export interface RateLimitConfig {
+  /**
+   * Per caller: a token's tenant and subject, or a DF-API-KEY; for `public` (unauthenticated
+   * routes) and `auth_failure` (failed authentications) the client address.
+   */
+  perCaller: Record<RateLimitClass, RateLimit>;
+  /** Per tenant: all of one tenant's users and keys together. */
+  perTenant: Record<CallerRateLimitClass, RateLimit>;
+}
+
+/** Production defaults: well above what one well-behaved client needs, well below what one machine serves. */
+export const defaultRateLimits: RateLimitConfig = {
+  perCaller: {
+    read: { max: 1200, windowSeconds: 60 },
+    write: { max: 600, windowSeconds: 60 },
+    expensive: { max: 120, windowSeconds: 60 },
+    ingest: { max: 1200, windowSeconds: 60 },
+    auth_failure: { max: 30, windowSeconds: 60 },
+    public: { max: 1200, windowSeconds: 60 },
+  },
+  perTenant: {
+    read: { max: 6000, windowSeconds: 60 },
+    write: { max: 3000, windowSeconds: 60 },
+    expensive: { max: 300, windowSeconds: 60 },
+    ingest: { max: 6000, windowSeconds: 60 },
+  },
+};
+
+/** Every class off (`BILLING_RATE_LIMITS=off`): for benchmarks that load the API from a few callers. */
+export const noRateLimits: RateLimitConfig = {
+  perCaller: { read: null, write: null, expensive: null, ingest: null, auth_failure: null, public: null },
+  perTenant: { read: null, write: null, expensive: null, ingest: null },
+};
+
+/** `false` (the TCP peer is the client), `true` (believe any X-Forwarded-For), or the proxies' addresses. */
+export type TrustProxy = boolean | string[];
 
 export interface Config {
   port: number;
@@ -23,6 +76,8 @@ export interface Config {
   /** smtp(s)://user:pass@host:port of the mail relay for email notifications; unset: email is not sent. */
   smtpUrl: string | undefined;
   smtpFrom: string;
+  rateLimits: RateLimitConfig;
+  trustProxy: TrustProxy;
 }
 
 export class ConfigError extends Error {
@@ -93,6 +148,9 @@ export const loadConfig = (env: Env = process.env, cwd = process.cwd()): Config 
   }
   const smtpFrom = value('SMTP_FROM') ?? 'billing@localhost';
 
+  const rateLimits = rateLimitsFrom(value, problems);
+  const trustProxy = trustProxyFrom(value('BILLING_TRUST_PROXY'), problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
@@ -105,7 +163,62 @@ export const loadConfig = (env: Env = process.env, cwd = process.cwd()): Config 
     schedulerIntervalSeconds,
     smtpUrl,
     smtpFrom,
+    rateLimits,
+    trustProxy,
   };
+};
+
+const rateLimitPattern = /^(\d+)\/(\d+)(s|m|h)$/;
+const secondsPerUnit = { s: 1, m: 60, h: 3600 } as const;
+
+/** `BILLING_RATE_LIMIT_<CLASS>` and `…_PER_TENANT`: `<requests>/<window>` (`600/60s`, `100/1m`) or `off`. */
+const rateLimitsFrom = (value: (name: string) => string | undefined, problems: string[]): RateLimitConfig => {
+  const all = value('BILLING_RATE_LIMITS') ?? 'on';
+  if (all !== 'on' && all !== 'off') problems.push(`BILLING_RATE_LIMITS must be on or off, got "${all}"`);
+  const limit = (name: string, fallback: RateLimit): RateLimit => {
+    const raw = value(name);
+    if (raw === undefined) return all === 'off' ? null : fallback;
+    if (raw === 'off') return null;
+    const match = rateLimitPattern.exec(raw);
+    const max = Number(match?.[1]);
+    const windowSeconds = Number(match?.[2]) * secondsPerUnit[(match?.[3] ?? 's') as keyof typeof secondsPerUnit];
+    if (match === null || max < 1 || max > 1_000_000 || windowSeconds < 1 || windowSeconds > 86_400) {
+      problems.push(
+        `${name} must be <requests>/<window> (1 to 1000000 requests per 1 s to 24 h, e.g. 600/60s or 100/1m) or off, got "${raw}"`,
+      );
+      return fallback;
+    }
+    return { max, windowSeconds };
+  };
+  const variable = (rateLimitClass: RateLimitClass) => `BILLING_RATE_LIMIT_${rateLimitClass.toUpperCase()}`;
+  return {
+    perCaller: Object.fromEntries(
+      rateLimitClasses.map((c) => [c, limit(variable(c), defaultRateLimits.perCaller[c])]),
+    ) as RateLimitConfig['perCaller'],
+    perTenant: Object.fromEntries(
+      callerRateLimitClasses.map((c) => [c, limit(`${variable(c)}_PER_TENANT`, defaultRateLimits.perTenant[c])]),
+    ) as RateLimitConfig['perTenant'],
+  };
+};
+
+const cidrPattern = /^([^/]+)(?:\/(\d{1,3}))?$/;
+
+const trustProxyFrom = (raw: string | undefined, problems: string[]): TrustProxy => {
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  const addresses = raw.split(',').map((part) => part.trim());
+  const valid = addresses.every((address) => {
+    const match = cidrPattern.exec(address);
+    const family = isIP(match?.[1] ?? '');
+    return family !== 0 && (match?.[2] === undefined || Number(match[2]) <= (family === 4 ? 32 : 128));
+  });
+  if (!valid) {
+    problems.push(
+      `BILLING_TRUST_PROXY must be false, true or a comma-separated list of proxy addresses or CIDR ranges, got "${raw}"`,
+    );
+    return false;
+  }
+  return addresses;
 };
 
 const isUrlWithProtocol = (raw: string, protocols: string[]): boolean => {

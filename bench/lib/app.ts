@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../../src/core/clock.js';
+import { noRateLimits } from '../../src/config.js';
 import type { DatabaseHandle } from '../../src/db/database.js';
 import { buildApp, type Api } from '../../src/http/app.js';
 import { createTokenVerifier, mintToken, type TokenClaims } from '../../src/modules/auth/tokens.js';
@@ -23,6 +24,8 @@ export const buildBenchApp = (database: DatabaseHandle, clock: Clock): Promise<A
     tokens: createTokenVerifier({ secret, clock }),
     logLevel: 'silent',
     version: 'bench',
+    // The scenarios load the API from a few tokens: limits would measure the limiter, not the API.
+    rateLimits: noRateLimits,
   });
 
 /** An Authorization header value for these claims (valid an hour). */
@@ -48,11 +51,12 @@ export const freePort = (): Promise<number> =>
   });
 
 /**
- * `billing serve` in its own process, as in production (a pool of `poolMax` connections, the
- * scheduler off); resolves once /readyz answers. Stop it with `kill('SIGTERM')`.
+ * `billing serve` in its own process, as in production (the compiled dist/ that `npm run bench`
+ * builds first, a pool of `poolMax` connections, the scheduler and rate limits off); resolves
+ * once /readyz answers. Stop it with `kill('SIGTERM')`.
  */
 export const startServer = async (url: string, port: number, poolMax: number): Promise<ChildProcess> => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+  const child = spawn(process.execPath, ['--enable-source-maps', 'dist/cli/main.js', 'serve'], {
     cwd: repoRoot,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
@@ -63,6 +67,7 @@ export const startServer = async (url: string, port: number, poolMax: number): P
       HOST: '127.0.0.1',
       BILLING_JWT_SECRET: secret,
       BILLING_SCHEDULER_INTERVAL_SECONDS: '0',
+      BILLING_RATE_LIMITS: 'off',
     },
   });
   for (let waited = 0; waited < 60_000; waited += 200) {

@@ -21,6 +21,8 @@ export const serve = async (config: Config): Promise<void> => {
     tokens: createTokenVerifier({ secret, jwksUrl: config.jwksUrl, clock: systemClock }),
     logLevel: config.logLevel,
     version: packageVersion(),
+    rateLimits: config.rateLimits,
+    trustProxy: config.trustProxy,
   });
   // A dropped idle connection is logged, not fatal: the pool reconnects on the next query.
   logPoolError = (error) => app.log.warn({ err: error }, 'database connection lost; the pool will reconnect');

@@ -4,6 +4,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { defaultRateLimits } from '../config.js';
 import { ManualClock } from '../core/clock.js';
 import { buildApp, type Api } from '../http/app.js';
 import { createTokenVerifier, mintToken } from '../modules/auth/tokens.js';
@@ -85,6 +86,7 @@ describe.skipIf(!process.env.DATABASE_URL)('database resilience (server mode, th
       tokens: createTokenVerifier({ secret: testSecret, clock }),
       logLevel: 'silent',
       version: 'test',
+      rateLimits: defaultRateLimits,
     });
     await app.ready();
     adminHeaders = bearer(await mintToken(testSecret, { userId: 'usr_platform', roles: ['platform_admin'] }, clock));

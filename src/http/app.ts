@@ -26,7 +26,9 @@ import { DetailErrorSchema, ErrorResponseSchema, PageInfoSchema } from './envelo
 import { installErrorHandling } from './error-handler.js';
 import { installMetrics } from './metrics.js';
 import { installValidation } from './validation.js';
-import type { LogLevel } from '../config.js';
+import type { LogLevel, RateLimitConfig, TrustProxy } from '../config.js';
+import { memoryRateLimitStore } from './rate-limit-store.js';
+import { installRateLimits } from './rate-limits.js';
 
 export type Api = FastifyInstance<
   RawServerDefault,
@@ -42,6 +44,9 @@ export interface AppDependencies {
   tokens: TokenVerifier;
   logLevel: LogLevel;
   version: string;
+  rateLimits: RateLimitConfig;
+  /** Which proxies' X-Forwarded-For to believe for the client address; default: none (the TCP peer). */
+  trustProxy?: TrustProxy;
 }
 
 const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
@@ -59,6 +64,7 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
     },
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    trustProxy: deps.trustProxy ?? false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addHook('onSend', async (request, reply) => {
@@ -74,6 +80,7 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
   const metrics = installMetrics(app);
   await installDocs(app, deps.version);
 
+  await installRateLimits(app, deps.rateLimits, memoryRateLimitStore(deps.clock));
   installAccessGuard(app, deps.tokens, createApiKeyAuthenticator(deps.database.db));
   registerHealthRoutes(app, deps.database, metrics);
   registerTenantRoutes(app, deps);

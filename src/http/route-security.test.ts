@@ -4,7 +4,7 @@ import { ManualClock } from '../core/clock.js';
 import type { AccessCatalogEntry } from '../modules/auth/access.js';
 import { mintToken } from '../modules/auth/tokens.js';
 import { expectNothingLeaked, givenApiKey, givenApp, givenTenant } from '../testing/fixtures.js';
-import { bearer, createTestApp, testSecret, type TestApp } from '../testing/test-app.js';
+import { bearer, createTestApp, defaultRateLimitsWithout, testSecret, type TestApp } from '../testing/test-app.js';
 
 /**
  * The security checks every guarded route must pass, run over the whole route catalog: a new
@@ -64,7 +64,9 @@ const stable = (body: string) => {
 };
 
 beforeAll(async () => {
-  t = await createTestApp();
+  // Hundreds of bad credentials from one address, on purpose: the limit on failed authentication
+  // would answer 429 after 30 (rate-limits.test.ts tests it); every other limit is the default.
+  t = await createTestApp({ rateLimits: defaultRateLimitsWithout('auth_failure') });
   catalog = t.app.accessCatalog.filter((route) => route.access.kind !== 'public');
   await givenTenant(t, tenantA);
   await givenTenant(t, tenantB);

@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Db } from '../db/database.js';
 import type { PaymentMethod } from '../db/schema.js';
-import { createTestApp, testSecret, testStart, type TestApp } from '../testing/test-app.js';
+import { createTestApp, defaultRateLimitsWithout, testSecret, testStart, type TestApp } from '../testing/test-app.js';
 import { runBilling, type BillingRunSummary } from './billing-run.js';
 
 /*
@@ -419,7 +419,8 @@ const expectedPeriodCount = (subscribers: readonly Subscriber[], asOf: Date): nu
 
 /** A fresh app and database with the plans, for one test, closed however the test ends. */
 const withApp = async (work: (t: TestApp) => Promise<void>): Promise<void> => {
-  const t = await createTestApp();
+  // The setup provisions hundreds of tenants as one admin at one frozen instant: past the `write` limit.
+  const t = await createTestApp({ rateLimits: defaultRateLimitsWithout('write') });
   try {
     await givenPlans(t);
     await work(t);

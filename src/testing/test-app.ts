@@ -1,4 +1,5 @@
 import type { LightMyRequestResponse } from 'fastify';
+import { defaultRateLimits, type RateLimitClass, type RateLimitConfig, type TrustProxy } from '../config.js';
 import { ManualClock } from '../core/clock.js';
 import { buildApp, type Api } from '../http/app.js';
 import type { Role } from '../modules/auth/principal.js';
@@ -24,8 +25,19 @@ export interface TestApp {
 
 export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
-/** The app on a fresh database of its own, with a clock that only moves when told. */
-export const createTestApp = async (): Promise<TestApp> => {
+/** The production limits with some classes off, for a test that is itself the flood they stop. */
+export const defaultRateLimitsWithout = (...off: RateLimitClass[]): RateLimitConfig => ({
+  perCaller: { ...defaultRateLimits.perCaller, ...Object.fromEntries(off.map((c) => [c, null])) },
+  perTenant: { ...defaultRateLimits.perTenant, ...Object.fromEntries(off.map((c) => [c, null])) },
+});
+
+/**
+ * The app on a fresh database of its own, with a clock that only moves when told (rate-limit
+ * windows too). Rate limits are the production defaults unless a test gives its own.
+ */
+export const createTestApp = async (
+  options: { rateLimits?: RateLimitConfig; trustProxy?: TrustProxy } = {},
+): Promise<TestApp> => {
   const database = await createTestDatabase();
   const clock = new ManualClock(testStart);
   const app = await buildApp({
@@ -34,6 +46,8 @@ export const createTestApp = async (): Promise<TestApp> => {
     tokens: createTokenVerifier({ secret: testSecret, clock }),
     logLevel: 'silent',
     version: 'test',
+    rateLimits: options.rateLimits ?? defaultRateLimits,
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
   });
   await app.ready();
   const token = (claims: TokenClaims, ttlSeconds?: number) => mintToken(testSecret, claims, clock, ttlSeconds);

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { Temporal } from 'temporal-polyfill';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectNothingLeaked, givenApp, givenTenant } from '../../testing/fixtures.js';
-import { createTestApp, type TestApp } from '../../testing/test-app.js';
+import { createTestApp, defaultRateLimitsWithout, type TestApp } from '../../testing/test-app.js';
 
 /*
  * Search and list of billing records against an in-memory oracle. One data set, built once over
@@ -282,7 +282,8 @@ const moveRecord = async (record: OracleRecord): Promise<void> => {
 };
 
 beforeAll(async () => {
-  t = await createTestApp();
+  // Hundreds of searches by one caller at one frozen instant: far past the `expensive` limit.
+  t = await createTestApp({ rateLimits: defaultRateLimitsWithout('expensive') });
   for (const tenant of tenants) {
     await givenTenant(t, tenant.id, { currency: tenant.currency, time_zone: tenant.timeZone });
     for (const app of tenant.apps) await givenApp(t, tenant.id, app);
