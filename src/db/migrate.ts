@@ -7,6 +7,7 @@ import * as usage from './migrations/0005_usage.js';
 import * as usageAlerts from './migrations/0006_usage_alerts.js';
 import * as exportAudit from './migrations/0007_export_audit.js';
 import * as payg from './migrations/0008_payg.js';
+import * as ledgerStatementOrder from './migrations/0009_ledger_statement_order.js';
 
 /** Listed in code, not read from a folder, so the same set runs under tsx, a bundle or tests. */
 const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '0006_usage_alerts': usageAlerts,
   '0007_export_audit': exportAudit,
   '0008_payg': payg,
+  '0009_ledger_statement_order': ledgerStatementOrder,
 };
 
 export const migrateToLatest = async <T>(db: Kysely<T>): Promise<MigrationResultSet> => {
