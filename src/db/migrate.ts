@@ -22,12 +22,13 @@ const migrations: Record<string, Migration> = {
   '0009_ledger_statement_order': ledgerStatementOrder,
 };
 
-export const migrateToLatest = async <T>(db: Kysely<T>): Promise<MigrationResultSet> => {
+/** Applies the pending migrations, or only those up to and including `upTo` (tests of a migration's backfill). */
+export const migrateToLatest = async <T>(db: Kysely<T>, upTo?: string): Promise<MigrationResultSet> => {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: () => Promise.resolve(migrations) },
   });
-  const result = await migrator.migrateToLatest();
+  const result = await (upTo === undefined ? migrator.migrateToLatest() : migrator.migrateTo(upTo));
   if (result.error !== undefined) {
     throw result.error instanceof Error ? result.error : new Error(`migration failed: ${JSON.stringify(result.error)}`);
   }
