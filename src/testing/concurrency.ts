@@ -1,5 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
+import { sql } from 'kysely';
 import { expect } from 'vitest';
+import type { Db } from '../db/database.js';
 import type { TestApp } from './test-app.js';
 
 /**
@@ -8,6 +10,14 @@ import type { TestApp } from './test-app.js';
  */
 export const atOnce = <T>(count: number, start: (index: number) => Promise<T>): Promise<T[]> =>
   Promise.all(Array.from({ length: count }, (_, index) => start(index)));
+
+/**
+ * Has the pool open `count` connections (a fresh pool opens them as requests come, slowly enough
+ * that the first request of a race is often done before the last starts): call it before racing.
+ */
+export const openConnections = async (db: Db, count: number): Promise<void> => {
+  await atOnce(count, () => sql`select pg_sleep(0.05)`.execute(db));
+};
 
 /** How many responses got each status, e.g. `{ 201: 1, 409: 7 }`; fails on any 5xx, naming its body. */
 export const statusCounts = (responses: readonly LightMyRequestResponse[]): Record<number, number> => {
