@@ -1,17 +1,16 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { atOnce, openConnections, statusCounts } from '../testing/concurrency.js';
-import { givenTenant } from '../testing/fixtures.js';
-import { createTestApp, type TestApp } from '../testing/test-app.js';
+import { givenApp, givenTenant } from '../testing/fixtures.js';
+import { createTestApp, testStart, type TestApp } from '../testing/test-app.js';
 
 /*
  * Every "find or create" raced by parallel first requests: on the server each request has a
  * connection of its own, so they check for the row at the same time. None may answer 5xx, and
- * exactly one row is created. Paths with a race test of their own elsewhere: invoice counters
- * (billing-records/numbering.test.ts), usage events and rollups (usage/usage.test.ts), tenant
- * sync (tenants/tenants.test.ts), idempotency keys (idempotency/idempotency.test.ts), alert
- * firings with their notifications (usage-alerts/usage-alerts.test.ts), settlement markers
- * (payg/payg.test.ts), plan version numbers (plans/plans.test.ts).
+ * exactly one row is created. Raced in tests of their own elsewhere: alert firings with their
+ * notifications and outbox messages (usage-alerts/usage-alerts.test.ts), settlement markers
+ * (payg/payg.test.ts), plan version numbers (plans/plans.test.ts), large usage batches
+ * (usage/usage.test.ts), the ledger under load (credit-ledger/concurrency.test.ts).
  */
 
 const racers = 8;
@@ -158,5 +157,93 @@ describe('find or create, raced by parallel first requests', () => {
     expect(
       await countOf(sql`select count(*)::int as n from subscriptions where tenant_id = 'tnt_race_subscribe'`),
     ).toBe(1);
+  });
+
+  it("a tenant's first syncs: one created, the others update it", async () => {
+    const service = await t.as.service();
+    const responses = await atOnce(racers, (i) =>
+      send(
+        'PUT',
+        '/internal/billing/tenants/tnt_race_sync',
+        { name: `Sync ${i}`, admin_user_id: 'usr_race' },
+        undefined,
+        service,
+      ),
+    );
+    expect(statusCounts(responses)).toEqual({ 200: racers - 1, 201: 1 });
+    expect(await countOf(sql`select count(*)::int as n from tenants where id = 'tnt_race_sync'`)).toBe(1);
+  });
+
+  it("a tenant-year's invoice counter: first finalisations at once are numbered from one counter, gapless", async () => {
+    await givenTenant(t, 'tnt_race_invoices');
+    const responses = await atOnce(racers, (i) =>
+      send(
+        'POST',
+        '/admin/records/tnt_race_invoices',
+        {
+          type: 'one_time',
+          description: `Race ${i}`,
+          lines: [{ description: 'Service', resource_type: 'one_time', quantity: 1, unit_price: 10 }],
+          finalize: true,
+        },
+        `invoice-${i}`,
+      ),
+    );
+    expect(statusCounts(responses)).toEqual({ 201: racers });
+    const numbers = responses.map(
+      (response) => response.json<{ data: { invoice_number: string } }>().data.invoice_number,
+    );
+    expect(numbers.sort()).toEqual(
+      Array.from({ length: racers }, (_, i) => `INV-2026-${String(i + 1).padStart(3, '0')}`),
+    );
+    const { rows } = await sql<{ year: number; last_seq: number }>`
+      select year, last_seq from invoice_sequences where tenant_id = 'tnt_race_invoices'`.execute(t.database.db);
+    expect(rows).toEqual([{ year: 2026, last_seq: racers }]);
+  });
+
+  it('one Idempotency-Key sent at once: one posting and one stored key; the others see it in flight or replayed', async () => {
+    await givenTenant(t, 'tnt_race_key');
+    const responses = await atOnce(racers, () =>
+      send('POST', '/admin/credits/tnt_race_key/promo', { amount: 5 }, 'the-same-key'),
+    );
+    const counts = statusCounts(responses);
+    expect((counts[201] ?? 0) + (counts[409] ?? 0)).toBe(racers);
+    const firsts = responses.filter((r) => r.statusCode === 201 && r.headers['idempotent-replayed'] === 'false');
+    expect(firsts).toHaveLength(1);
+    for (const response of responses.filter((r) => r.statusCode === 409)) {
+      expect(response.json<{ message: string }>().message).toMatch(/still in progress/);
+    }
+    expect(await countOf(sql`select count(*)::int as n from idempotency_keys where tenant_id = 'tnt_race_key'`)).toBe(
+      1,
+    );
+    expect(
+      await countOf(sql`select count(*)::int as n from ledger_transactions where tenant_id = 'tnt_race_key'`),
+    ).toBe(1);
+  });
+
+  it("one usage event sent at once in separate batches: stored once, counted once in its day's rollup", async () => {
+    await givenTenant(t, 'tnt_race_usage');
+    await givenApp(t, 'tnt_race_usage', 'app_race_usage');
+    const service = await t.as.service();
+    const event = {
+      event_id: 'evt_race',
+      tenant_id: 'tnt_race_usage',
+      app_id: 'app_race_usage',
+      resource_type: 'api_requests',
+      quantity: 5,
+      timestamp: testStart,
+    };
+    const responses = await atOnce(racers, () =>
+      send('POST', '/billing/usage/events', { events: [event] }, undefined, service),
+    );
+    expect(statusCounts(responses)).toEqual({ 200: racers });
+    const accepted = responses.map((response) => response.json<{ data: { accepted: number } }>().data.accepted);
+    expect(accepted.reduce((sum, n) => sum + n, 0)).toBe(1);
+    expect(await countOf(sql`select count(*)::int as n from usage_events where tenant_id = 'tnt_race_usage'`)).toBe(1);
+    const { rows } = await sql<{ quantity: string; event_count: string }>`
+      select quantity::text, event_count::text from usage_daily where tenant_id = 'tnt_race_usage'`.execute(
+      t.database.db,
+    );
+    expect(rows).toEqual([{ quantity: '5', event_count: '1' }]);
   });
 });
