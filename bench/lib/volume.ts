@@ -114,9 +114,11 @@ const ledgerSql = [
                else 100 + (hashint8extended(n, $4 + 1) & 2147483647) % 1000 end::bigint as amount
    from (select id, currency, case when id in ($5, $6) then $1::int else $2::int end as postings from tenants) t
    cross join lateral generate_series(1, t.postings) as n`,
-  `insert into ledger_transactions (tenant_id, id, type, amount, source, source_id, remark, created_at)
+  `insert into ledger_transactions (tenant_id, id, type, amount, source, source_id, remark, created_at,
+                                    account_id, account_version)
    select tenant_id, transaction_id, type, amount, substr(counter_account, 8),
-          case when type = 'credit' and n % 2 = 0 then 'campaign-' || n % 97 end, 'volume ' || type || ' ' || n, created_at
+          case when type = 'credit' and n % 2 = 0 then 'campaign-' || n % 97 end, 'volume ' || type || ' ' || n, created_at,
+          'cash', n
    from volume_postings`,
   `insert into ledger_entries (tenant_id, account_id, account_version, transaction_id, amount, balance_after, created_at)
    select tenant_id, 'cash', n, transaction_id, delta, sum(delta) over (partition by tenant_id order by n), created_at

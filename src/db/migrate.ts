@@ -7,6 +7,7 @@ import * as usage from './migrations/0005_usage.js';
 import * as usageAlerts from './migrations/0006_usage_alerts.js';
 import * as exportAudit from './migrations/0007_export_audit.js';
 import * as payg from './migrations/0008_payg.js';
+import * as ledgerStatementOrder from './migrations/0009_ledger_statement_order.js';
 
 /** Listed in code, not read from a folder, so the same set runs under tsx, a bundle or tests. */
 const migrations: Record<string, Migration> = {
@@ -18,14 +19,16 @@ const migrations: Record<string, Migration> = {
   '0006_usage_alerts': usageAlerts,
   '0007_export_audit': exportAudit,
   '0008_payg': payg,
+  '0009_ledger_statement_order': ledgerStatementOrder,
 };
 
-export const migrateToLatest = async <T>(db: Kysely<T>): Promise<MigrationResultSet> => {
+/** Applies the pending migrations, or only those up to and including `upTo` (tests of a migration's backfill). */
+export const migrateToLatest = async <T>(db: Kysely<T>, upTo?: string): Promise<MigrationResultSet> => {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: () => Promise.resolve(migrations) },
   });
-  const result = await migrator.migrateToLatest();
+  const result = await (upTo === undefined ? migrator.migrateToLatest() : migrator.migrateTo(upTo));
   if (result.error !== undefined) {
     throw result.error instanceof Error ? result.error : new Error(`migration failed: ${JSON.stringify(result.error)}`);
   }

@@ -156,6 +156,9 @@ export interface LedgerTransactionsTable {
   source_id: string | null;
   remark: Generated<string>;
   created_at: Timestamp;
+  /** The tenant-side account (`cash` or an instrument's) and the version its entry took there: the posting order. */
+  account_id: string;
+  account_version: bigint;
 }
 
 export interface LedgerEntriesTable {

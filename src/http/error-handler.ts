@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Clock } from '../core/clock.js';
 import { toRfc3339 } from '../core/clock.js';
 import { AppError, type ErrorDetail, type ErrorType } from '../core/errors.js';
-import { isDatabaseUnavailable } from '../db/errors.js';
+import { isDatabaseUnavailable, isUniqueViolation } from '../db/errors.js';
 
 const locationByContext: Record<string, NonNullable<ErrorDetail['in']>> = {
   querystring: 'query',
@@ -79,6 +79,16 @@ export const classifyError = (error: unknown): { appError: AppError; unexpected:
   if (isDatabaseUnavailable(error)) {
     return {
       appError: new AppError('service_unavailable', 'the service is temporarily unavailable'),
+      unexpected: true,
+    };
+  }
+  if (isUniqueViolation(error)) {
+    // Every find-or-create is meant to be race-free: one that escapes is logged, and the caller may retry.
+    return {
+      appError: new AppError(
+        'conflict',
+        'the request would duplicate something that must be unique, perhaps created by a concurrent request; retry it',
+      ),
       unexpected: true,
     };
   }

@@ -22,12 +22,12 @@ const withAdminClient = async <T>(serverUrl: string, work: (client: pg.Client) =
   }
 };
 
-/** A fresh, migrated database of its own for one test file; `destroy` drops it. */
-export const createTestDatabase = async (): Promise<TestDatabase> => {
+/** A fresh, migrated database of its own for one test file (up to `upTo` only if given); `destroy` drops it. */
+export const createTestDatabase = async (upTo?: string): Promise<TestDatabase> => {
   const serverUrl = testServerUrl();
   if (serverUrl === undefined) {
     const handle = await openDatabase({ kind: 'memory' });
-    await migrateToLatest(handle.db);
+    await migrateToLatest(handle.db, upTo);
     return { ...handle, url: undefined, destroy: handle.close };
   }
   const name = `billing_test_${randomToken(12)}`;
@@ -35,7 +35,7 @@ export const createTestDatabase = async (): Promise<TestDatabase> => {
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const handle = await openDatabase({ kind: 'server', url: url.toString(), pool: defaultPoolConfig });
-  await migrateToLatest(handle.db);
+  await migrateToLatest(handle.db, upTo);
   return {
     ...handle,
     url: url.toString(),

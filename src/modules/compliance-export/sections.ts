@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import { resourceTypes, type ResourceType } from '../../core/resources.js';
 import type { Db } from '../../db/database.js';
 import type { TenantScope } from '../auth/principal.js';
-import { findCreditAccount } from '../credit-ledger/repository.js';
+import { accountStatement, findCreditAccount, statementColumns } from '../credit-ledger/repository.js';
+import { tenantCreditAccount } from '../credit-ledger/sources.js';
 import { toCreditBalanceView, toCreditTransactionView } from '../credit-ledger/view.js';
 import { linesOf } from '../billing-records/repository.js';
 import { toRecordView } from '../billing-records/view.js';
@@ -34,28 +35,33 @@ export type Section = (db: Db, clock: Clock, tenant: TenantRow) => AsyncGenerato
 const scopeOf = (tenant: TenantRow): TenantScope => ({ tenantId: tenant.id });
 
 /**
- * Batches by ascending id: `fetch` reads up to `batchSize` items with ids after the one given.
+ * Batches by an ascending key: `fetch` reads up to `batchSize` items with keys after the one given.
  * The next batch is read while the consumer writes this one out (the database and the JSON
  * rendering overlap), so at most two batches are held.
  */
-async function* batchesById<Item extends { id: string }>(
-  fetch: (after: string) => Promise<Item[]>,
+async function* batchesByKey<Item, Key>(
+  first: Key,
+  keyOf: (item: Item) => Key,
+  fetch: (after: Key) => Promise<Item[]>,
 ): AsyncGenerator<Item[]> {
-  const readAfter = (after: string) => {
+  const readAfter = (after: Key) => {
     const read = fetch(after);
     // Handled here too: a consumer that stops early never awaits the read ahead.
     read.catch(() => undefined);
     return read;
   };
-  for (let next = readAfter(''); ;) {
+  for (let next = readAfter(first); ;) {
     const items = await next;
     const last = items[items.length - 1];
     const more = items.length === batchSize && last !== undefined;
-    if (more) next = readAfter(last.id);
+    if (more) next = readAfter(keyOf(last));
     if (items.length > 0) yield items;
     if (!more) return;
   }
 }
+
+const batchesById = <Item extends { id: string }>(fetch: (after: string) => Promise<Item[]>) =>
+  batchesByKey('', (item: Item) => item.id, fetch);
 
 async function* subscriptions(db: Db, _clock: Clock, tenant: TenantRow) {
   const batches = batchesById((after) =>
@@ -106,23 +112,18 @@ async function* creditBalance(db: Db, _clock: Clock, tenant: TenantRow) {
   yield pick(toCreditBalanceView(tenant, await findCreditAccount(db, scopeOf(tenant))), exportFields.creditBalance);
 }
 
+/** Oldest first in the order they were posted (the cash account's chain), so the balances run on. */
 async function* creditTransactions(db: Db, _clock: Clock, tenant: TenantRow) {
-  const batches = batchesById((after) =>
-    db
-      .selectFrom('ledger_transactions as t')
-      .innerJoin('ledger_entries as e', (join) =>
-        join
-          .onRef('e.tenant_id', '=', 't.tenant_id')
-          .onRef('e.transaction_id', '=', 't.id')
-          .on('e.account_id', '=', 'cash'),
-      )
-      .selectAll('t')
-      .select('e.balance_after')
-      .where('t.tenant_id', '=', tenant.id)
-      .where('t.id', '>', after)
-      .orderBy('t.id')
-      .limit(batchSize)
-      .execute(),
+  const batches = batchesByKey(
+    0n,
+    (row: { account_version: bigint }) => row.account_version,
+    (after) =>
+      accountStatement(db, scopeOf(tenant), tenantCreditAccount)
+        .select([...statementColumns, 't.account_version'])
+        .where('t.account_version', '>', after)
+        .orderBy('t.account_version')
+        .limit(batchSize)
+        .execute(),
   );
   for await (const rows of batches) {
     for (const row of rows) yield pick(toCreditTransactionView(row, tenant.currency), exportFields.creditTransaction);

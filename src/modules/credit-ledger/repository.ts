@@ -7,7 +7,6 @@ import type { LedgerAccountsTable, LedgerTransactionsTable, LedgerTransactionTyp
 import type { TenantScope } from '../auth/principal.js';
 import { counterAccountFor, tenantCreditAccount, type CreditSource } from './sources.js';
 
-export type CreditTransactionRow = Selectable<LedgerTransactionsTable> & { balance_after: bigint };
 export type LedgerAccountRow = Selectable<LedgerAccountsTable>;
 
 export interface Posting {
@@ -78,29 +77,50 @@ export const findCreditAccount = (db: Db, scope: TenantScope): Promise<LedgerAcc
     .where('id', '=', tenantCreditAccount)
     .executeTakeFirst();
 
-const transactionsWithBalance = (db: Db, scope: TenantScope) =>
+/** The columns a statement shows: the transaction and its entry's balance-after on the tenant account. */
+export type CreditTransactionRow = Omit<Selectable<LedgerTransactionsTable>, 'account_id' | 'account_version'> & {
+  balance_after: bigint;
+};
+
+/**
+ * A tenant account's transactions with the balance each left it at, keyed by its place in the
+ * account's chain (ledger_transactions_by_account, or _by_account_source with a source).
+ */
+export const accountStatement = (db: Db, scope: TenantScope, accountId: string) =>
   db
     .selectFrom('ledger_transactions as t')
     .innerJoin('ledger_entries as e', (join) =>
       join
         .onRef('e.tenant_id', '=', 't.tenant_id')
-        .onRef('e.transaction_id', '=', 't.id')
-        .on('e.account_id', '=', tenantCreditAccount),
+        .onRef('e.account_id', '=', 't.account_id')
+        .onRef('e.account_version', '=', 't.account_version'),
     )
-    .where('t.tenant_id', '=', scope.tenantId);
+    .where('t.tenant_id', '=', scope.tenantId)
+    .where('t.account_id', '=', accountId);
 
-/** The tenant's credit transactions, newest first, ties by id. */
+export const statementColumns = [
+  't.tenant_id',
+  't.id',
+  't.type',
+  't.amount',
+  't.source',
+  't.source_id',
+  't.remark',
+  't.created_at',
+  'e.balance_after',
+] as const;
+
+/**
+ * The tenant's credit transactions, newest first in the order they were posted (the cash
+ * account's chain), so each row's balance follows from the next older one's on every page.
+ */
 export const listCreditTransactions = (
   db: Db,
   scope: TenantScope,
   source: CreditSource | undefined,
   page: PageRequest,
 ): Promise<{ rows: CreditTransactionRow[]; total: number }> => {
-  let query = transactionsWithBalance(db, scope);
+  let query = accountStatement(db, scope, tenantCreditAccount);
   if (source !== undefined) query = query.where('t.source', '=', source);
-  return fetchPage(
-    query,
-    (q) => q.selectAll('t').select('e.balance_after').orderBy('t.created_at', 'desc').orderBy('t.id', 'desc'),
-    page,
-  );
+  return fetchPage(query, (q) => q.select(statementColumns).orderBy('t.account_version', 'desc'), page);
 };

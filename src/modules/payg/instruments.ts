@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { toRfc3339 } from '../../core/clock.js';
 import { AppError, invalidParameter, notFound } from '../../core/errors.js';
@@ -33,6 +33,25 @@ const idKinds = { coupon: 'coupon', stored_card: 'storedCard', cloud_marketplace
 export const accountIdOf = (instrumentId: string): string => `instrument:${instrumentId}`;
 
 /**
+ * The tenant's cloud-marketplace balance, locked for the transaction, or undefined when it has none
+ * yet. Top-ups of one tenant first queue on a lock of their own (transaction-scoped, keyed by the
+ * tenant): with no row to lock, parallel first top-ups would each create one, and all but one
+ * fail on payg_instruments_one_marketplace. The lock is taken before any ledger lock.
+ */
+const lockMarketplace = async (trx: Db, scope: TenantScope): Promise<Selectable<PaygInstrumentsTable> | undefined> => {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`payg_instruments.cloud_marketplace/${scope.tenantId}`}, 0))`.execute(
+    trx,
+  );
+  return trx
+    .selectFrom('payg_instruments')
+    .selectAll()
+    .where('tenant_id', '=', scope.tenantId)
+    .where('kind', '=', 'cloud_marketplace')
+    .forUpdate()
+    .executeTakeFirst();
+};
+
+/**
  * Issues a coupon or stored-value card, or tops up the tenant's one cloud-marketplace balance
  * (created on first top-up): a ledger credit into the instrument's account.
  */
@@ -62,16 +81,7 @@ export const issueInstrument = async (
     if (missing !== undefined) return fail(invalidParameter('body', 'product_keys', `names no product ${missing}`));
   }
   const now = clock.now();
-  let instrument =
-    request.kind === 'cloud_marketplace'
-      ? await trx
-          .selectFrom('payg_instruments')
-          .selectAll()
-          .where('tenant_id', '=', scope.tenantId)
-          .where('kind', '=', 'cloud_marketplace')
-          .forUpdate()
-          .executeTakeFirst()
-      : undefined;
+  let instrument = request.kind === 'cloud_marketplace' ? await lockMarketplace(trx, scope) : undefined;
   const id = instrument?.id ?? newId(idKinds[request.kind]);
   const posted = await postCreditTransaction(trx, clock, scope, {
     type: 'credit',
