@@ -36,6 +36,7 @@ export const registerApiKeyRoutes = (app: Api, { database: { db }, clock }: AppD
     {
       config: { access: access.tenantWrite },
       schema: {
+        operationId: 'createApiKey',
         tags: ['api-keys'],
         summary: 'Create a DF-API-KEY for the detail-list API; the key is shown once',
         params: TenantIdParams,
@@ -56,6 +57,7 @@ export const registerApiKeyRoutes = (app: Api, { database: { db }, clock }: AppD
     {
       config: { access: access.tenantWrite },
       schema: {
+        operationId: 'listApiKeys',
         tags: ['api-keys'],
         summary: "List a tenant's API keys (never the keys themselves), newest first",
         params: TenantIdParams,
@@ -76,6 +78,7 @@ export const registerApiKeyRoutes = (app: Api, { database: { db }, clock }: AppD
     {
       config: { access: access.tenantWrite },
       schema: {
+        operationId: 'revokeApiKey',
         tags: ['api-keys'],
         summary: 'Revoke an API key; it stops working at once',
         params: ApiKeyParams,
@@ -94,6 +97,7 @@ export const registerApiKeyRoutes = (app: Api, { database: { db }, clock }: AppD
     {
       config: { access: access.apiKey },
       schema: {
+        operationId: 'getPresentedApiKey',
         tags: ['detail-list'],
         summary: 'Describe the DF-API-KEY presented: its tenant and workspace scope',
         response: { 200: DetailEnvelope(KeyInfoSchema), 401: Type.Ref('DetailError') },

@@ -22,6 +22,7 @@ export const registerAppRoutes = (app: Api, { database: { db }, clock }: AppDepe
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'createApp',
         tags: ['admin'],
         summary: 'Create an app (workspace) of a tenant',
         params: TenantIdParams,
@@ -40,6 +41,7 @@ export const registerAppRoutes = (app: Api, { database: { db }, clock }: AppDepe
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'listApps',
         tags: ['tenants'],
         summary: "List a tenant's apps, newest first",
         params: TenantIdParams,
@@ -60,6 +62,7 @@ export const registerAppRoutes = (app: Api, { database: { db }, clock }: AppDepe
     {
       config: { access: access.service },
       schema: {
+        operationId: 'syncApp',
         tags: ['internal'],
         summary: 'Sync an app from the platform (create or update)',
         params: TenantAppParams,

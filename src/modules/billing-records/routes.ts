@@ -46,6 +46,7 @@ interface RecordActionBody {
 
 interface RecordActionRoute {
   path: string;
+  operationId: string;
   summary: string;
   access: Access;
   body: typeof MoveRecordBody | typeof PayFromBalanceBody;
@@ -59,8 +60,9 @@ interface RecordActionRoute {
   ) => Promise<Result<RecordRow>>;
 }
 
-const statusMove = (path: string, action: RecordAction, summary: string): RecordActionRoute => ({
+const statusMove = (path: string, operationId: string, action: RecordAction, summary: string): RecordActionRoute => ({
   path,
+  operationId,
   summary,
   access: access.platformAdmin,
   body: MoveRecordBody,
@@ -69,11 +71,22 @@ const statusMove = (path: string, action: RecordAction, summary: string): Record
 });
 
 const actionRoutes: RecordActionRoute[] = [
-  statusMove('mark-paid', 'mark_paid', 'Mark a pending or failed record paid (paid outside the service)'),
-  statusMove('mark-failed', 'mark_failed', 'Mark a pending record failed (a payment attempt failed)'),
-  statusMove('retry', 'retry', 'Put a failed record back to pending for another attempt'),
+  statusMove(
+    'mark-paid',
+    'markBillingRecordPaid',
+    'mark_paid',
+    'Mark a pending or failed record paid (paid outside the service)',
+  ),
+  statusMove(
+    'mark-failed',
+    'markBillingRecordFailed',
+    'mark_failed',
+    'Mark a pending record failed (a payment attempt failed)',
+  ),
+  statusMove('retry', 'retryBillingRecord', 'retry', 'Put a failed record back to pending for another attempt'),
   {
     path: 'refund',
+    operationId: 'refundBillingRecord',
     summary: "Refund a paid record to the tenant's credit balance",
     access: access.platformAdmin,
     body: MoveRecordBody,
@@ -81,6 +94,7 @@ const actionRoutes: RecordActionRoute[] = [
   },
   {
     path: 'pay-from-balance',
+    operationId: 'payBillingRecordFromBalance',
     summary: "Pay a pending or failed record from the tenant's credit balance, in full or in part",
     access: access.staff,
     body: PayFromBalanceBody,
@@ -106,6 +120,7 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'listAppBillingRecords',
         tags: ['billing-records'],
         summary: "Paginate an application's billing records, newest first",
         params: TenantAppRecordsParams,
@@ -127,6 +142,7 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'searchBillingRecords',
         tags: ['billing-records'],
         summary: 'Search billing records by status, date range, amount range and keyword',
         params: TenantRecordsParams,
@@ -145,6 +161,7 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'getBillingRecord',
         tags: ['billing-records'],
         summary: 'Get a billing record with its lines and status history',
         params: RecordParams,
@@ -163,6 +180,7 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'createBillingRecord',
         tags: ['admin'],
         summary: 'Create a draft billing record with its lines (finalise at once with finalize: true)',
         params: TenantRecordsParams,
@@ -186,6 +204,7 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'finalizeBillingRecord',
         tags: ['admin'],
         summary: 'Finalise a draft: assign the next invoice number of the year, status pending',
         params: RecordParams,
@@ -203,12 +222,13 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
     },
   );
 
-  for (const { path, summary, access: rule, body, run } of actionRoutes) {
+  for (const { path, operationId, summary, access: rule, body, run } of actionRoutes) {
     app.post(
       `/admin/records/:tenant_id/:record_id/${path}`,
       {
         config: { access: rule },
         schema: {
+          operationId,
           tags: ['admin'],
           summary,
           params: RecordParams,

@@ -22,8 +22,18 @@ import {
 import { toCreditBalanceView, toCreditTransactionView } from './view.js';
 
 const grantRoutes = [
-  { path: 'promo', source: 'promo', summary: 'Grant promotional credit to the tenant' },
-  { path: 'top-up', source: 'top_up', summary: "Top up the tenant's credit balance (a payment received)" },
+  {
+    path: 'promo',
+    operationId: 'grantPromoCredit',
+    source: 'promo',
+    summary: 'Grant promotional credit to the tenant',
+  },
+  {
+    path: 'top-up',
+    operationId: 'topUpCreditBalance',
+    source: 'top_up',
+    summary: "Top up the tenant's credit balance (a payment received)",
+  },
 ] as const;
 
 export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
@@ -36,6 +46,7 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'listCreditTransactions',
         tags: ['credit'],
         summary: "Paginate the tenant's credit transactions (insert-only, double-entry), newest first",
         params: TenantLedgerParams,
@@ -63,6 +74,7 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'getCreditBalance',
         tags: ['credit'],
         summary: "The tenant's credit balance",
         params: TenantLedgerParams,
@@ -79,6 +91,7 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
 
   const registerMovement = <Body extends { amount: number }>(
     path: string,
+    operationId: string,
     summary: string,
     body: typeof GrantCreditBody | typeof AdjustCreditBody,
     movementOf: (input: Body, amount: bigint) => Omit<CreditMovement, 'currency'>,
@@ -88,6 +101,7 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
       {
         config: { access: access.staff },
         schema: {
+          operationId,
           tags: ['credit'],
           summary,
           params: TenantLedgerParams,
@@ -120,8 +134,8 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
       },
     );
 
-  for (const { path, source, summary } of grantRoutes) {
-    registerMovement<GrantCreditInput>(path, summary, GrantCreditBody, (input, amount) => ({
+  for (const { path, operationId, source, summary } of grantRoutes) {
+    registerMovement<GrantCreditInput>(path, operationId, summary, GrantCreditBody, (input, amount) => ({
       type: 'credit',
       amount,
       source,
@@ -131,6 +145,7 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
   }
   registerMovement<AdjustCreditInput>(
     'adjust',
+    'adjustCreditBalance',
     'Adjust the credit balance by hand (credit or debit); a remark is required',
     AdjustCreditBody,
     (input, amount) => ({

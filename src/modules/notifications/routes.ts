@@ -27,6 +27,7 @@ export const registerNotificationRoutes = (app: Api, { database: { db }, clock }
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'listNotifications',
         tags: ['usage-alerts'],
         summary: "The tenant's in-app notifications, newest first",
         params: Type.Object({ tenant_id: Type.String({ pattern: tenantIdPattern }) }),

@@ -61,10 +61,21 @@ const DetailItemSchema = Type.Object({
 });
 
 const issueRoutes = [
-  { path: 'coupons', body: IssueCouponBody, summary: 'Issue a coupon (amount, validity, products it covers)' },
-  { path: 'stored-cards', body: IssueStoredCardBody, summary: 'Issue a stored-value card (balance, expiry)' },
+  {
+    path: 'coupons',
+    operationId: 'issuePaygCoupon',
+    body: IssueCouponBody,
+    summary: 'Issue a coupon (amount, validity, products it covers)',
+  },
+  {
+    path: 'stored-cards',
+    operationId: 'issuePaygStoredCard',
+    body: IssueStoredCardBody,
+    summary: 'Issue a stored-value card (balance, expiry)',
+  },
   {
     path: 'cloud-marketplace',
+    operationId: 'topUpPaygCloudMarketplace',
     body: TopUpMarketplaceBody,
     summary: "Top up the tenant's cloud-marketplace balance (its one marketplace account)",
   },
@@ -102,6 +113,7 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'createPaygProduct',
         tags: ['payg'],
         summary: 'Create a pay-as-you-go product; its consumption arrives as usage events named by its billing key',
         body: CreateProductBody,
@@ -119,6 +131,7 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'listPaygProducts',
         tags: ['payg'],
         summary: 'List pay-as-you-go products by billing key',
         querystring: ListQuery,
@@ -136,6 +149,7 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'updatePaygProduct',
         tags: ['payg'],
         summary: 'Change a product: name, unit price (for days settled from now on), status',
         params: ProductParams,
@@ -155,6 +169,7 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDep
       {
         config: { access: access.staff },
         schema: {
+          operationId: route.operationId,
           tags: ['payg'],
           summary: route.summary,
           params: TenantPaygParams,
@@ -182,6 +197,7 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'listPaygInstruments',
         tags: ['payg'],
         summary: "The tenant's coupons, stored-value cards and cloud-marketplace balance, with their balances",
         params: TenantPaygParams,
@@ -206,6 +222,7 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.apiKey },
       schema: {
+        operationId: 'listPaygDetails',
         tags: ['detail-list'],
         summary: "Billing details: the key's workspaces' settled pay-as-you-go lines per day and product",
         querystring: DetailListQuery,

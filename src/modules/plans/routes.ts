@@ -29,6 +29,7 @@ export const registerPlanRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'createPlan',
         tags: ['admin'],
         summary: 'Create a plan with its first price version',
         body: CreatePlanBody,
@@ -46,6 +47,7 @@ export const registerPlanRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'listPlans',
         tags: ['admin'],
         summary: 'List plans with their current versions, newest first',
         querystring: ListPlansQuery,
@@ -63,6 +65,7 @@ export const registerPlanRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'getPlan',
         tags: ['admin'],
         summary: 'Get a plan with its current version, or with an earlier version',
         params: PlanIdParams,
@@ -81,6 +84,7 @@ export const registerPlanRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'createPlanVersion',
         tags: ['admin'],
         summary: "Change a plan's prices by adding a version; earlier versions stay unchanged",
         params: PlanIdParams,
@@ -99,6 +103,7 @@ export const registerPlanRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'updatePlan',
         tags: ['admin'],
         summary: "Update a plan's name, description or status (prices change through a new version)",
         params: PlanIdParams,

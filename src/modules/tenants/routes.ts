@@ -28,6 +28,7 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: AppD
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'createTenant',
         tags: ['admin'],
         summary: 'Create a tenant',
         body: CreateTenantBody,
@@ -45,6 +46,7 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: AppD
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'listTenants',
         tags: ['admin'],
         summary: 'List tenants, newest first',
         querystring: ListTenantsQuery,
@@ -62,6 +64,7 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: AppD
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'updateTenant',
         tags: ['admin'],
         summary: "Update a tenant's name, currency, time zone, tax rate, admin or status",
         params: TenantIdParams,
@@ -80,6 +83,7 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: AppD
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'getTenant',
         tags: ['tenants'],
         summary: 'Get a tenant',
         params: TenantIdParams,
@@ -98,6 +102,7 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: AppD
     {
       config: { access: access.service },
       schema: {
+        operationId: 'syncTenant',
         tags: ['internal'],
         summary: "Sync a tenant from the platform's tenant service (create or update)",
         params: TenantIdParams,

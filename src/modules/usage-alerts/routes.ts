@@ -27,6 +27,7 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
     {
       config: { access: access.tenantWrite },
       schema: {
+        operationId: 'createUsageAlert',
         tags,
         summary: "Create a usage alert on a share of the plan's included units",
         params: TenantAlertsParams,
@@ -45,6 +46,7 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'listUsageAlerts',
         tags,
         summary: "The tenant's usage alerts, newest first",
         params: TenantAlertsParams,
@@ -70,6 +72,7 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'getUsageAlert',
         tags,
         summary: 'Get a usage alert',
         params: AlertParams,
@@ -88,6 +91,7 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
     {
       config: { access: access.tenantWrite },
       schema: {
+        operationId: 'updateUsageAlert',
         tags,
         summary: 'Change a usage alert: name, threshold, channels and their addresses, status',
         params: AlertParams,
@@ -106,6 +110,7 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
     {
       config: { access: access.tenantWrite },
       schema: {
+        operationId: 'deleteUsageAlert',
         tags,
         summary: 'Disable a usage alert (it is kept, with its history)',
         params: AlertParams,
