@@ -25,6 +25,9 @@ beforeAll(async () => {
         case 'broken':
           // A string is sent as it is, past the serializer: the way a body can break its schema.
           return reply.type('application/json').send('{"id":1}');
+        case 'coerced':
+          // The serializer writes "" for this null: the text fits, what the handler meant does not.
+          return { id: null, note: null };
         case 'undocumented-status':
           return reply.code(202).send({ id: 'a', note: 'x' });
         case 'not-json':
@@ -59,6 +62,11 @@ describe('the check of responses against the document', () => {
     expect(mismatches[0]).toContain('GET /things/{thing_id} → 200');
     expect(mismatches[0]).toContain('/id must be string');
     expect(mismatches[0]).toContain("must have required property 'note'");
+  });
+
+  it('reports an answer the serializer would bend to fit (a null sent as "")', async () => {
+    const { mismatches } = await answer('coerced');
+    expect(mismatches).toEqual([expect.stringContaining('→ 200 (before serialization): /id must be string')]);
   });
 
   it('reports a streamed body that breaks the schema once it has been sent', async () => {

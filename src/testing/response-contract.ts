@@ -31,7 +31,8 @@ const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
 /** `/billing/tenants/:tenant_id` → `/billing/tenants/{tenant_id}`, as the document writes paths. */
 const documentPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 
-type Check = (body: string) => string | undefined;
+/** What is wrong with a body, or undefined; `stage` says whether it was the object or the text sent. */
+type Check = (body: string, stage?: string) => string | undefined;
 
 const checkerFor = (app: FastifyInstance) => {
   let document: OpenApiDocument | undefined;
@@ -62,11 +63,14 @@ const checkerFor = (app: FastifyInstance) => {
     // Unknown routes (the not-found handler) and hidden ones (/metrics, /docs) are no operation.
     if (url === undefined || request.is404 || request.routeOptions.schema?.hide === true) return undefined;
     const method = request.method === 'HEAD' ? 'GET' : request.method;
-    const where = `${request.method} ${documentPath(url)} → ${status}`;
-    return (body) => {
+    const at = `${request.method} ${documentPath(url)} → ${status}`;
+    return (body, stage = 'sent') => {
       if (request.method === 'HEAD') return undefined;
+      const where = stage === 'sent' ? at : `${at} (${stage})`;
       const validate = validatorFor(method, documentPath(url), status);
-      if (typeof validate === 'string') return `${where}: ${validate}; body ${body.slice(0, 300)}`;
+      // An operation or status the document lacks is reported once, with the body sent.
+      if (typeof validate === 'string')
+        return stage === 'sent' ? `${where}: ${validate}; body ${body.slice(0, 300)}` : undefined;
       let parsed: unknown;
       try {
         parsed = JSON.parse(body);
@@ -87,6 +91,21 @@ const record = (problem: string | undefined) => {
 /** Installs the check on an app before it is ready; used by every test that builds the app. */
 export const checkResponsesAgainstDocument = (app: FastifyInstance): void => {
   const checkFor = checkerFor(app);
+  // The object a handler answers, before the serializer drops what the schema lacks or turns a
+  // null into "" or 0: what the server means to say must fit the document too.
+  app.addHook('preSerialization', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    const check = checkFor(request, reply.statusCode);
+    if (check === undefined || payload === null || typeof payload !== 'object') return payload;
+    let text: string;
+    try {
+      text = JSON.stringify(payload);
+    } catch (error) {
+      record(`${request.method} ${request.url} → ${reply.statusCode}: the answer is not JSON: ${String(error)}`);
+      return payload;
+    }
+    record(check(text, 'before serialization'));
+    return payload;
+  });
   app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const check = checkFor(request, reply.statusCode);
     if (check === undefined) return payload;

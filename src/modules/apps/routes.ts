@@ -27,7 +27,7 @@ export const registerAppRoutes = (app: Api, { database: { db }, clock }: AppDepe
         summary: 'Create an app (workspace) of a tenant',
         params: TenantIdParams,
         body: CreateAppBody,
-        response: { 201: ObjectEnvelope(appRef), ...errorResponses(400, 401, 403, 404, 409) },
+        response: { 201: ObjectEnvelope(appRef), ...errorResponses(404, 409) },
       },
     },
     async (request, reply) => {
@@ -46,7 +46,7 @@ export const registerAppRoutes = (app: Api, { database: { db }, clock }: AppDepe
         summary: "List a tenant's apps, newest first",
         params: TenantIdParams,
         querystring: ListAppsQuery,
-        response: { 200: ListEnvelope(appRef), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ListEnvelope(appRef), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -70,7 +70,7 @@ export const registerAppRoutes = (app: Api, { database: { db }, clock }: AppDepe
         response: {
           200: ObjectEnvelope(appRef),
           201: ObjectEnvelope(appRef),
-          ...errorResponses(400, 401, 403, 404, 409),
+          ...errorResponses(404, 409),
         },
       },
     },

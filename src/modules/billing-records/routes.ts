@@ -125,7 +125,7 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
         summary: "Paginate an application's billing records, newest first",
         params: TenantAppRecordsParams,
         querystring: AppRecordsQuery,
-        response: { 200: recordList, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: recordList, ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -147,7 +147,7 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
         summary: 'Search billing records by status, date range, amount range and keyword',
         params: TenantRecordsParams,
         querystring: SearchRecordsQuery,
-        response: { 200: recordList, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: recordList, ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -165,7 +165,7 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
         tags: ['billing-records'],
         summary: 'Get a billing record with its lines and status history',
         params: RecordParams,
-        response: { 200: recordDetail, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: recordDetail, ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -186,7 +186,7 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
         params: TenantRecordsParams,
         headers: IdempotencyKeyHeaders,
         body: CreateRecordBody,
-        response: { 201: recordDetail, ...errorResponses(400, 401, 403, 404, 409, 422) },
+        response: { 201: recordDetail, ...errorResponses(404, 409, 422) },
       },
     },
     async (request, reply) => {
@@ -209,7 +209,7 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
         summary: 'Finalise a draft: assign the next invoice number of the year, status pending',
         params: RecordParams,
         headers: IdempotencyKeyHeaders,
-        response: { 200: recordDetail, ...errorResponses(400, 401, 403, 404, 409, 422) },
+        response: { 200: recordDetail, ...errorResponses(404, 409, 422) },
       },
     },
     async (request, reply) => {
@@ -234,7 +234,7 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
           params: RecordParams,
           headers: IdempotencyKeyHeaders,
           body,
-          response: { 200: recordDetail, ...errorResponses(400, 401, 403, 404, 409, 422) },
+          response: { 200: recordDetail, ...errorResponses(404, 409, 422) },
         },
         preValidation: emptyBodyIfAbsent,
       },

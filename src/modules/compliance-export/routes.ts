@@ -33,7 +33,7 @@ export const registerComplianceExportRoutes = (app: Api, { database: { db }, clo
         summary:
           'Export everything the billing service holds for a user (the tenants the user administers), streamed; audited',
         body: ExportUserDataBody,
-        response: { 200: ExportUserDataResponse, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ExportUserDataResponse, ...errorResponses(404) },
       },
     },
     async (request, reply) => {

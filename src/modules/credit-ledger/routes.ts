@@ -51,7 +51,7 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
         summary: "Paginate the tenant's credit transactions (insert-only, double-entry), newest first",
         params: TenantLedgerParams,
         querystring: ListCreditTransactionsQuery,
-        response: { 200: ListEnvelope(Type.Ref('CreditTransactionResponse')), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ListEnvelope(Type.Ref('CreditTransactionResponse')), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -78,7 +78,7 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
         tags: ['credit'],
         summary: "The tenant's credit balance",
         params: TenantLedgerParams,
-        response: { 200: ObjectEnvelope(Type.Ref('CreditBalanceResponse')), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ObjectEnvelope(Type.Ref('CreditBalanceResponse')), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -107,7 +107,7 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
           params: TenantLedgerParams,
           headers: IdempotencyKeyHeaders,
           body,
-          response: { 201: transactionResponse, ...errorResponses(400, 401, 403, 404, 409, 422) },
+          response: { 201: transactionResponse, ...errorResponses(404, 409, 422) },
         },
       },
       async (request, reply) => {

@@ -117,7 +117,7 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDep
         tags: ['payg'],
         summary: 'Create a pay-as-you-go product; its consumption arrives as usage events named by its billing key',
         body: CreateProductBody,
-        response: { 201: productResponse, ...errorResponses(400, 401, 403, 409) },
+        response: { 201: productResponse, ...errorResponses(409) },
       },
     },
     async (request, reply) => {
@@ -135,7 +135,7 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDep
         tags: ['payg'],
         summary: 'List pay-as-you-go products by billing key',
         querystring: ListQuery,
-        response: { 200: ListEnvelope(Type.Ref('PaygProduct')), ...errorResponses(400, 401, 403) },
+        response: { 200: ListEnvelope(Type.Ref('PaygProduct')) },
       },
     },
     async (request) => {
@@ -154,7 +154,7 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDep
         summary: 'Change a product: name, unit price (for days settled from now on), status',
         params: ProductParams,
         body: UpdateProductBody,
-        response: { 200: productResponse, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: productResponse, ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -177,7 +177,7 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDep
           body: route.body,
           response: {
             201: ObjectEnvelope(Type.Ref('PaygInstrument')),
-            ...errorResponses(400, 401, 403, 404, 409, 422),
+            ...errorResponses(404, 409, 422),
           },
         },
       },
@@ -201,7 +201,7 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDep
         tags: ['payg'],
         summary: "The tenant's coupons, stored-value cards and cloud-marketplace balance, with their balances",
         params: TenantPaygParams,
-        response: { 200: ListEnvelope(Type.Ref('PaygInstrument')), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ListEnvelope(Type.Ref('PaygInstrument')), ...errorResponses(404) },
       },
     },
     async (request) => {

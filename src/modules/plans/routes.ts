@@ -33,7 +33,7 @@ export const registerPlanRoutes = (app: Api, { database: { db }, clock }: AppDep
         tags: ['admin'],
         summary: 'Create a plan with its first price version',
         body: CreatePlanBody,
-        response: { 201: ObjectEnvelope(planRef), ...errorResponses(400, 401, 403, 409) },
+        response: { 201: ObjectEnvelope(planRef), ...errorResponses(409) },
       },
     },
     async (request, reply) => {
@@ -51,7 +51,7 @@ export const registerPlanRoutes = (app: Api, { database: { db }, clock }: AppDep
         tags: ['admin'],
         summary: 'List plans with their current versions, newest first',
         querystring: ListPlansQuery,
-        response: { 200: ListEnvelope(planRef), ...errorResponses(400, 401, 403) },
+        response: { 200: ListEnvelope(planRef) },
       },
     },
     async (request) => {
@@ -70,7 +70,7 @@ export const registerPlanRoutes = (app: Api, { database: { db }, clock }: AppDep
         summary: 'Get a plan with its current version, or with an earlier version',
         params: PlanIdParams,
         querystring: GetPlanQuery,
-        response: { 200: ObjectEnvelope(planRef), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ObjectEnvelope(planRef), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -89,7 +89,7 @@ export const registerPlanRoutes = (app: Api, { database: { db }, clock }: AppDep
         summary: "Change a plan's prices by adding a version; earlier versions stay unchanged",
         params: PlanIdParams,
         body: CreatePlanVersionBody,
-        response: { 201: ObjectEnvelope(planRef), ...errorResponses(400, 401, 403, 404) },
+        response: { 201: ObjectEnvelope(planRef), ...errorResponses(404) },
       },
     },
     async (request, reply) => {
@@ -108,7 +108,7 @@ export const registerPlanRoutes = (app: Api, { database: { db }, clock }: AppDep
         summary: "Update a plan's name, description or status (prices change through a new version)",
         params: PlanIdParams,
         body: UpdatePlanBody,
-        response: { 200: ObjectEnvelope(planRef), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ObjectEnvelope(planRef), ...errorResponses(404) },
       },
     },
     async (request) => {

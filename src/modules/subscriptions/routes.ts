@@ -96,7 +96,7 @@ export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }
         tags: ['subscriptions'],
         summary: "The tenant's live subscription, or its latest one when none is live",
         params: TenantSubscriptionParams,
-        response: { 200: subscriptionResponse, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: subscriptionResponse, ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -120,7 +120,7 @@ export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }
           params: TenantSubscriptionParams,
           headers: IdempotencyKeyHeaders,
           body: route.body,
-          response: { [route.status]: subscriptionResponse, ...errorResponses(400, 401, 403, 404, 409, 422) },
+          response: { [route.status]: subscriptionResponse, ...errorResponses(404, 409, 422) },
         },
         preValidation: emptyBodyIfAbsent,
       },
@@ -150,7 +150,7 @@ export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }
         summary: 'Turn renewal on or off, or change the payment method',
         params: TenantSubscriptionParams,
         body: UpdateSubscriptionBody,
-        response: { 200: subscriptionResponse, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: subscriptionResponse, ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -175,7 +175,7 @@ export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }
         summary:
           'Run billing as of a time (default now): renewals, trial ends, payment retries, grace expiry. Idempotent',
         body: BillingRunBody,
-        response: { 200: ObjectEnvelope(BillingRunSchema), ...errorResponses(400, 401, 403) },
+        response: { 200: ObjectEnvelope(BillingRunSchema) },
       },
       preValidation: emptyBodyIfAbsent,
     },

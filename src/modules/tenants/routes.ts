@@ -32,7 +32,7 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: AppD
         tags: ['admin'],
         summary: 'Create a tenant',
         body: CreateTenantBody,
-        response: { 201: ObjectEnvelope(tenantRef), ...errorResponses(400, 401, 403, 409) },
+        response: { 201: ObjectEnvelope(tenantRef), ...errorResponses(409) },
       },
     },
     async (request, reply) => {
@@ -50,7 +50,7 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: AppD
         tags: ['admin'],
         summary: 'List tenants, newest first',
         querystring: ListTenantsQuery,
-        response: { 200: ListEnvelope(tenantRef), ...errorResponses(400, 401, 403) },
+        response: { 200: ListEnvelope(tenantRef) },
       },
     },
     async (request) => {
@@ -69,7 +69,8 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: AppD
         summary: "Update a tenant's name, currency, time zone, tax rate, admin or status",
         params: TenantIdParams,
         body: UpdateTenantBody,
-        response: { 200: ObjectEnvelope(tenantRef), ...errorResponses(400, 401, 403, 404) },
+        // 409: a currency change once the tenant has invoices or a balance in another.
+        response: { 200: ObjectEnvelope(tenantRef), ...errorResponses(404, 409) },
       },
     },
     async (request) => {
@@ -87,7 +88,7 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: AppD
         tags: ['tenants'],
         summary: 'Get a tenant',
         params: TenantIdParams,
-        response: { 200: ObjectEnvelope(tenantRef), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ObjectEnvelope(tenantRef), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -110,7 +111,8 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: AppD
         response: {
           200: ObjectEnvelope(tenantRef),
           201: ObjectEnvelope(tenantRef),
-          ...errorResponses(400, 401, 403),
+          // The update refuses a currency change, as PATCH does.
+          ...errorResponses(409),
         },
       },
     },

@@ -32,7 +32,7 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
         summary: "Create a usage alert on a share of the plan's included units",
         params: TenantAlertsParams,
         body: CreateAlertBody,
-        response: { 201: alertResponse, ...errorResponses(400, 401, 403, 404) },
+        response: { 201: alertResponse, ...errorResponses(404) },
       },
     },
     async (request, reply) => {
@@ -51,7 +51,7 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
         summary: "The tenant's usage alerts, newest first",
         params: TenantAlertsParams,
         querystring: ListAlertsQuery,
-        response: { 200: ListEnvelope(Type.Ref('UsageAlertResponse')), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ListEnvelope(Type.Ref('UsageAlertResponse')), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -76,7 +76,7 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
         tags,
         summary: 'Get a usage alert',
         params: AlertParams,
-        response: { 200: alertResponse, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: alertResponse, ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -96,7 +96,7 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
         summary: 'Change a usage alert: name, threshold, channels and their addresses, status',
         params: AlertParams,
         body: UpdateAlertBody,
-        response: { 200: alertResponse, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: alertResponse, ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -114,7 +114,7 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
         tags,
         summary: 'Disable a usage alert (it is kept, with its history)',
         params: AlertParams,
-        response: { 200: alertResponse, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: alertResponse, ...errorResponses(404) },
       },
     },
     async (request) => {
