@@ -79,9 +79,9 @@ describe('the OpenAPI document', () => {
     const forced = operations.flatMap(([where, operation]) =>
       schemasIn(operation.requestBody, where).flatMap(([at, schema]) => {
         const properties = (schema.properties ?? {}) as Record<string, { default?: unknown }>;
-        return ((schema.required ?? []) as string[])
-          .filter((name) => properties[name]?.default !== undefined)
-          .map((name) => `${at} ${name}`);
+        // `required` of a schema object lists names; a request body's own `required` is a boolean.
+        const required = Array.isArray(schema.required) ? (schema.required as string[]) : [];
+        return required.filter((name) => properties[name]?.default !== undefined).map((name) => `${at} ${name}`);
       }),
     );
     expect(forced).toEqual([]);
