@@ -10,6 +10,7 @@ import { buildApp, type Api } from '../http/app.js';
 import { createTokenVerifier, mintToken } from '../modules/auth/tokens.js';
 import { bearer, testSecret, testStart } from '../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
+import { checkResponsesAgainstDocument } from '../testing/response-contract.js';
 import { TcpProxy } from '../testing/tcp-proxy.js';
 import { openDatabase, type DatabaseHandle } from './database.js';
 import { isDatabaseUnavailable } from './errors.js';
@@ -88,6 +89,7 @@ describe.skipIf(!process.env.DATABASE_URL)('database resilience (server mode, th
       version: 'test',
       rateLimits: defaultRateLimits,
     });
+    checkResponsesAgainstDocument(app);
     await app.ready();
     adminHeaders = bearer(await mintToken(testSecret, { userId: 'usr_platform', roles: ['platform_admin'] }, clock));
   });

@@ -34,7 +34,8 @@ describe('operations endpoints', () => {
     expect(Object.keys(spec.components.securitySchemes).sort()).toEqual(['apiKeyAuth', 'bearerAuth']);
     expect(spec.paths['/admin/tenants']?.post?.security).toEqual([{ bearerAuth: [] }]);
     expect(spec.paths['/api/v1/billing/key']?.get?.security).toEqual([{ apiKeyAuth: [] }]);
-    expect(spec.paths['/healthz']?.get?.security).toBeUndefined();
+    // Public: an empty requirement, which OpenAPI reads as "no authentication", not "not stated".
+    expect(spec.paths['/healthz']?.get?.security).toEqual([]);
   });
 
   it('/docs serves Swagger UI from the installed package, with no external assets', async () => {

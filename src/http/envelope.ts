@@ -103,6 +103,10 @@ export const detailEnvelope = <T>(content: T, traceId: string) => ({
 
 const errorRef = Type.Ref('ErrorResponse');
 
-/** Error responses a route documents; the bodies themselves come from the error handler. */
-export const errorResponses = (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 503)[]) =>
+/**
+ * The error responses a route's own handler can give; the bodies come from the error handler. The
+ * ones every route of its kind can answer (400, 401, 403, 413, 415, 500, 503) are added by the docs
+ * (src/http/docs.ts) from the route's access rule and method.
+ */
+export const errorResponses = (...statuses: (404 | 409 | 422)[]) =>
   Object.fromEntries(statuses.map((status) => [status, errorRef]));

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type, type TSchema } from 'typebox';
 import { invalidParameter } from '../core/errors.js';
 
 const sharedOptions: Options = {
@@ -81,6 +82,12 @@ export const installValidation = (app: FastifyInstance): void => {
     }
   });
 };
+
+/**
+ * A field with a default: optional to the client (not in `required`, so the document says so), yet
+ * typed as present, because validation (`useDefaults`) fills the default in before any handler runs.
+ */
+export const withDefault = <T extends TSchema>(schema: T): T => Type.Optional(schema);
 
 /** A `preValidation` hook for POSTs whose body is all optional: no body at all reads as `{}`. */
 export const emptyBodyIfAbsent = async (request: FastifyRequest): Promise<void> => {

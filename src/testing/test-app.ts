@@ -4,6 +4,7 @@ import { ManualClock } from '../core/clock.js';
 import { buildApp, type Api } from '../http/app.js';
 import type { Role } from '../modules/auth/principal.js';
 import { createTokenVerifier, mintToken, type TokenClaims } from '../modules/auth/tokens.js';
+import { checkResponsesAgainstDocument } from './response-contract.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export const testSecret = 'test-secret-that-is-at-least-32-bytes-long';
@@ -49,6 +50,7 @@ export const createTestApp = async (
     rateLimits: options.rateLimits ?? defaultRateLimits,
     ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
   });
+  checkResponsesAgainstDocument(app);
   await app.ready();
   const token = (claims: TokenClaims, ttlSeconds?: number) => mintToken(testSecret, claims, clock, ttlSeconds);
   return {

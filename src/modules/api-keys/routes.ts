@@ -36,11 +36,12 @@ export const registerApiKeyRoutes = (app: Api, { database: { db }, clock }: AppD
     {
       config: { access: access.tenantWrite },
       schema: {
+        operationId: 'createApiKey',
         tags: ['api-keys'],
         summary: 'Create a DF-API-KEY for the detail-list API; the key is shown once',
         params: TenantIdParams,
         body: CreateApiKeyBody,
-        response: { 201: ObjectEnvelope(Type.Ref('CreatedApiKey')), ...errorResponses(400, 401, 403, 404) },
+        response: { 201: ObjectEnvelope(Type.Ref('CreatedApiKey')), ...errorResponses(404) },
       },
     },
     async (request, reply) => {
@@ -56,11 +57,12 @@ export const registerApiKeyRoutes = (app: Api, { database: { db }, clock }: AppD
     {
       config: { access: access.tenantWrite },
       schema: {
+        operationId: 'listApiKeys',
         tags: ['api-keys'],
         summary: "List a tenant's API keys (never the keys themselves), newest first",
         params: TenantIdParams,
         querystring: ListApiKeysQuery,
-        response: { 200: ListEnvelope(Type.Ref('ApiKey')), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ListEnvelope(Type.Ref('ApiKey')), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -76,10 +78,11 @@ export const registerApiKeyRoutes = (app: Api, { database: { db }, clock }: AppD
     {
       config: { access: access.tenantWrite },
       schema: {
+        operationId: 'revokeApiKey',
         tags: ['api-keys'],
         summary: 'Revoke an API key; it stops working at once',
         params: ApiKeyParams,
-        response: { 200: ObjectEnvelope(Type.Ref('ApiKey')), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ObjectEnvelope(Type.Ref('ApiKey')), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -94,9 +97,10 @@ export const registerApiKeyRoutes = (app: Api, { database: { db }, clock }: AppD
     {
       config: { access: access.apiKey },
       schema: {
+        operationId: 'getPresentedApiKey',
         tags: ['detail-list'],
         summary: 'Describe the DF-API-KEY presented: its tenant and workspace scope',
-        response: { 200: DetailEnvelope(KeyInfoSchema), 401: Type.Ref('DetailError') },
+        response: { 200: DetailEnvelope(KeyInfoSchema) },
       },
     },
     async (request) => {

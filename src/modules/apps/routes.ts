@@ -22,11 +22,12 @@ export const registerAppRoutes = (app: Api, { database: { db }, clock }: AppDepe
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'createApp',
         tags: ['admin'],
         summary: 'Create an app (workspace) of a tenant',
         params: TenantIdParams,
         body: CreateAppBody,
-        response: { 201: ObjectEnvelope(appRef), ...errorResponses(400, 401, 403, 404, 409) },
+        response: { 201: ObjectEnvelope(appRef), ...errorResponses(404, 409) },
       },
     },
     async (request, reply) => {
@@ -40,11 +41,12 @@ export const registerAppRoutes = (app: Api, { database: { db }, clock }: AppDepe
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'listApps',
         tags: ['tenants'],
         summary: "List a tenant's apps, newest first",
         params: TenantIdParams,
         querystring: ListAppsQuery,
-        response: { 200: ListEnvelope(appRef), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ListEnvelope(appRef), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -60,6 +62,7 @@ export const registerAppRoutes = (app: Api, { database: { db }, clock }: AppDepe
     {
       config: { access: access.service },
       schema: {
+        operationId: 'syncApp',
         tags: ['internal'],
         summary: 'Sync an app from the platform (create or update)',
         params: TenantAppParams,
@@ -67,7 +70,7 @@ export const registerAppRoutes = (app: Api, { database: { db }, clock }: AppDepe
         response: {
           200: ObjectEnvelope(appRef),
           201: ObjectEnvelope(appRef),
-          ...errorResponses(400, 401, 403, 404, 409),
+          ...errorResponses(404, 409),
         },
       },
     },

@@ -46,6 +46,7 @@ interface RecordActionBody {
 
 interface RecordActionRoute {
   path: string;
+  operationId: string;
   summary: string;
   access: Access;
   body: typeof MoveRecordBody | typeof PayFromBalanceBody;
@@ -59,8 +60,9 @@ interface RecordActionRoute {
   ) => Promise<Result<RecordRow>>;
 }
 
-const statusMove = (path: string, action: RecordAction, summary: string): RecordActionRoute => ({
+const statusMove = (path: string, operationId: string, action: RecordAction, summary: string): RecordActionRoute => ({
   path,
+  operationId,
   summary,
   access: access.platformAdmin,
   body: MoveRecordBody,
@@ -69,11 +71,22 @@ const statusMove = (path: string, action: RecordAction, summary: string): Record
 });
 
 const actionRoutes: RecordActionRoute[] = [
-  statusMove('mark-paid', 'mark_paid', 'Mark a pending or failed record paid (paid outside the service)'),
-  statusMove('mark-failed', 'mark_failed', 'Mark a pending record failed (a payment attempt failed)'),
-  statusMove('retry', 'retry', 'Put a failed record back to pending for another attempt'),
+  statusMove(
+    'mark-paid',
+    'markBillingRecordPaid',
+    'mark_paid',
+    'Mark a pending or failed record paid (paid outside the service)',
+  ),
+  statusMove(
+    'mark-failed',
+    'markBillingRecordFailed',
+    'mark_failed',
+    'Mark a pending record failed (a payment attempt failed)',
+  ),
+  statusMove('retry', 'retryBillingRecord', 'retry', 'Put a failed record back to pending for another attempt'),
   {
     path: 'refund',
+    operationId: 'refundBillingRecord',
     summary: "Refund a paid record to the tenant's credit balance",
     access: access.platformAdmin,
     body: MoveRecordBody,
@@ -81,6 +94,7 @@ const actionRoutes: RecordActionRoute[] = [
   },
   {
     path: 'pay-from-balance',
+    operationId: 'payBillingRecordFromBalance',
     summary: "Pay a pending or failed record from the tenant's credit balance, in full or in part",
     access: access.staff,
     body: PayFromBalanceBody,
@@ -106,11 +120,12 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'listAppBillingRecords',
         tags: ['billing-records'],
         summary: "Paginate an application's billing records, newest first",
         params: TenantAppRecordsParams,
         querystring: AppRecordsQuery,
-        response: { 200: recordList, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: recordList, ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -127,11 +142,12 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'searchBillingRecords',
         tags: ['billing-records'],
         summary: 'Search billing records by status, date range, amount range and keyword',
         params: TenantRecordsParams,
         querystring: SearchRecordsQuery,
-        response: { 200: recordList, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: recordList, ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -145,10 +161,11 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'getBillingRecord',
         tags: ['billing-records'],
         summary: 'Get a billing record with its lines and status history',
         params: RecordParams,
-        response: { 200: recordDetail, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: recordDetail, ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -163,12 +180,13 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'createBillingRecord',
         tags: ['admin'],
         summary: 'Create a draft billing record with its lines (finalise at once with finalize: true)',
         params: TenantRecordsParams,
         headers: IdempotencyKeyHeaders,
         body: CreateRecordBody,
-        response: { 201: recordDetail, ...errorResponses(400, 401, 403, 404, 409, 422) },
+        response: { 201: recordDetail, ...errorResponses(404, 409, 422) },
       },
     },
     async (request, reply) => {
@@ -186,11 +204,12 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'finalizeBillingRecord',
         tags: ['admin'],
         summary: 'Finalise a draft: assign the next invoice number of the year, status pending',
         params: RecordParams,
         headers: IdempotencyKeyHeaders,
-        response: { 200: recordDetail, ...errorResponses(400, 401, 403, 404, 409, 422) },
+        response: { 200: recordDetail, ...errorResponses(404, 409, 422) },
       },
     },
     async (request, reply) => {
@@ -203,18 +222,19 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
     },
   );
 
-  for (const { path, summary, access: rule, body, run } of actionRoutes) {
+  for (const { path, operationId, summary, access: rule, body, run } of actionRoutes) {
     app.post(
       `/admin/records/:tenant_id/:record_id/${path}`,
       {
         config: { access: rule },
         schema: {
+          operationId,
           tags: ['admin'],
           summary,
           params: RecordParams,
           headers: IdempotencyKeyHeaders,
           body,
-          response: { 200: recordDetail, ...errorResponses(400, 401, 403, 404, 409, 422) },
+          response: { 200: recordDetail, ...errorResponses(404, 409, 422) },
         },
         preValidation: emptyBodyIfAbsent,
       },

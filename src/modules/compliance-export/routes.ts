@@ -5,6 +5,7 @@ import { errorResponses } from '../../http/envelope.js';
 import { access, principalOf } from '../auth/access.js';
 import { tenantIdPattern, userIdPattern } from '../tenants/schemas.js';
 import { exportUserData } from './export-user-data.js';
+import { ExportUserDataResponse, exportItemSchemas } from './schemas.js';
 
 const ExportUserDataBody = Type.Object(
   {
@@ -20,42 +21,19 @@ const ExportUserDataBody = Type.Object(
   { additionalProperties: false },
 );
 
-const items = (ref: string) => Type.Array(Type.Ref(ref));
-
-/** For the docs: the body is streamed, so it is written, not serialised against this. */
-const ExportUserDataResponse = Type.Object({
-  code: Type.Integer(),
-  message: Type.String(),
-  data: Type.Object({
-    user_id: Type.String(),
-    generated_at: Type.String(),
-    tenants: Type.Array(
-      Type.Object({
-        tenant_id: Type.String(),
-        subscriptions: items('SubscriptionResponse'),
-        billing_records: items('BillingRecordResponse'),
-        credit_balance: Type.Ref('CreditBalanceResponse'),
-        credit_transactions: items('CreditTransactionResponse'),
-        usage_stats: items('UsageStatsExportItem'),
-        usage_alerts: items('UsageAlertResponse'),
-        metering_records: items('MeteredBillingExportItem'),
-      }),
-    ),
-  }),
-  timestamp: Type.String(),
-});
-
 export const registerComplianceExportRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+  for (const schema of exportItemSchemas) app.addSchema(schema);
   app.post(
     '/internal/billing/export-user-data',
     {
       config: { access: access.service },
       schema: {
+        operationId: 'exportUserData',
         tags: ['compliance'],
         summary:
           'Export everything the billing service holds for a user (the tenants the user administers), streamed; audited',
         body: ExportUserDataBody,
-        response: { 200: ExportUserDataResponse, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ExportUserDataResponse, ...errorResponses(404) },
       },
     },
     async (request, reply) => {

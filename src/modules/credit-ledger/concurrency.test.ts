@@ -9,6 +9,7 @@ import { defaultPoolConfig, openDatabase, type DatabaseHandle, type Db } from '.
 import { buildApp, type Api } from '../../http/app.js';
 import { createTokenVerifier, mintToken } from '../auth/tokens.js';
 import { bearer, testSecret, testStart } from '../../testing/test-app.js';
+import { checkResponsesAgainstDocument } from '../../testing/response-contract.js';
 import { createTestDatabase, type TestDatabase } from '../../testing/test-database.js';
 import { postCreditTransaction, type CreditMovement } from './post-credit-transaction.js';
 
@@ -204,6 +205,7 @@ const openHarness = async (directHandles: number, directPoolMax: number): Promis
     // about the ledger under contention, and the limiter would refuse most of them.
     rateLimits: noRateLimits,
   });
+  checkResponsesAgainstDocument(app);
   app.addHook('onError', async (_request, _reply, error) => {
     if (!(error instanceof AppError)) thrown.push(describeError(error));
   });

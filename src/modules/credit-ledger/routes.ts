@@ -22,8 +22,18 @@ import {
 import { toCreditBalanceView, toCreditTransactionView } from './view.js';
 
 const grantRoutes = [
-  { path: 'promo', source: 'promo', summary: 'Grant promotional credit to the tenant' },
-  { path: 'top-up', source: 'top_up', summary: "Top up the tenant's credit balance (a payment received)" },
+  {
+    path: 'promo',
+    operationId: 'grantPromoCredit',
+    source: 'promo',
+    summary: 'Grant promotional credit to the tenant',
+  },
+  {
+    path: 'top-up',
+    operationId: 'topUpCreditBalance',
+    source: 'top_up',
+    summary: "Top up the tenant's credit balance (a payment received)",
+  },
 ] as const;
 
 export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
@@ -36,11 +46,12 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'listCreditTransactions',
         tags: ['credit'],
         summary: "Paginate the tenant's credit transactions (insert-only, double-entry), newest first",
         params: TenantLedgerParams,
         querystring: ListCreditTransactionsQuery,
-        response: { 200: ListEnvelope(Type.Ref('CreditTransactionResponse')), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ListEnvelope(Type.Ref('CreditTransactionResponse')), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -63,10 +74,11 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'getCreditBalance',
         tags: ['credit'],
         summary: "The tenant's credit balance",
         params: TenantLedgerParams,
-        response: { 200: ObjectEnvelope(Type.Ref('CreditBalanceResponse')), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ObjectEnvelope(Type.Ref('CreditBalanceResponse')), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -79,6 +91,7 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
 
   const registerMovement = <Body extends { amount: number }>(
     path: string,
+    operationId: string,
     summary: string,
     body: typeof GrantCreditBody | typeof AdjustCreditBody,
     movementOf: (input: Body, amount: bigint) => Omit<CreditMovement, 'currency'>,
@@ -88,12 +101,13 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
       {
         config: { access: access.staff },
         schema: {
+          operationId,
           tags: ['credit'],
           summary,
           params: TenantLedgerParams,
           headers: IdempotencyKeyHeaders,
           body,
-          response: { 201: transactionResponse, ...errorResponses(400, 401, 403, 404, 409, 422) },
+          response: { 201: transactionResponse, ...errorResponses(404, 409, 422) },
         },
       },
       async (request, reply) => {
@@ -120,8 +134,8 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
       },
     );
 
-  for (const { path, source, summary } of grantRoutes) {
-    registerMovement<GrantCreditInput>(path, summary, GrantCreditBody, (input, amount) => ({
+  for (const { path, operationId, source, summary } of grantRoutes) {
+    registerMovement<GrantCreditInput>(path, operationId, summary, GrantCreditBody, (input, amount) => ({
       type: 'credit',
       amount,
       source,
@@ -131,6 +145,7 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
   }
   registerMovement<AdjustCreditInput>(
     'adjust',
+    'adjustCreditBalance',
     'Adjust the credit balance by hand (credit or debit); a remark is required',
     AdjustCreditBody,
     (input, amount) => ({

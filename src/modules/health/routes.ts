@@ -23,6 +23,7 @@ export const registerHealthRoutes = (app: Api, database: DatabaseHandle, metrics
     {
       config: { access: access.public },
       schema: {
+        operationId: 'getLiveness',
         tags: ['operations'],
         summary: 'Liveness: the process is up',
         response: { 200: Type.Object({ status: Type.Literal('ok') }) },
@@ -36,6 +37,7 @@ export const registerHealthRoutes = (app: Api, database: DatabaseHandle, metrics
     {
       config: { access: access.public },
       schema: {
+        operationId: 'getReadiness',
         tags: ['operations'],
         summary: 'Readiness: the database answers',
         response: { 200: ReadinessSchema, 503: ReadinessSchema },

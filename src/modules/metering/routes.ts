@@ -15,11 +15,12 @@ export const registerMeteringRoutes = (app: Api, { database: { db }, clock }: Ap
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'listMeteredBillings',
         tags: ['usage'],
         summary: 'Metered billing per resource type and period: usage, included units, overage, newest period first',
         params: TenantUsageParams,
         querystring: MeteringQuery,
-        response: { 200: ListEnvelope(Type.Ref('MeteredBillingExportItem')), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ListEnvelope(Type.Ref('MeteredBilling')), ...errorResponses(404) },
       },
     },
     async (request) => {

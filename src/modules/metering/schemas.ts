@@ -21,5 +21,5 @@ export const MeteredBillingSchema = Type.Object(
     overage_unit_price: Type.String({ examples: ['0.0005'] }),
     record_id: Type.Union([Type.String(), Type.Null()], { description: 'The usage record it was invoiced on' }),
   },
-  { $id: 'MeteredBillingExportItem' },
+  { $id: 'MeteredBilling' },
 );

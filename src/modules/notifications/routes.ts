@@ -27,11 +27,12 @@ export const registerNotificationRoutes = (app: Api, { database: { db }, clock }
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'listNotifications',
         tags: ['usage-alerts'],
         summary: "The tenant's in-app notifications, newest first",
         params: Type.Object({ tenant_id: Type.String({ pattern: tenantIdPattern }) }),
         querystring: Type.Object(pageQueryFields, { additionalProperties: false }),
-        response: { 200: ListEnvelope(Type.Ref('Notification')), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ListEnvelope(Type.Ref('Notification')), ...errorResponses(404) },
       },
     },
     async (request) => {

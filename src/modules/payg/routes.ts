@@ -61,10 +61,21 @@ const DetailItemSchema = Type.Object({
 });
 
 const issueRoutes = [
-  { path: 'coupons', body: IssueCouponBody, summary: 'Issue a coupon (amount, validity, products it covers)' },
-  { path: 'stored-cards', body: IssueStoredCardBody, summary: 'Issue a stored-value card (balance, expiry)' },
+  {
+    path: 'coupons',
+    operationId: 'issuePaygCoupon',
+    body: IssueCouponBody,
+    summary: 'Issue a coupon (amount, validity, products it covers)',
+  },
+  {
+    path: 'stored-cards',
+    operationId: 'issuePaygStoredCard',
+    body: IssueStoredCardBody,
+    summary: 'Issue a stored-value card (balance, expiry)',
+  },
   {
     path: 'cloud-marketplace',
+    operationId: 'topUpPaygCloudMarketplace',
     body: TopUpMarketplaceBody,
     summary: "Top up the tenant's cloud-marketplace balance (its one marketplace account)",
   },
@@ -102,10 +113,11 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'createPaygProduct',
         tags: ['payg'],
         summary: 'Create a pay-as-you-go product; its consumption arrives as usage events named by its billing key',
         body: CreateProductBody,
-        response: { 201: productResponse, ...errorResponses(400, 401, 403, 409) },
+        response: { 201: productResponse, ...errorResponses(409) },
       },
     },
     async (request, reply) => {
@@ -119,10 +131,11 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'listPaygProducts',
         tags: ['payg'],
         summary: 'List pay-as-you-go products by billing key',
         querystring: ListQuery,
-        response: { 200: ListEnvelope(Type.Ref('PaygProduct')), ...errorResponses(400, 401, 403) },
+        response: { 200: ListEnvelope(Type.Ref('PaygProduct')) },
       },
     },
     async (request) => {
@@ -136,11 +149,12 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'updatePaygProduct',
         tags: ['payg'],
         summary: 'Change a product: name, unit price (for days settled from now on), status',
         params: ProductParams,
         body: UpdateProductBody,
-        response: { 200: productResponse, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: productResponse, ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -155,6 +169,7 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDep
       {
         config: { access: access.staff },
         schema: {
+          operationId: route.operationId,
           tags: ['payg'],
           summary: route.summary,
           params: TenantPaygParams,
@@ -162,7 +177,7 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDep
           body: route.body,
           response: {
             201: ObjectEnvelope(Type.Ref('PaygInstrument')),
-            ...errorResponses(400, 401, 403, 404, 409, 422),
+            ...errorResponses(404, 409, 422),
           },
         },
       },
@@ -182,10 +197,11 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'listPaygInstruments',
         tags: ['payg'],
         summary: "The tenant's coupons, stored-value cards and cloud-marketplace balance, with their balances",
         params: TenantPaygParams,
-        response: { 200: ListEnvelope(Type.Ref('PaygInstrument')), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ListEnvelope(Type.Ref('PaygInstrument')), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -206,6 +222,7 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.apiKey },
       schema: {
+        operationId: 'listPaygDetails',
         tags: ['detail-list'],
         summary: "Billing details: the key's workspaces' settled pay-as-you-go lines per day and product",
         querystring: DetailListQuery,

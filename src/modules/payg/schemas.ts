@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { unitPricePattern } from '../../core/decimal.js';
 import { pageQueryFields } from '../../http/pagination.js';
+import { withDefault } from '../../http/validation.js';
 import { tenantIdPattern } from '../tenants/schemas.js';
 
 export const billingKeyPattern = '^[a-z][a-z0-9_]{0,63}$';
@@ -19,8 +20,8 @@ export const CreateProductBody = Type.Object(
       description: 'Major units, decimal text',
       examples: ['0.045'],
     }),
-    billing_cycle: Type.Enum([...paygCycles], { default: 'Day' }),
-    category: Type.Enum([...categories], { default: 'pay-as-you-go' }),
+    billing_cycle: withDefault(Type.Enum([...paygCycles], { default: 'Day' })),
+    category: withDefault(Type.Enum([...categories], { default: 'pay-as-you-go' })),
   },
   { additionalProperties: false },
 );

@@ -29,10 +29,11 @@ export const registerPlanRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'createPlan',
         tags: ['admin'],
         summary: 'Create a plan with its first price version',
         body: CreatePlanBody,
-        response: { 201: ObjectEnvelope(planRef), ...errorResponses(400, 401, 403, 409) },
+        response: { 201: ObjectEnvelope(planRef), ...errorResponses(409) },
       },
     },
     async (request, reply) => {
@@ -46,10 +47,11 @@ export const registerPlanRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'listPlans',
         tags: ['admin'],
         summary: 'List plans with their current versions, newest first',
         querystring: ListPlansQuery,
-        response: { 200: ListEnvelope(planRef), ...errorResponses(400, 401, 403) },
+        response: { 200: ListEnvelope(planRef) },
       },
     },
     async (request) => {
@@ -63,11 +65,12 @@ export const registerPlanRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'getPlan',
         tags: ['admin'],
         summary: 'Get a plan with its current version, or with an earlier version',
         params: PlanIdParams,
         querystring: GetPlanQuery,
-        response: { 200: ObjectEnvelope(planRef), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ObjectEnvelope(planRef), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -81,11 +84,12 @@ export const registerPlanRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'createPlanVersion',
         tags: ['admin'],
         summary: "Change a plan's prices by adding a version; earlier versions stay unchanged",
         params: PlanIdParams,
         body: CreatePlanVersionBody,
-        response: { 201: ObjectEnvelope(planRef), ...errorResponses(400, 401, 403, 404) },
+        response: { 201: ObjectEnvelope(planRef), ...errorResponses(404) },
       },
     },
     async (request, reply) => {
@@ -99,11 +103,12 @@ export const registerPlanRoutes = (app: Api, { database: { db }, clock }: AppDep
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'updatePlan',
         tags: ['admin'],
         summary: "Update a plan's name, description or status (prices change through a new version)",
         params: PlanIdParams,
         body: UpdatePlanBody,
-        response: { 200: ObjectEnvelope(planRef), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ObjectEnvelope(planRef), ...errorResponses(404) },
       },
     },
     async (request) => {

@@ -40,6 +40,7 @@ type SubscriptionAction = (
 
 interface ActionRoute {
   path: string;
+  operationId: string;
   summary: string;
   status: 200 | 201;
   body: typeof SubscribeBody | typeof ChangePlanBody | typeof CancelBody | typeof EmptyBody;
@@ -49,6 +50,7 @@ interface ActionRoute {
 const actionRoutes: ActionRoute[] = [
   {
     path: '',
+    operationId: 'createSubscription',
     summary: 'Subscribe the tenant to a plan: into its trial, or charged for the first period at once',
     status: 201,
     body: SubscribeBody,
@@ -56,6 +58,7 @@ const actionRoutes: ActionRoute[] = [
   },
   {
     path: '/change-plan',
+    operationId: 'changeSubscriptionPlan',
     summary: 'Change plan or cycle: upgrades prorated now, downgrades per plan policy, cycle changes at period end',
     status: 200,
     body: ChangePlanBody,
@@ -63,6 +66,7 @@ const actionRoutes: ActionRoute[] = [
   },
   {
     path: '/cancel',
+    operationId: 'cancelSubscription',
     summary: 'Cancel at period end (default) or now',
     status: 200,
     body: CancelBody,
@@ -71,6 +75,7 @@ const actionRoutes: ActionRoute[] = [
   },
   {
     path: '/resume',
+    operationId: 'resumeSubscription',
     summary: 'Take back a cancellation at period end',
     status: 200,
     body: EmptyBody,
@@ -87,10 +92,11 @@ export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'getSubscription',
         tags: ['subscriptions'],
         summary: "The tenant's live subscription, or its latest one when none is live",
         params: TenantSubscriptionParams,
-        response: { 200: subscriptionResponse, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: subscriptionResponse, ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -108,12 +114,13 @@ export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }
       {
         config: { access: access.tenantWrite },
         schema: {
+          operationId: route.operationId,
           tags: ['subscriptions'],
           summary: route.summary,
           params: TenantSubscriptionParams,
           headers: IdempotencyKeyHeaders,
           body: route.body,
-          response: { [route.status]: subscriptionResponse, ...errorResponses(400, 401, 403, 404, 409, 422) },
+          response: { [route.status]: subscriptionResponse, ...errorResponses(404, 409, 422) },
         },
         preValidation: emptyBodyIfAbsent,
       },
@@ -138,11 +145,12 @@ export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }
     {
       config: { access: access.tenantWrite },
       schema: {
+        operationId: 'updateSubscription',
         tags: ['subscriptions'],
         summary: 'Turn renewal on or off, or change the payment method',
         params: TenantSubscriptionParams,
         body: UpdateSubscriptionBody,
-        response: { 200: subscriptionResponse, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: subscriptionResponse, ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -162,11 +170,12 @@ export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'runBilling',
         tags: ['admin'],
         summary:
           'Run billing as of a time (default now): renewals, trial ends, payment retries, grace expiry. Idempotent',
         body: BillingRunBody,
-        response: { 200: ObjectEnvelope(BillingRunSchema), ...errorResponses(400, 401, 403) },
+        response: { 200: ObjectEnvelope(BillingRunSchema) },
       },
       preValidation: emptyBodyIfAbsent,
     },

@@ -28,10 +28,11 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: AppD
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'createTenant',
         tags: ['admin'],
         summary: 'Create a tenant',
         body: CreateTenantBody,
-        response: { 201: ObjectEnvelope(tenantRef), ...errorResponses(400, 401, 403, 409) },
+        response: { 201: ObjectEnvelope(tenantRef), ...errorResponses(409) },
       },
     },
     async (request, reply) => {
@@ -45,10 +46,11 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: AppD
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'listTenants',
         tags: ['admin'],
         summary: 'List tenants, newest first',
         querystring: ListTenantsQuery,
-        response: { 200: ListEnvelope(tenantRef), ...errorResponses(400, 401, 403) },
+        response: { 200: ListEnvelope(tenantRef) },
       },
     },
     async (request) => {
@@ -62,11 +64,13 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: AppD
     {
       config: { access: access.platformAdmin },
       schema: {
+        operationId: 'updateTenant',
         tags: ['admin'],
         summary: "Update a tenant's name, currency, time zone, tax rate, admin or status",
         params: TenantIdParams,
         body: UpdateTenantBody,
-        response: { 200: ObjectEnvelope(tenantRef), ...errorResponses(400, 401, 403, 404) },
+        // 409: a currency change once the tenant has invoices or a balance in another.
+        response: { 200: ObjectEnvelope(tenantRef), ...errorResponses(404, 409) },
       },
     },
     async (request) => {
@@ -80,10 +84,11 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: AppD
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'getTenant',
         tags: ['tenants'],
         summary: 'Get a tenant',
         params: TenantIdParams,
-        response: { 200: ObjectEnvelope(tenantRef), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ObjectEnvelope(tenantRef), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -98,6 +103,7 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: AppD
     {
       config: { access: access.service },
       schema: {
+        operationId: 'syncTenant',
         tags: ['internal'],
         summary: "Sync a tenant from the platform's tenant service (create or update)",
         params: TenantIdParams,
@@ -105,7 +111,8 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: AppD
         response: {
           200: ObjectEnvelope(tenantRef),
           201: ObjectEnvelope(tenantRef),
-          ...errorResponses(400, 401, 403),
+          // The update refuses a currency change, as PATCH does.
+          ...errorResponses(409),
         },
       },
     },

@@ -27,11 +27,12 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
     {
       config: { access: access.tenantWrite },
       schema: {
+        operationId: 'createUsageAlert',
         tags,
         summary: "Create a usage alert on a share of the plan's included units",
         params: TenantAlertsParams,
         body: CreateAlertBody,
-        response: { 201: alertResponse, ...errorResponses(400, 401, 403, 404) },
+        response: { 201: alertResponse, ...errorResponses(404) },
       },
     },
     async (request, reply) => {
@@ -45,11 +46,12 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'listUsageAlerts',
         tags,
         summary: "The tenant's usage alerts, newest first",
         params: TenantAlertsParams,
         querystring: ListAlertsQuery,
-        response: { 200: ListEnvelope(Type.Ref('UsageAlertResponse')), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ListEnvelope(Type.Ref('UsageAlertResponse')), ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -70,10 +72,11 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'getUsageAlert',
         tags,
         summary: 'Get a usage alert',
         params: AlertParams,
-        response: { 200: alertResponse, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: alertResponse, ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -88,11 +91,12 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
     {
       config: { access: access.tenantWrite },
       schema: {
+        operationId: 'updateUsageAlert',
         tags,
         summary: 'Change a usage alert: name, threshold, channels and their addresses, status',
         params: AlertParams,
         body: UpdateAlertBody,
-        response: { 200: alertResponse, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: alertResponse, ...errorResponses(404) },
       },
     },
     async (request) => {
@@ -106,10 +110,11 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
     {
       config: { access: access.tenantWrite },
       schema: {
+        operationId: 'deleteUsageAlert',
         tags,
         summary: 'Disable a usage alert (it is kept, with its history)',
         params: AlertParams,
-        response: { 200: alertResponse, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: alertResponse, ...errorResponses(404) },
       },
     },
     async (request) => {

@@ -23,10 +23,11 @@ export const registerUsageRoutes = (app: Api, { database: { db }, clock }: AppDe
     {
       config: { access: access.service },
       schema: {
+        operationId: 'ingestUsageEvents',
         tags: ['usage'],
         summary: 'Ingest a batch of up to 1,000 usage events; each is counted exactly once and its outcome reported',
         body: IngestEventsBody,
-        response: { 200: ObjectEnvelope(IngestResultSchema), ...errorResponses(400, 401, 403, 413) },
+        response: { 200: ObjectEnvelope(IngestResultSchema) },
       },
     },
     async (request) => {
@@ -47,11 +48,12 @@ export const registerUsageRoutes = (app: Api, { database: { db }, clock }: AppDe
     {
       config: { access: access.tenantRead },
       schema: {
+        operationId: 'listUsageStats',
         tags: ['usage'],
         summary: "Usage per day in the tenant's time zone, newest first (default: the last 30 days)",
         params: TenantUsageParams,
         querystring: UsageStatsQuery,
-        response: { 200: ListEnvelope(Type.Ref('UsageStatsExportItem')), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: ListEnvelope(Type.Ref('UsageStats')), ...errorResponses(404) },
       },
     },
     async (request) => {

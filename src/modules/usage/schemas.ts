@@ -68,5 +68,5 @@ export const UsageStatsSchema = Type.Object(
     storage_used: count,
     user_count: count,
   },
-  { $id: 'UsageStatsExportItem' },
+  { $id: 'UsageStats' },
 );
