@@ -10,8 +10,7 @@ export const maxJsonDepth = 32;
 
 const quote = 0x22;
 const backslash = 0x5c;
-const opening = new Set([0x5b, 0x7b]); // [ {
-const closing = new Set([0x5d, 0x7d]); // ] }
+const [openBracket, closeBracket, openBrace, closeBrace] = [0x5b, 0x5d, 0x7b, 0x7d];
 
 /** Whether JSON text nests deeper than `limit`: one pass over the text, brackets inside strings skipped. */
 export const nestsDeeperThan = (text: string, limit: number): boolean => {
@@ -24,10 +23,10 @@ export const nestsDeeperThan = (text: string, limit: number): boolean => {
       else if (char === quote) inString = false;
     } else if (char === quote) {
       inString = true;
-    } else if (opening.has(char)) {
+    } else if (char === openBracket || char === openBrace) {
       depth += 1;
       if (depth > limit) return true;
-    } else if (closing.has(char)) {
+    } else if (char === closeBracket || char === closeBrace) {
       depth -= 1;
     }
   }

@@ -57,7 +57,10 @@ const nulCharacterAt = (root: unknown): string[] | undefined => {
     if (value === null || typeof value !== 'object') continue;
     for (const [key, item] of Object.entries(value)) {
       if (key.includes('\u0000')) return [...path, key];
-      pending.push({ value: item, path: [...path, key] });
+      // Only what can hold a NUL is queued: a 100,000-number array costs one pass.
+      if (typeof item === 'string' || (item !== null && typeof item === 'object')) {
+        pending.push({ value: item, path: [...path, key] });
+      }
     }
   }
   return undefined;
