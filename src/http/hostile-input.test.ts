@@ -76,6 +76,7 @@ const hostileJson = (schema: JsonSchema, sample?: unknown): string[] => {
     number: ['1e309', '-1e309', '-0', '1e300', '0.1e-320'],
     integer: ['1e309', '-0', '9007199254740993', '1.5'],
     array: [hugeArray],
+    object: ['{"a\\u0000b":1}'],
   };
   return ['null', deep, wrongType[type] ?? '"x"', ...(byType[type] ?? [])];
 };

@@ -46,8 +46,9 @@ const withDecimalNumbers = (
 };
 
 /**
- * Where a U+0000 sits in a parsed request part, in a string or a key (`['lines', '0', 'description']`),
- * or undefined. A loop over a stack, not recursion, so no input can exhaust the call stack.
+ * Where a U+0000 sits in a parsed request part, in a string or a key (`['lines', '0',
+ * 'description']`), or undefined. A loop over a stack, not recursion: no input can exhaust the
+ * call stack.
  */
 const nulCharacterAt = (root: unknown): string[] | undefined => {
   const pending: { value: unknown; path: string[] }[] = [{ value: root, path: [] }];
@@ -55,7 +56,8 @@ const nulCharacterAt = (root: unknown): string[] | undefined => {
     const { value, path } = next;
     if (typeof value === 'string' && value.includes('\u0000')) return path;
     if (value === null || typeof value !== 'object') continue;
-    for (const [key, item] of Object.entries(value)) {
+    // Reversed onto the stack, so values are visited in document order.
+    for (const [key, item] of Object.entries(value).reverse()) {
       if (key.includes('\u0000')) return [...path, key];
       // Only what can hold a NUL is queued: a 100,000-number array costs one pass.
       if (typeof item === 'string' || (item !== null && typeof item === 'object')) {
@@ -83,6 +85,7 @@ export const installValidation = (app: FastifyInstance): void => {
     for (const [location, value] of [
       ['body', request.body],
       ['query', request.query],
+      ['path', request.params],
     ] as const) {
       const path = nulCharacterAt(value);
       if (path !== undefined) {
