@@ -83,15 +83,18 @@ const frameworkErrors: Record<
   },
 };
 
-/** Any other client error a framework part raises, by the status it gives it. */
+/** Any other client error a framework part raises (the docs' static files too), by its status. */
 const typeByFrameworkStatus: Record<number, ErrorType> = {
   400: 'validation_error',
+  403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
   408: 'request_timeout',
+  412: 'precondition_failed',
   413: 'payload_too_large',
   414: 'uri_too_long',
   415: 'unsupported_media_type',
+  416: 'range_not_satisfiable',
   429: 'rate_limited',
   431: 'headers_too_large',
 };
@@ -104,7 +107,7 @@ const fromFramework = (code: unknown, status: unknown): AppError | undefined => 
     return new AppError(known.type, `${subject} ${detail.reason}`, [detail]);
   }
   const type = typeof status === 'number' ? typeByFrameworkStatus[status] : undefined;
-  return type === undefined ? undefined : new AppError(type, 'the request was refused');
+  return type === undefined ? undefined : new AppError(type, `the request was refused: ${type.replaceAll('_', ' ')}`);
 };
 
 /** Turns anything thrown into an AppError whose message is safe to show. */

@@ -167,6 +167,16 @@ describe('framework errors on the API', () => {
   });
 });
 
+describe("the docs' static files", () => {
+  it('a range past the end is 416 and a failed precondition 412, in the envelope', async () => {
+    const file = '/docs/static/swagger-ui.css';
+    const range = await t.app.inject({ url: file, headers: { range: 'bytes=99999999-' } });
+    expectErrorEnvelope(range, 416);
+    expect(range.json()).toMatchObject({ message: 'the request was refused: range not satisfiable' });
+    expectErrorEnvelope(await t.app.inject({ url: file, headers: { 'if-match': '"another"' } }), 412);
+  });
+});
+
 describe('framework errors under /api/v1/ use the detail-list envelope', () => {
   it.each(bodyCases)('$name', async ({ request, status, type, v1Status }) => {
     const response = await t.app.inject(request('/api/v1/billing/key'));
