@@ -23,7 +23,8 @@ import { registerUsageAlertRoutes } from '../modules/usage-alerts/routes.js';
 import { registerUsageRoutes } from '../modules/usage/routes.js';
 import { installDocs } from './docs.js';
 import { DetailErrorSchema, ErrorResponseSchema, PageInfoSchema } from './envelope.js';
-import { installErrorHandling } from './error-handler.js';
+import { frameworkErrorOptions, installErrorHandling } from './error-handler.js';
+import { installJsonBodyParser } from './json-body.js';
 import { installMetrics } from './metrics.js';
 import { installValidation } from './validation.js';
 import type { LogLevel, RateLimitConfig, TrustProxy } from '../config.js';
@@ -63,7 +64,9 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
       return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
     },
     bodyLimit: 1024 * 1024,
-    return503OnClosing: true,
+    // While closing, installErrorHandling answers 503 in the envelope instead.
+    return503OnClosing: false,
+    ...frameworkErrorOptions(deps.clock),
     trustProxy: deps.trustProxy ?? false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -72,6 +75,7 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
   });
   // The API speaks JSON only; any other body is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
+  installJsonBodyParser(app);
   installValidation(app);
   app.addSchema(PageInfoSchema);
   app.addSchema(ErrorResponseSchema);

@@ -37,7 +37,7 @@ const bodyMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * The error statuses every route of its kind can answer, whatever its handler does: 400 (bad input,
  * a NUL character anywhere in the query), the guard's 401/403, the body parser's 413/415, 409 on a
  * write that would duplicate something unique (a unique violation is never a 500), 500, and 503
- * when the database is down (every guarded route uses it). Routes add their own (404, 409, 422).
+ * when the database is down or the server is shutting down. Routes add their own (404, 409, 422).
  */
 const frameworkStatuses = (route: RouteOptions): number[] => {
   const rule = route.config?.access;
@@ -49,7 +49,7 @@ const frameworkStatuses = (route: RouteOptions): number[] => {
     ...(guarded && rule.kind !== 'api_key' ? [403] : []),
     ...(hasBody ? [409, 413, 415] : []),
     500,
-    ...(guarded ? [503] : []),
+    503,
   ];
 };
 

@@ -1,4 +1,7 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../core/clock.js';
 import { toRfc3339 } from '../core/clock.js';
 import { AppError, type ErrorDetail, type ErrorType } from '../core/errors.js';
@@ -54,20 +57,57 @@ const fromValidation = (error: FastifyError): AppError => {
   return new AppError('validation_error', message, details);
 };
 
-/** Fastify's own client errors, by the status it gives them. */
-const typeByFrameworkStatus: Record<number, ErrorType> = {
-  400: 'validation_error',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-  429: 'rate_limited',
+/** Fastify's own errors, each with a message that names what was wrong. */
+const frameworkErrors: Record<
+  string,
+  { type: ErrorType; detail: ErrorDetail & { in: NonNullable<ErrorDetail['in']> } }
+> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { type: 'validation_error', detail: { in: 'body', reason: 'is not valid JSON' } },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    type: 'validation_error',
+    detail: { in: 'body', reason: 'is empty, but its content-type is application/json' },
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    type: 'validation_error',
+    detail: { in: 'header', parameter: 'content-length', reason: 'does not match the size of the body' },
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: { type: 'payload_too_large', detail: { in: 'body', reason: 'is larger than 1 MiB' } },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    type: 'unsupported_media_type',
+    detail: { in: 'header', parameter: 'content-type', reason: 'must be application/json' },
+  },
+  FST_ERR_BAD_URL: { type: 'validation_error', detail: { in: 'path', reason: 'is not valid percent-encoding' } },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    type: 'uri_too_long',
+    detail: { in: 'path', reason: 'has a parameter longer than 100 characters' },
+  },
 };
 
-const frameworkMessage: Partial<Record<ErrorType, string>> = {
-  validation_error: 'the request is malformed',
-  payload_too_large: 'the request body is too large',
-  unsupported_media_type: 'the request body must be application/json',
+/** Any other client error a framework part raises (the docs' static files too), by its status. */
+const typeByFrameworkStatus: Record<number, ErrorType> = {
+  400: 'validation_error',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  408: 'request_timeout',
+  412: 'precondition_failed',
+  413: 'payload_too_large',
+  414: 'uri_too_long',
+  415: 'unsupported_media_type',
+  416: 'range_not_satisfiable',
+  429: 'rate_limited',
+  431: 'headers_too_large',
+};
+
+const fromFramework = (code: unknown, status: unknown): AppError | undefined => {
+  const known = typeof code === 'string' ? frameworkErrors[code] : undefined;
+  if (known !== undefined) {
+    const { detail } = known;
+    const subject = detail.in === 'header' ? `the ${detail.parameter} header` : `the request ${detail.in}`;
+    return new AppError(known.type, `${subject} ${detail.reason}`, [detail]);
+  }
+  const type = typeof status === 'number' ? typeByFrameworkStatus[status] : undefined;
+  return type === undefined ? undefined : new AppError(type, `the request was refused: ${type.replaceAll('_', ' ')}`);
 };
 
 /** Turns anything thrown into an AppError whose message is safe to show. */
@@ -76,6 +116,9 @@ export const classifyError = (error: unknown): { appError: AppError; unexpected:
   const candidate = error as Partial<FastifyError>;
   if (Array.isArray(candidate.validation))
     return { appError: fromValidation(error as FastifyError), unexpected: false };
+  // Before the database check: a client that hangs up mid-body is an ECONNRESET with status 400.
+  const framework = fromFramework(candidate.code, candidate.statusCode);
+  if (framework !== undefined) return { appError: framework, unexpected: false };
   if (isDatabaseUnavailable(error)) {
     return {
       appError: new AppError('service_unavailable', 'the service is temporarily unavailable'),
@@ -92,16 +135,11 @@ export const classifyError = (error: unknown): { appError: AppError; unexpected:
       unexpected: true,
     };
   }
-  const frameworkType = candidate.statusCode === undefined ? undefined : typeByFrameworkStatus[candidate.statusCode];
-  if (frameworkType !== undefined && typeof candidate.code === 'string' && candidate.code.startsWith('FST_')) {
-    const message = frameworkMessage[frameworkType] ?? 'the request was refused';
-    return { appError: new AppError(frameworkType, message), unexpected: false };
-  }
   return { appError: new AppError('internal', 'an internal error occurred'), unexpected: true };
 };
 
 /** The API's error body; `/api/v1/…` routes use the detail list's envelope instead. */
-export const errorBody = (request: FastifyRequest, error: AppError, now: Date) =>
+export const errorBody = (request: Pick<FastifyRequest, 'url' | 'id'>, error: AppError, now: Date) =>
   request.url.startsWith('/api/v1/')
     ? {
         code: error.status,
@@ -126,6 +164,15 @@ export const sendError = (request: FastifyRequest, reply: FastifyReply, error: A
 };
 
 export const installErrorHandling = (app: FastifyInstance, clock: Clock): void => {
+  // Requests that arrive while the server closes get a 503 in the envelope (Fastify's own
+  // `return503OnClosing` would answer in a body of its own).
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new AppError('service_unavailable', 'the service is shutting down');
+  });
   app.setErrorHandler((error, request, reply) => {
     const { appError, unexpected } = classifyError(error);
     if (unexpected) request.log.error({ err: error }, 'request failed');
@@ -140,3 +187,49 @@ export const installErrorHandling = (app: FastifyInstance, clock: Clock): void =
     ),
   );
 };
+
+/** What Node's HTTP parser refuses before there is a request to route. */
+const fromClientError = (code: string): AppError => {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return new AppError('request_timeout', 'the request did not arrive in time');
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    return new AppError('headers_too_large', 'the request line and headers are larger than 16 KiB');
+  }
+  return new AppError('validation_error', 'the request is not valid HTTP/1.1');
+};
+
+/** Answers on the socket in the envelope, as Node would (only if no response has begun), then closes it. */
+const answerClientError = (error: ConnectionError, socket: Socket, clock: Clock): void => {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && inFlight?.headersSent !== true) {
+    const appError = fromClientError(error.code);
+    const requestId = randomUUID();
+    const body = JSON.stringify(errorBody({ url: '', id: requestId }, appError, clock.now()));
+    socket.write(
+      [
+        `HTTP/1.1 ${appError.status} ${STATUS_CODES[appError.status]}`,
+        'Content-Type: application/json; charset=utf-8',
+        `Content-Length: ${Buffer.byteLength(body)}`,
+        `X-Request-Id: ${requestId}`,
+        'Connection: close',
+        '',
+        body,
+      ].join('\r\n'),
+    );
+  }
+  socket.destroy(error);
+};
+
+/**
+ * Fastify options for what fails before a route is found: a bad URL or an over-long path
+ * parameter (`frameworkErrors`), and what the HTTP parser refuses or times out
+ * (`clientErrorHandler`). Fastify's defaults answer those in a body of its own.
+ */
+export const frameworkErrorOptions = (clock: Clock) => ({
+  frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    // These replies skip the onSend hooks that set it on every other.
+    reply.header('x-request-id', request.id);
+    void sendError(request, reply, classifyError(error).appError, clock);
+  },
+  clientErrorHandler: (error: ConnectionError, socket: Socket) => answerClientError(error, socket, clock),
+});

@@ -46,13 +46,25 @@ const withDecimalNumbers = (
   return validator;
 };
 
-/** Where the first U+0000 sits in a parsed request part (`['lines', '0', 'description']`), or undefined. */
-const nulCharacterAt = (value: unknown, path: string[] = []): string[] | undefined => {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
-  if (value === null || typeof value !== 'object') return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const found = nulCharacterAt(item, [...path, key]);
-    if (found !== undefined) return found;
+/**
+ * Where a U+0000 sits in a parsed request part, in a string or a key (`['lines', '0',
+ * 'description']`), or undefined. A loop over a stack, not recursion: no input can exhaust the
+ * call stack.
+ */
+const nulCharacterAt = (root: unknown): string[] | undefined => {
+  const pending: { value: unknown; path: string[] }[] = [{ value: root, path: [] }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { value, path } = next;
+    if (typeof value === 'string' && value.includes('\u0000')) return path;
+    if (value === null || typeof value !== 'object') continue;
+    // Reversed onto the stack, so values are visited in document order.
+    for (const [key, item] of Object.entries(value).reverse()) {
+      if (key.includes('\u0000')) return [...path, key];
+      // Only what can hold a NUL is queued: a 100,000-number array costs one pass.
+      if (typeof item === 'string' || (item !== null && typeof item === 'object')) {
+        pending.push({ value: item, path: [...path, key] });
+      }
+    }
   }
   return undefined;
 };
@@ -74,6 +86,7 @@ export const installValidation = (app: FastifyInstance): void => {
     for (const [location, value] of [
       ['body', request.body],
       ['query', request.query],
+      ['path', request.params],
     ] as const) {
       const path = nulCharacterAt(value);
       if (path !== undefined) {

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 
-/** JSON with object keys sorted, so two equal requests give one text whatever their key order. */
+/**
+ * JSON with object keys sorted, so two equal requests give one text whatever their key order.
+ * Recursive, which is safe only because bodies nest at most `maxJsonDepth` levels (json-body.ts).
+ */
 export const canonicalJson = (value: unknown): string => {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
