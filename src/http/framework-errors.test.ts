@@ -1,5 +1,6 @@
 import type { InjectOptions } from 'fastify';
 import { connect, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectErrorBody, expectErrorEnvelope } from '../testing/error-envelope.js';
 import { expectNothingLeaked } from '../testing/fixtures.js';
@@ -239,27 +240,35 @@ describe('what the HTTP parser refuses, answered on the socket', () => {
 });
 
 describe('while the server closes', () => {
-  it('a request that arrives is 503 in the envelope', async () => {
+  it('a request that arrives is 503 in the envelope, the readiness probe too', async () => {
     // The last test of the file: it closes the shared app (the server listens since the tests above).
     const { port } = t.app.server.address() as { port: number };
-    const received = await new Promise<string>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        // A first request waits for its body; the server starts closing; then the body and a second request come.
-        socket.write(
-          'POST /nothing HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{',
-        );
-        setTimeout(() => {
-          void t.app.close();
-          setTimeout(() => socket.write('}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'), 50);
-        }, 50);
+    /** Opens a keep-alive connection now; `send` writes on it later and resolves with all it received. */
+    const openConnection = () =>
+      new Promise<{ socket: Socket; received: Promise<string> }>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1');
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk.toString()));
+        const received = new Promise<string>((done) => socket.on('close', () => done(text)));
+        socket.on('error', reject);
+        socket.on('connect', () => resolve({ socket, received }));
       });
-      let text = '';
-      socket.on('data', (chunk) => (text += chunk.toString()));
-      socket.on('close', () => resolve(text));
-      socket.on('error', reject);
-    });
-    const second = received.slice(received.indexOf('HTTP/1.1', 1));
-    expect(second, received).toMatch(/^HTTP\/1.1 503 /);
-    expectErrorBody(JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4)), 503, false, received);
+    const [liveness, readiness] = await Promise.all([openConnection(), openConnection()]);
+    // A first request waits for its body, so the server waits for it; the server starts closing;
+    // then that body and a probe on each open connection arrive.
+    liveness.socket.write(
+      'POST /nothing HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{',
+    );
+    await sleep(50);
+    void t.app.close();
+    await sleep(50);
+    liveness.socket.write('}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    readiness.socket.write('GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n');
+    const livenessText = await liveness.received;
+    const probes = [livenessText.slice(livenessText.indexOf('HTTP/1.1', 1)), await readiness.received];
+    for (const probe of probes) {
+      expect(probe, probe).toMatch(/^HTTP\/1.1 503 /);
+      expectErrorBody(JSON.parse(probe.slice(probe.indexOf('\r\n\r\n') + 4)), 503, false, probe);
+    }
   });
 });

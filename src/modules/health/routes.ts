@@ -40,7 +40,8 @@ export const registerHealthRoutes = (app: Api, database: DatabaseHandle, metrics
         operationId: 'getReadiness',
         tags: ['operations'],
         summary: 'Readiness: the database answers',
-        response: { 200: ReadinessSchema, 503: ReadinessSchema },
+        // 503: the database does not answer (this body), or the server is shutting down (the error envelope).
+        response: { 200: ReadinessSchema, 503: Type.Union([ReadinessSchema, Type.Ref('ErrorResponse')]) },
       },
     },
     async (request, reply) => {
