@@ -23,7 +23,7 @@ import { registerUsageAlertRoutes } from '../modules/usage-alerts/routes.js';
 import { registerUsageRoutes } from '../modules/usage/routes.js';
 import { installDocs } from './docs.js';
 import { DetailErrorSchema, ErrorResponseSchema, PageInfoSchema } from './envelope.js';
-import { frameworkErrorOptions, installErrorHandling } from './error-handler.js';
+import { frameworkErrorOptions, installErrorHandling, requestLimits } from './error-handler.js';
 import { installJsonBodyParser } from './json-body.js';
 import { installMetrics } from './metrics.js';
 import { installValidation } from './validation.js';
@@ -63,7 +63,8 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
     },
-    bodyLimit: 1024 * 1024,
+    bodyLimit: requestLimits.bodyBytes,
+    maxParamLength: requestLimits.pathParameterLength,
     // While closing, installErrorHandling answers 503 in the envelope instead.
     return503OnClosing: false,
     ...frameworkErrorOptions(deps.clock),
@@ -84,7 +85,7 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
   const metrics = installMetrics(app);
   await installDocs(app, deps.version);
 
-  await installRateLimits(app, deps.rateLimits, memoryRateLimitStore(deps.clock));
+  await installRateLimits(app, deps.rateLimits, memoryRateLimitStore(deps.clock), deps.clock);
   installAccessGuard(app, deps.tokens, createApiKeyAuthenticator(deps.database.db));
   registerHealthRoutes(app, deps.database, metrics);
   registerTenantRoutes(app, deps);

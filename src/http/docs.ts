@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Access } from '../modules/auth/access.js';
 import { apiKeyHeader } from '../modules/auth/access.js';
+import { errorSchemaRef } from './envelope.js';
 import { toOpenApi30Bounds } from './openapi-bounds.js';
 
 /** Public routes say so with an empty requirement: OpenAPI reads a missing `security` as "not stated". */
@@ -52,9 +53,6 @@ const frameworkStatuses = (route: RouteOptions): number[] => {
     503,
   ];
 };
-
-/** The error body's schema: the detail-list API (`/api/v1/…`) has its own envelope. */
-const errorSchemaRef = (url: string) => ({ $ref: url.startsWith('/api/v1/') ? 'DetailError' : 'ErrorResponse' });
 
 /**
  * OpenAPI 3.0.3 from the route schemas, at `/openapi.json`, and Swagger UI at `/docs`, served from

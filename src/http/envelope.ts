@@ -53,7 +53,13 @@ export const ErrorResponseSchema = Type.Object(
   { $id: 'ErrorResponse' },
 );
 
-/** The detail-list API's envelope (`/api/v1/…`), as its seed shows it. */
+/** The detail-list API answers in an envelope of its own, errors included. */
+export const usesDetailEnvelope = (url: string): boolean => url.startsWith('/api/v1/');
+
+/** The schema of an error body on this path. */
+export const errorSchemaRef = (url: string) => Type.Ref(usesDetailEnvelope(url) ? 'DetailError' : 'ErrorResponse');
+
+/** The detail-list API's envelope (`/api/v1/…`), as its reference page shows it. */
 export const DetailEnvelope = <T extends TSchema>(content: T) =>
   Type.Object({
     code: Type.Integer(),

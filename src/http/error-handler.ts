@@ -4,8 +4,12 @@ import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../core/clock.js';
 import { toRfc3339 } from '../core/clock.js';
+import { usesDetailEnvelope } from './envelope.js';
 import { AppError, type ErrorDetail, type ErrorType } from '../core/errors.js';
 import { isDatabaseUnavailable, isUniqueViolation } from '../db/errors.js';
+
+/** What the server accepts; the Fastify options and the messages that refuse more both read it. */
+export const requestLimits = { bodyBytes: 1024 * 1024, pathParameterLength: 100 } as const;
 
 const locationByContext: Record<string, NonNullable<ErrorDetail['in']>> = {
   querystring: 'query',
@@ -71,7 +75,10 @@ const frameworkErrors: Record<
     type: 'validation_error',
     detail: { in: 'header', parameter: 'content-length', reason: 'does not match the size of the body' },
   },
-  FST_ERR_CTP_BODY_TOO_LARGE: { type: 'payload_too_large', detail: { in: 'body', reason: 'is larger than 1 MiB' } },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    type: 'payload_too_large',
+    detail: { in: 'body', reason: `is larger than ${requestLimits.bodyBytes / 1024 / 1024} MiB` },
+  },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
     type: 'unsupported_media_type',
     detail: { in: 'header', parameter: 'content-type', reason: 'must be application/json' },
@@ -79,7 +86,7 @@ const frameworkErrors: Record<
   FST_ERR_BAD_URL: { type: 'validation_error', detail: { in: 'path', reason: 'is not valid percent-encoding' } },
   FST_ERR_MAX_PARAM_LENGTH: {
     type: 'uri_too_long',
-    detail: { in: 'path', reason: 'has a parameter longer than 100 characters' },
+    detail: { in: 'path', reason: `has a parameter longer than ${requestLimits.pathParameterLength} characters` },
   },
 };
 
@@ -88,19 +95,17 @@ const typeByFrameworkStatus: Record<number, ErrorType> = {
   400: 'validation_error',
   403: 'forbidden',
   404: 'not_found',
-  405: 'method_not_allowed',
   408: 'request_timeout',
   412: 'precondition_failed',
   413: 'payload_too_large',
   414: 'uri_too_long',
   415: 'unsupported_media_type',
   416: 'range_not_satisfiable',
-  429: 'rate_limited',
   431: 'headers_too_large',
 };
 
 const fromFramework = (code: unknown, status: unknown): AppError | undefined => {
-  const known = typeof code === 'string' ? frameworkErrors[code] : undefined;
+  const known = typeof code === 'string' && Object.hasOwn(frameworkErrors, code) ? frameworkErrors[code] : undefined;
   if (known !== undefined) {
     const { detail } = known;
     const subject = detail.in === 'header' ? `the ${detail.parameter} header` : `the request ${detail.in}`;
@@ -140,7 +145,7 @@ export const classifyError = (error: unknown): { appError: AppError; unexpected:
 
 /** The API's error body; `/api/v1/…` routes use the detail list's envelope instead. */
 export const errorBody = (request: Pick<FastifyRequest, 'url' | 'id'>, error: AppError, now: Date) =>
-  request.url.startsWith('/api/v1/')
+  usesDetailEnvelope(request.url)
     ? {
         code: error.status,
         content: null,
@@ -229,7 +234,9 @@ export const frameworkErrorOptions = (clock: Clock) => ({
   frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     // These replies skip the onSend hooks that set it on every other.
     reply.header('x-request-id', request.id);
-    void sendError(request, reply, classifyError(error).appError, clock);
+    const { appError, unexpected } = classifyError(error);
+    if (unexpected) request.log.error({ err: error }, 'request failed');
+    void sendError(request, reply, appError, clock);
   },
   clientErrorHandler: (error: ConnectionError, socket: Socket) => answerClientError(error, socket, clock),
 });

@@ -137,6 +137,20 @@ describe('rate limits', () => {
     expect(rateHeaders(elsewhere)).toMatchObject({ limit: '3', remaining: '2' });
   });
 
+  it('answers guesses sent all at once like guesses sent one by one: the allowance, then 429', async () => {
+    const guesses = Array.from({ length: 20 }, (_, i) =>
+      t.app.inject({
+        method: 'GET',
+        url: '/api/v1/billing/key',
+        headers: { 'df-api-key': `dfk_${String(i).padStart(40, '0')}` },
+        remoteAddress: '10.0.0.9',
+      }),
+    );
+    const statuses = (await Promise.all(guesses)).map((response) => response.statusCode);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(4);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(16);
+  });
+
   it('limits expensive routes apart from reads, and ingestion apart from both', async () => {
     const headers = await viewer('tnt_rl_c', 'usr_searcher');
     const search = () => t.app.inject({ method: 'GET', url: '/billing/records/tnt_rl_c/search?min_amount=1', headers });

@@ -2,9 +2,12 @@ import rateLimit, { normalizeIP, type FastifyRateLimitStoreCtor } from '@fastify
 import { Type } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CallerRateLimitClass, RateLimit, RateLimitClass, RateLimitConfig } from '../config.js';
+import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import type { Access } from '../modules/auth/access.js';
 import type { Api } from './app.js';
+import { errorSchemaRef } from './envelope.js';
+import { errorBody } from './error-handler.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -91,7 +94,7 @@ const refusal = (reply: FastifyReply, limiter: Limiter, verdict: Verdict): AppEr
 
 /** The 429 every operation may answer, for the OpenAPI document. */
 const tooManyRequestsResponse = (url: string) => ({
-  ...Type.Ref(url.startsWith('/api/v1/') ? 'DetailError' : 'ErrorResponse'),
+  ...errorSchemaRef(url),
   description: 'Rate limit exceeded (see the README, "Rate limits")',
   headers: {
     'Retry-After': Type.Integer({ description: 'Seconds until the window resets' }),
@@ -105,7 +108,7 @@ const tooManyRequestsResponse = (url: string) => ({
  * Rate limits by route class (README, "Rate limits"). Installed before the access guard:
  *  - `onRequest`, before authentication: unauthenticated routes are counted per client address;
  *    an address with too many failed authentications is refused before its credentials are checked;
- *  - `onError`: every 401 counts against the client address;
+ *  - `onSend`: every 401 counts against the client address, and is a 429 past the allowance;
  *  - `preParsing`, after the guard and before a body is read: per caller and per caller's tenant.
  * Each limit is its own `createRateLimit` limiter: the plugin's route hook runs once per request,
  * and a request may meet three limits. The headers are those of the tightest limit met.
@@ -114,6 +117,7 @@ export const installRateLimits = async (
   app: Api,
   settings: RateLimitConfig,
   store: FastifyRateLimitStoreCtor,
+  clock: Clock,
 ): Promise<void> => {
   await app.register(rateLimit, { global: false, store });
 
@@ -175,16 +179,28 @@ export const installRateLimits = async (
     if (rateLimitClass === 'public') setHeaders(reply, verdict);
   });
 
-  app.addHook('onError', async (request, _reply, error) => {
-    if (authFailureLimiter !== null && error instanceof AppError && error.type === 'unauthorized') {
-      await authFailureLimiter.check(request);
-    }
+  // Each failed authentication counts as its 401 goes out. Past the allowance the 401 itself becomes
+  // the 429, so guesses sent all at once (each past the onRequest check before any failed) learn no
+  // more than guesses sent one by one.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (authFailureLimiter === null || reply.statusCode !== 401) return payload;
+    const verdict = await authFailureLimiter.check(request);
+    if (!verdict.exceeded) return payload;
+    const error = refusal(reply, authFailureLimiter, verdict);
+    reply.status(error.status).removeHeader('www-authenticate');
+    return JSON.stringify(errorBody(request, error, clock.now()));
   });
 
   app.addHook('preParsing', async (request, reply, payload) => {
     const rateLimitClass = request.routeOptions.config.rateLimitClass;
     if (rateLimitClass === undefined || rateLimitClass === 'public' || rateLimitClass === 'auth_failure')
       return payload;
+    // Credentials that were right, checked while guesses from the same address failed past the
+    // allowance, are refused too: a 200 among 429s would tell a guesser which guess was right.
+    if (authFailureLimiter !== null) {
+      const verdict = await authFailureLimiter.check(request, false);
+      if (verdict.exceeded) throw refusal(reply, authFailureLimiter, verdict);
+    }
     const { caller, tenant } = callerLimiters[rateLimitClass];
     let tightest: Verdict | null = null;
     for (const [current, applies] of [
