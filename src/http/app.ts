@@ -64,7 +64,7 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
       return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
     },
     bodyLimit: requestLimits.bodyBytes,
-    maxParamLength: requestLimits.pathParameterLength,
+    routerOptions: { maxParamLength: requestLimits.pathParameterLength },
     // While closing, installErrorHandling answers 503 in the envelope instead.
     return503OnClosing: false,
     ...frameworkErrorOptions(deps.clock),
