@@ -1,4 +1,6 @@
+import { Decimal } from 'decimal.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decimalOf, majorToMinor } from '../../core/money.js';
 import { atOnce, everyPage, statusCounts } from '../../testing/concurrency.js';
 import { givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
@@ -18,7 +20,8 @@ interface StatementRow {
   source: string;
 }
 
-const cents = (major: number): number => Math.round(major * 100);
+/** The JSON number in minor units, exactly (the tenant is CNY). */
+const cents = (major: number): bigint => majorToMinor(decimalOf(major), 'CNY', Decimal.ROUND_HALF_UP);
 
 /** Rows, newest first, whose balance does not follow from the next older row's. */
 const chainBreaks = (rows: readonly StatementRow[]): string[] =>
