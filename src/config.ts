@@ -36,21 +36,23 @@ export interface RateLimitConfig {
   perTenant: Record<CallerRateLimitClass, RateLimit>;
 }
 
+export const perMinute = (max: number): NonNullable<RateLimit> => ({ max, windowSeconds: 60 });
+
 /** Production defaults: well above what one well-behaved client needs, well below what one machine serves. */
 export const defaultRateLimits: RateLimitConfig = {
   perCaller: {
-    read: { max: 1200, windowSeconds: 60 },
-    write: { max: 600, windowSeconds: 60 },
-    expensive: { max: 120, windowSeconds: 60 },
-    ingest: { max: 1200, windowSeconds: 60 },
-    auth_failure: { max: 30, windowSeconds: 60 },
-    public: { max: 1200, windowSeconds: 60 },
+    read: perMinute(1200),
+    write: perMinute(600),
+    expensive: perMinute(120),
+    ingest: perMinute(1200),
+    auth_failure: perMinute(30),
+    public: perMinute(1200),
   },
   perTenant: {
-    read: { max: 6000, windowSeconds: 60 },
-    write: { max: 3000, windowSeconds: 60 },
-    expensive: { max: 300, windowSeconds: 60 },
-    ingest: { max: 6000, windowSeconds: 60 },
+    read: perMinute(6000),
+    write: perMinute(3000),
+    expensive: perMinute(300),
+    ingest: perMinute(6000),
   },
 };
 

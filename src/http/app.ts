@@ -28,7 +28,6 @@ import { installJsonBodyParser } from './json-body.js';
 import { installMetrics } from './metrics.js';
 import { installValidation } from './validation.js';
 import type { LogLevel, RateLimitConfig, TrustProxy } from '../config.js';
-import { memoryRateLimitStore } from './rate-limit-store.js';
 import { installRateLimits } from './rate-limits.js';
 
 export type Api = FastifyInstance<
@@ -85,7 +84,7 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
   const metrics = installMetrics(app);
   await installDocs(app, deps.version);
 
-  await installRateLimits(app, deps.rateLimits, memoryRateLimitStore(deps.clock), deps.clock);
+  await installRateLimits(app, deps.rateLimits, deps.clock);
   installAccessGuard(app, deps.tokens, createApiKeyAuthenticator(deps.database.db));
   registerHealthRoutes(app, deps.database, metrics);
   registerTenantRoutes(app, deps);

@@ -1,10 +1,8 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { noRateLimits, type RateLimitConfig } from '../config.js';
+import { noRateLimits, perMinute, type RateLimitConfig } from '../config.js';
 import { givenApiKey, givenTenant } from '../testing/fixtures.js';
 import { bearer, createTestApp, type TestApp } from '../testing/test-app.js';
-
-const perMinute = (max: number) => ({ max, windowSeconds: 60 });
 
 /** Small limits so a test reaches them in a few requests; every class not named is off. */
 const limits: RateLimitConfig = {

@@ -1,13 +1,20 @@
 import rateLimit, { normalizeIP, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import { Type } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { CallerRateLimitClass, RateLimit, RateLimitClass, RateLimitConfig } from '../config.js';
+import {
+  callerRateLimitClasses,
+  type CallerRateLimitClass,
+  type RateLimit,
+  type RateLimitClass,
+  type RateLimitConfig,
+} from '../config.js';
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import type { Access } from '../modules/auth/access.js';
 import type { Api } from './app.js';
 import { errorSchemaRef } from './envelope.js';
 import { errorBody } from './error-handler.js';
+import { memoryRateLimitStore } from './rate-limit-store.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -116,8 +123,9 @@ const tooManyRequestsResponse = (url: string) => ({
 export const installRateLimits = async (
   app: Api,
   settings: RateLimitConfig,
-  store: FastifyRateLimitStoreCtor,
   clock: Clock,
+  // In this process's memory; replicas would pass a shared one (e.g. the plugin's Redis store).
+  store: FastifyRateLimitStoreCtor = memoryRateLimitStore(clock),
 ): Promise<void> => {
   await app.register(rateLimit, { global: false, store });
 
@@ -135,6 +143,7 @@ export const installRateLimits = async (
       limit,
       check: async (request, increment = true) => {
         const result = await check(request, { increment });
+        // No limiter is given an allow list; this narrows the plugin's result type.
         if (result.isAllowed) throw new Error('rate limits have no allow list');
         const exceeded = increment ? result.isExceeded : result.remaining === 0;
         return { max: result.max, remaining: result.remaining, resetSeconds: result.ttlInSeconds, exceeded };
@@ -146,7 +155,7 @@ export const installRateLimits = async (
   const publicLimiter = limiter('public', 'address', settings.perCaller.public, addressOf);
   const authFailureLimiter = limiter('auth_failure', 'address', settings.perCaller.auth_failure, addressOf);
   const callerLimiters = {} as Record<CallerRateLimitClass, { caller: Limiter | null; tenant: Limiter | null }>;
-  for (const rateLimitClass of ['read', 'write', 'expensive', 'ingest'] as const) {
+  for (const rateLimitClass of callerRateLimitClasses) {
     callerLimiters[rateLimitClass] = {
       caller: limiter(rateLimitClass, 'caller', settings.perCaller[rateLimitClass], callerKey),
       tenant: limiter(rateLimitClass, 'tenant', settings.perTenant[rateLimitClass], tenantKey),

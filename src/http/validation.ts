@@ -13,7 +13,7 @@ const sharedOptions: Options = {
 };
 
 // ajv-formats ships CommonJS whose default export is the plugin function.
-const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
+export const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
 
 /** Decimal notation only: ajv alone would read " " as 0 and "0x10" as 16. */
 const numericText = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;

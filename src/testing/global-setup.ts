@@ -7,7 +7,7 @@ import { testServerUrl } from './test-database.js';
  * then fails fast, with the reason, when the configured test server cannot be reached.
  */
 export default async function setup(): Promise<void> {
-  execFileSync(process.execPath, ['scripts/build.js'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['scripts/build.js', '--if-stale'], { stdio: 'inherit' });
   const url = testServerUrl();
   if (url === undefined) {
     console.log('tests: embedded PGlite (set DATABASE_URL to run them on a PostgreSQL server)');

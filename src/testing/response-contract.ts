@@ -1,8 +1,8 @@
 import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsPlugin from 'ajv-formats';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream';
+import { addFormats } from '../http/validation.js';
 
 /**
  * Holds the app to its own OpenAPI document: every response the test suite provokes is checked
@@ -24,9 +24,6 @@ const mismatches: string[] = [];
 
 /** The mismatches seen since the last call, and forgets them. */
 export const takeContractMismatches = (): string[] => mismatches.splice(0);
-
-// ajv-formats ships CommonJS whose default export is the plugin function.
-const addFormats = addFormatsPlugin as unknown as (ajv: Ajv) => Ajv;
 
 /** `/billing/tenants/:tenant_id` → `/billing/tenants/{tenant_id}`, as the document writes paths. */
 const documentPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');

@@ -132,28 +132,30 @@ async function* creditTransactions(db: Db, _clock: Clock, tenant: TenantRow) {
 
 /** Every day the tenant used anything, all apps added up, oldest first. */
 async function* usageStats(db: Db, _clock: Clock, tenant: TenantRow) {
-  let after = '0001-01-01';
-  for (;;) {
-    const days = (
-      await db
-        .selectFrom('usage_daily')
-        .select('usage_date')
-        .distinct()
-        .where('tenant_id', '=', tenant.id)
-        .where('usage_date', '>', after)
-        .orderBy('usage_date')
-        .limit(batchSize)
-        .execute()
-    ).map((row) => row.usage_date);
-    const [first] = days;
-    const last = days[days.length - 1];
-    if (first === undefined || last === undefined) return;
+  const batches = batchesByKey(
+    '0001-01-01',
+    (date: string) => date,
+    async (after) =>
+      (
+        await db
+          .selectFrom('usage_daily')
+          .select('usage_date')
+          .distinct()
+          .where('tenant_id', '=', tenant.id)
+          .where('usage_date', '>', after)
+          .orderBy('usage_date')
+          .limit(batchSize)
+          .execute()
+      ).map((row) => row.usage_date),
+  );
+  for await (const days of batches) {
+    // A batch is never empty: its first and last days bound the totals read for it.
     const totals = await db
       .selectFrom('usage_daily')
       .select(['usage_date', 'resource_type', sql<bigint>`sum(quantity)::bigint`.as('quantity')])
       .where('tenant_id', '=', tenant.id)
-      .where('usage_date', '>=', first)
-      .where('usage_date', '<=', last)
+      .where('usage_date', '>=', days[0]!)
+      .where('usage_date', '<=', days[days.length - 1]!)
       .groupBy(['usage_date', 'resource_type'])
       .execute();
     for (const date of days) {
@@ -162,8 +164,6 @@ async function* usageStats(db: Db, _clock: Clock, tenant: TenantRow) {
       // The seed's item has no api_calls: API calls by either name are API requests there.
       yield pick(toDayStatsView({ ...day, api_requests: day.api_requests + day.api_calls }), exportFields.usageStats);
     }
-    if (days.length < batchSize) return;
-    after = last;
   }
 }
 
