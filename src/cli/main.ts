@@ -6,7 +6,7 @@ import { openDatabase, type Db } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { runBilling } from '../jobs/billing-run.js';
 import { settlePayg } from '../jobs/payg-settlement.js';
-import { roles, type Role } from '../modules/auth/principal.js';
+import { roles, type Role } from '../core/principal.js';
 import { toBillingRunView } from '../modules/subscriptions/view.js';
 import { mintToken } from '../modules/auth/tokens.js';
 import { packageVersion, resolveJwtSecret } from './runtime.js';

@@ -3,7 +3,7 @@ import { ok, type Result } from '../core/result.js';
 import type { Db } from '../db/database.js';
 import { creditPosting, type CreditMovement } from '../modules/credit-ledger/post-credit-transaction.js';
 import { postManyToLedger, type Posting } from '../modules/credit-ledger/repository.js';
-import type { TenantScope } from '../modules/auth/principal.js';
+import type { TenantScope } from '../core/principal.js';
 import { directRecordWrites } from '../modules/billing-records/record-writes.js';
 import {
   insertRecords,

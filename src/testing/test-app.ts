@@ -2,7 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { defaultRateLimits, type RateLimitClass, type RateLimitConfig, type TrustProxy } from '../config.js';
 import { ManualClock } from '../core/clock.js';
 import { buildApp, type Api } from '../http/app.js';
-import type { Role } from '../modules/auth/principal.js';
+import type { Role } from '../core/principal.js';
 import { createTokenVerifier, mintToken, type TokenClaims } from '../modules/auth/tokens.js';
 import { checkResponsesAgainstDocument } from './response-contract.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';

@@ -2,7 +2,7 @@ import type { Clock } from '../../core/clock.js';
 import { notFound } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
-import type { Principal, TenantScope } from '../auth/principal.js';
+import type { Principal, TenantScope } from '../../core/principal.js';
 import { findApiKey, revokeApiKey as revokeRow, type ApiKeyRow } from './repository.js';
 
 /** Revoking is final and repeatable: revoking a revoked key returns it unchanged. */

@@ -3,7 +3,7 @@ import { AppError, notFound } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { findTenant } from '../tenants/repository.js';
 import { insertApp, type AppRow } from './repository.js';
 import type { CreateAppInput } from './schemas.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.js';
-import type { ApiKeyPrincipal, Principal, Role, TenantScope } from './principal.js';
+import type { ApiKeyPrincipal, Principal, Role, TenantScope } from '../../core/principal.js';
 import type { TokenVerifier } from './tokens.js';
 
 /**

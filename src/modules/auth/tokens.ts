@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
-import { isRole, type Principal, type Role } from './principal.js';
+import { isRole, type Principal, type Role } from '../../core/principal.js';
 
 export const tokenAudience = 'billing';
 

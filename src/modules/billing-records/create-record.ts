@@ -8,7 +8,7 @@ import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { RecordStatus, RecordType } from '../../db/schema.js';
 import { findApp } from '../apps/repository.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { findTenant } from '../tenants/repository.js';
 import { finalizedSearchText, numberInvoice } from './finalize-record.js';
 import { directRecordWrites, type RecordWrites } from './record-writes.js';

@@ -4,7 +4,7 @@ import { AppError, notFound } from '../../core/errors.js';
 import { formatInvoiceNumber } from '../../core/invoice-math.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { findTenant } from '../tenants/repository.js';
 import { directRecordWrites, type RecordWrites } from './record-writes.js';
 import { lockRecord, updateRecordWithEvent, type RecordRow } from './repository.js';

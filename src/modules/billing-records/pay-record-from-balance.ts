@@ -3,7 +3,7 @@ import { AppError, invalidParameter, notFound } from '../../core/errors.js';
 import { describeAmountProblem, parseMajorAmount, toMajorNumber } from '../../core/money.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { moveLockedRecord } from './move-record.js';
 import { directRecordWrites, type RecordWrites } from './record-writes.js';
 import { lockRecord, type RecordRow } from './repository.js';

@@ -2,7 +2,7 @@ import type { Clock } from '../../core/clock.js';
 import type { Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import { postCreditTransaction, type CreditMovement } from '../credit-ledger/post-credit-transaction.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import {
   insertRecords,
   lockRecord,

@@ -9,7 +9,7 @@ import type {
   BillingRecordsTable,
   RecordStatus,
 } from '../../db/schema.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 
 export type RecordRow = Selectable<BillingRecordsTable>;
 export type LineRow = Selectable<BillingRecordLinesTable>;

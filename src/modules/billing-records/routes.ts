@@ -8,7 +8,7 @@ import { emptyBodyIfAbsent } from '../../http/validation.js';
 import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { findApp } from '../apps/repository.js';
 import { access, principalOf, tenantScopeOf, type Access } from '../auth/access.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { IdempotencyKeyHeaders, replyIdempotently } from '../idempotency/idempotent-reply.js';
 import { restoreAfterPayment } from '../subscriptions/settle-open-invoice.js';
 import { findTenant } from '../tenants/repository.js';

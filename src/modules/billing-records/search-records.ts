@@ -4,7 +4,7 @@ import { invalidParameter, notFound } from '../../core/errors.js';
 import { decimalOf, majorToMinor } from '../../core/money.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { findTenant } from '../tenants/repository.js';
 import { searchRecords as searchRows, type RecordFilter, type RecordWithLines } from './repository.js';
 import type { SearchRecordsInput } from './schemas.js';

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { resourceTypes, type ResourceType } from '../../core/resources.js';
 import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { accountStatement, findCreditAccount, statementColumns } from '../credit-ledger/repository.js';
 import { tenantCreditAccount } from '../credit-ledger/sources.js';
 import { toCreditBalanceView, toCreditTransactionView } from '../credit-ledger/view.js';

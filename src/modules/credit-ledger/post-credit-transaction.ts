@@ -5,7 +5,7 @@ import { maxMinorAmount, toMajorNumber } from '../../core/money.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { LedgerTransactionType } from '../../db/schema.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { postToLedger, type CreditTransactionRow, type Posting } from './repository.js';
 import { creditSources, type CreditSource } from './sources.js';
 

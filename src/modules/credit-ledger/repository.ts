@@ -4,7 +4,7 @@ import type { Db } from '../../db/database.js';
 import { jsonRows } from '../../db/json-rows.js';
 import { fetchPage } from '../../db/paginate.js';
 import type { LedgerAccountsTable, LedgerTransactionsTable, LedgerTransactionType } from '../../db/schema.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { counterAccountFor, tenantCreditAccount, type CreditSource } from './sources.js';
 
 export type LedgerAccountRow = Selectable<LedgerAccountsTable>;

@@ -4,7 +4,7 @@ import { AppError } from '../../core/errors.js';
 import type { Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import { retryTransaction } from '../../db/retry.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 
 /** Keys are kept at least this long (the IETF draft asks for 24 hours). */
 export const idempotencyKeyLifetimeMs = 24 * 60 * 60 * 1000;

@@ -6,7 +6,7 @@ import { overageOf } from '../../core/overage.js';
 import { pageOffset, type PageRequest } from '../../core/pagination.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { findPlanVersionResources } from '../plans/repository.js';
 import { findCurrentSubscription } from '../subscriptions/repository.js';
 import { findTenant } from '../tenants/repository.js';

@@ -1,5 +1,5 @@
 import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { usageOverDays, usageOverSpans, type UsageSpan } from '../usage/repository.js';
 import { findPendingMetering, type MeteredBillingRow } from './repository.js';
 

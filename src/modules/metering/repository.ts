@@ -2,7 +2,7 @@ import { sql, type Insertable, type Selectable } from 'kysely';
 import { jsonRows } from '../../db/json-rows.js';
 import type { Db } from '../../db/database.js';
 import type { MeteredBillingsTable } from '../../db/schema.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 
 export type NewMeteredBilling = Omit<Insertable<MeteredBillingsTable>, 'tenant_id'>;
 export type MeteredBillingRow = Selectable<MeteredBillingsTable>;

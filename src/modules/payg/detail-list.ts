@@ -4,7 +4,7 @@ import { invalidParameter } from '../../core/errors.js';
 import { toMajorNumber } from '../../core/money.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
-import type { ApiKeyPrincipal } from '../auth/principal.js';
+import type { ApiKeyPrincipal } from '../../core/principal.js';
 
 /** The longest range one request reads, both ends included: a month of 31 days. */
 export const maxDetailDays = 31;

@@ -7,7 +7,7 @@ import { describeAmountProblem, parseMajorAmount, toMajorNumber } from '../../co
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { InstrumentKind, PaygInstrumentsTable } from '../../db/schema.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { postCreditTransaction } from '../credit-ledger/post-credit-transaction.js';
 import { findTenant } from '../tenants/repository.js';
 

@@ -1,5 +1,5 @@
 import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { postManyToLedger } from '../credit-ledger/repository.js';
 
 /** One `payg_deduction` debit out of a tenant-side account (cash or an instrument's). */

@@ -8,7 +8,7 @@ import { toMajorText, majorToMinor } from '../../core/money.js';
 import { planDeductions, usableInOrder, type PayingInstrument } from '../../core/payg-deduction.js';
 import type { Db } from '../../db/database.js';
 import type { PaygDeductionsTable, PaygSettlementLinesTable, PaygSettlementsTable } from '../../db/schema.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { writeRecord } from '../billing-records/create-record.js';
 import { postCreditTransaction } from '../credit-ledger/post-credit-transaction.js';
 import { tenantCreditAccount } from '../credit-ledger/sources.js';

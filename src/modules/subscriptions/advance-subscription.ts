@@ -1,6 +1,6 @@
 import { clockAt } from '../../core/clock.js';
 import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import type { PlanLookup } from '../plans/plan-lookup.js';
 import type { CreditBalances } from './credit-balances.js';
 import { findTenant, type TenantRow } from '../tenants/repository.js';

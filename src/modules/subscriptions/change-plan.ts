@@ -6,7 +6,7 @@ import { toMajorText } from '../../core/money.js';
 import { prorate, remainingSeconds } from '../../core/proration.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { postCreditTransaction } from '../credit-ledger/post-credit-transaction.js';
 import { findTenant } from '../tenants/repository.js';
 import { collectLockedRecord } from './collect-payment.js';

@@ -4,7 +4,7 @@ import { moveLockedRecord } from '../billing-records/move-record.js';
 import { directRecordWrites, type RecordWrites } from '../billing-records/record-writes.js';
 import { applyBalancePayment } from '../billing-records/pay-record-from-balance.js';
 import type { RecordRow } from '../billing-records/repository.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { ledgerBalances, type CreditBalances } from './credit-balances.js';
 import { providerFor } from './payment-providers.js';
 import type { SubscriptionRow } from './repository.js';

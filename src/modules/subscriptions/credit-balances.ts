@@ -1,5 +1,5 @@
 import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { findCreditAccount } from '../credit-ledger/repository.js';
 import { tenantCreditAccount } from '../credit-ledger/sources.js';
 

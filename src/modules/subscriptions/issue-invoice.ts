@@ -2,7 +2,7 @@ import type { Clock } from '../../core/clock.js';
 import { toMajorText } from '../../core/money.js';
 import type { Db } from '../../db/database.js';
 import type { RecordType } from '../../db/schema.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { writeRecord } from '../billing-records/create-record.js';
 import type { RecordRow } from '../billing-records/repository.js';
 import type { PlanLookup } from '../plans/plan-lookup.js';

@@ -2,7 +2,7 @@ import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Db } from '../../db/database.js';
 import { jsonRows } from '../../db/json-rows.js';
 import type { SubscriptionEventsTable, SubscriptionPeriodsTable, SubscriptionsTable } from '../../db/schema.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import type { TenantRow } from '../tenants/repository.js';
 
 export type SubscriptionRow = Selectable<SubscriptionsTable>;

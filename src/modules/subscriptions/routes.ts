@@ -8,7 +8,7 @@ import type { Api, AppDependencies } from '../../http/app.js';
 import { emptyBodyIfAbsent } from '../../http/validation.js';
 import { errorResponses, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { access, principalOf, tenantScopeOf } from '../auth/access.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { IdempotencyKeyHeaders, replyIdempotently } from '../idempotency/idempotent-reply.js';
 import { findTenant } from '../tenants/repository.js';
 import { cancelSubscription } from './cancel-subscription.js';

@@ -1,6 +1,6 @@
 import type { Clock } from '../../core/clock.js';
 import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { findTenant } from '../tenants/repository.js';
 import { afterCollection } from './lifecycle.js';
 import { lockSubscriptionOwingRecord, type SubscriptionRow } from './repository.js';

@@ -5,7 +5,7 @@ import { newId } from '../../core/ids.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { PaymentMethod } from '../../db/schema.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { findTenantForUpdate } from '../tenants/repository.js';
 import { lockUpToDateSubscription } from './advance-subscription.js';
 import { nextRunAt } from './lifecycle.js';

@@ -1,5 +1,5 @@
 import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { directRecordWrites, type RecordWrites } from '../billing-records/record-writes.js';
 import {
   insertMeteredBillings,

@@ -1,6 +1,6 @@
 import type { Db } from '../../db/database.js';
 import type { SubscriptionStatus } from '../../db/schema.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { nextRunAt } from './lifecycle.js';
 import type { SubscriptionPatch, SubscriptionRow } from './repository.js';
 import { directWrites, type SubscriptionWrites } from './subscription-writes.js';

@@ -3,7 +3,7 @@ import { notFound } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { PaymentMethod } from '../../db/schema.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { lockUpToDateSubscription } from './advance-subscription.js';
 import type { SubscriptionRow } from './repository.js';
 import { transition } from './transition.js';

@@ -3,7 +3,7 @@ import type { PageRequest } from '../../core/pagination.js';
 import type { Db } from '../../db/database.js';
 import { fetchPage } from '../../db/paginate.js';
 import type { TenantsTable } from '../../db/schema.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import type { ListTenantsFilter } from './schemas.js';
 
 export type TenantRow = Selectable<TenantsTable>;

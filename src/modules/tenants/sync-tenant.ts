@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import { ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { createTenant } from './create-tenant.js';
 import { findTenantForUpdate, type TenantRow } from './repository.js';
 import type { SyncTenantInput } from './schemas.js';

@@ -2,7 +2,7 @@ import type { Clock } from '../../core/clock.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { hasMoneyIn, updateTenant as updateTenantRow, type TenantRow } from './repository.js';
 import type { UpdateTenantInput } from './schemas.js';
 import { validateTenantSettings } from './settings.js';

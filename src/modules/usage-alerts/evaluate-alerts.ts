@@ -4,7 +4,7 @@ import type { Clock } from '../../core/clock.js';
 import { toRfc3339 } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
 import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { findPlanVersionResources } from '../plans/repository.js';
 import { findCurrentSubscription, liveStatuses } from '../subscriptions/repository.js';
 import { findTenant } from '../tenants/repository.js';

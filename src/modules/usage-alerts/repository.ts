@@ -3,7 +3,7 @@ import type { PageRequest } from '../../core/pagination.js';
 import type { Db } from '../../db/database.js';
 import { fetchPage } from '../../db/paginate.js';
 import type { UsageAlertsTable } from '../../db/schema.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 
 export type AlertRow = Selectable<UsageAlertsTable>;
 

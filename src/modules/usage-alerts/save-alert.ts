@@ -4,7 +4,7 @@ import { newId } from '../../core/ids.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import { findApp } from '../apps/repository.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { findTenant } from '../tenants/repository.js';
 import { newWebhookSecret, validateDelivery } from './alert-settings.js';
 import { insertAlert, lockAlert, updateAlert, type AlertRow } from './repository.js';

@@ -7,7 +7,7 @@ import { resourceTypes, type ResourceType } from '../../core/resources.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import { findApp } from '../apps/repository.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import { findTenant } from '../tenants/repository.js';
 import { dailyTotals } from './repository.js';
 

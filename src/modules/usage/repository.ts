@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.js';
 import { jsonRows } from '../../db/json-rows.js';
-import type { TenantScope } from '../auth/principal.js';
+import type { TenantScope } from '../../core/principal.js';
 import type { DailyUsage } from './rollup.js';
 import type { UsageEvent } from './usage-event.js';
 
