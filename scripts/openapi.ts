@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { systemClock } from '../src/core/clock.js';
 import { defaultRateLimits } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
-import { buildApp } from '../src/http/app.js';
+import { buildApp } from '../src/app.js';
 import { createTokenVerifier } from '../src/modules/auth/tokens.js';
 import { packageVersion } from '../src/cli/runtime.js';
 

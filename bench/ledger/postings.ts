@@ -1,6 +1,6 @@
 import type { Clock } from '../../src/core/clock.js';
 import type { DatabaseHandle } from '../../src/db/database.js';
-import type { Api } from '../../src/http/app.js';
+import type { Api } from '../../src/http/api.js';
 import { postCreditTransaction, type CreditMovement } from '../../src/modules/credit-ledger/post-credit-transaction.js';
 import { run, warmUp, type RunStats } from '../lib/closed-loop.js';
 import { fmt } from '../lib/table.js';

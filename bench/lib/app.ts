@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../../src/core/clock.js';
 import { noRateLimits } from '../../src/config.js';
 import type { DatabaseHandle } from '../../src/db/database.js';
-import { buildApp, type Api } from '../../src/http/app.js';
+import { buildApp } from '../../src/app.js';
+import type { Api } from '../../src/http/api.js';
 import { createTokenVerifier, mintToken, type TokenClaims } from '../../src/modules/auth/tokens.js';
 
 /**

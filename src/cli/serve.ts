@@ -2,7 +2,7 @@ import { systemClock } from '../core/clock.js';
 import type { Config } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { buildApp } from '../http/app.js';
+import { buildApp } from '../app.js';
 import { startScheduler } from '../jobs/scheduler.js';
 import { createTransports } from '../modules/notifications/transports.js';
 import { createTokenVerifier } from '../modules/auth/tokens.js';

@@ -1,10 +1,9 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, RouteOptions } from 'fastify';
-import type { Access } from '../modules/auth/access.js';
-import { apiKeyHeader } from '../modules/auth/access.js';
 import { errorSchemaRef } from './envelope.js';
 import { toOpenApi30Bounds } from './openapi-bounds.js';
+import { apiKeyHeader, type Access } from './route-access.js';
 
 /** Public routes say so with an empty requirement: OpenAPI reads a missing `security` as "not stated". */
 const securityFor = (rule: Access | undefined): Record<string, string[]>[] => {

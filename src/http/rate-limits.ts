@@ -10,11 +10,11 @@ import {
 } from '../config.js';
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
-import type { Access } from '../modules/auth/access.js';
-import type { Api } from './app.js';
 import { errorSchemaRef } from './envelope.js';
 import { errorBody } from './error-handler.js';
 import { memoryRateLimitStore } from './rate-limit-store.js';
+import type { Access } from './route-access.js';
+import type { Api } from './api.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -1,7 +1,8 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { defaultRateLimits, type RateLimitClass, type RateLimitConfig, type TrustProxy } from '../config.js';
 import { ManualClock } from '../core/clock.js';
-import { buildApp, type Api } from '../http/app.js';
+import { buildApp } from '../app.js';
+import type { Api } from '../http/api.js';
 import type { Role } from '../core/principal.js';
 import { createTokenVerifier, mintToken, type TokenClaims } from '../modules/auth/tokens.js';
 import { checkResponsesAgainstDocument } from './response-contract.js';

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { notFound } from '../../core/errors.js';
 import { unwrap } from '../../core/result.js';
-import type { Api, AppDependencies } from '../../http/app.js';
+import type { Api, RouteDependencies } from '../../http/api.js';
 import {
   DetailEnvelope,
   detailEnvelope,
@@ -27,7 +27,7 @@ import {
 } from './schemas.js';
 import { toApiKeyView } from './view.js';
 
-export const registerApiKeyRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+export const registerApiKeyRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
   app.addSchema(ApiKeySchema);
   app.addSchema(CreatedApiKeySchema);
 

@@ -1,24 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.js';
 import type { ApiKeyPrincipal, Principal, Role, TenantScope } from '../../core/principal.js';
+import { apiKeyHeader, type Access } from '../../http/route-access.js';
 import type { TokenVerifier } from './tokens.js';
 
-/**
- * What a route lets in. Every route declares one in `config.access`; a route without one is
- * refused when the app starts, so nothing is left open by forgetting.
- */
-export type Access =
-  | { kind: 'public' }
-  /** Platform admins; a `tenant_id` path parameter, if any, becomes the tenant scope. */
-  | { kind: 'platform_admin' }
-  /** The platform's own services; likewise scoped by a `tenant_id` path parameter. */
-  | { kind: 'service' }
-  /** Platform admins or the platform's services, scoped likewise. */
-  | { kind: 'staff' }
-  /** The tenant named by the `tenant_id` path parameter: its admins (and viewers when not `write`), or a platform admin. */
-  | { kind: 'tenant'; write: boolean }
-  | { kind: 'api_key' };
-
+/** The rules routes declare, e.g. `config: { access: access.tenantRead }`. */
 export const access = {
   public: { kind: 'public' },
   platformAdmin: { kind: 'platform_admin' },
@@ -30,17 +16,9 @@ export const access = {
 } as const satisfies Record<string, Access>;
 
 declare module 'fastify' {
-  interface FastifyContextConfig {
-    access?: Access;
-  }
   interface FastifyInstance {
     /** Every guarded route and its access rule, for the docs and the shared security tests. */
     accessCatalog: AccessCatalogEntry[];
-  }
-  interface FastifyRequest {
-    principal: Principal | null;
-    tenantScope: TenantScope | null;
-    apiKey: ApiKeyPrincipal | null;
   }
 }
 
@@ -54,8 +32,6 @@ export interface ApiKeyAuthenticator {
   /** Resolves an active key, or throws `unauthorized`. */
   authenticate(presentedKey: string): Promise<ApiKeyPrincipal>;
 }
-
-export const apiKeyHeader = 'df-api-key';
 
 const forbidden = (): AppError => new AppError('forbidden', 'not allowed');
 const authenticationRequired = (): AppError => new AppError('unauthorized', 'authentication required');

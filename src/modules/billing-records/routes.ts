@@ -3,11 +3,12 @@ import type { Clock } from '../../core/clock.js';
 import { notFound } from '../../core/errors.js';
 import { ok, unwrap, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
-import type { Api, AppDependencies } from '../../http/app.js';
+import type { Api, RouteDependencies } from '../../http/api.js';
 import { emptyBodyIfAbsent } from '../../http/validation.js';
 import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
+import type { Access } from '../../http/route-access.js';
 import { findApp } from '../apps/repository.js';
-import { access, principalOf, tenantScopeOf, type Access } from '../auth/access.js';
+import { access, principalOf, tenantScopeOf } from '../auth/access.js';
 import type { TenantScope } from '../../core/principal.js';
 import { IdempotencyKeyHeaders, replyIdempotently } from '../idempotency/idempotent-reply.js';
 import { restoreAfterPayment } from '../subscriptions/settle-open-invoice.js';
@@ -103,7 +104,7 @@ const actionRoutes: RecordActionRoute[] = [
   },
 ];
 
-export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
   app.addSchema(LineItemSchema);
   app.addSchema(BillingRecordSchema);
   app.addSchema(BillingRecordDetailSchema);

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { unwrap } from '../../core/result.js';
-import type { Api, AppDependencies } from '../../http/app.js';
+import type { Api, RouteDependencies } from '../../http/api.js';
 import { errorResponses } from '../../http/envelope.js';
 import { access, principalOf } from '../auth/access.js';
 import { tenantIdPattern, userIdPattern } from '../tenants/schemas.js';
@@ -21,7 +21,7 @@ const ExportUserDataBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const registerComplianceExportRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+export const registerComplianceExportRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
   for (const schema of exportItemSchemas) app.addSchema(schema);
   app.post(
     '/internal/billing/export-user-data',

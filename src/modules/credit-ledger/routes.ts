@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { invalidParameter, notFound } from '../../core/errors.js';
 import { describeAmountProblem, parseMajorAmount } from '../../core/money.js';
 import { fail, ok } from '../../core/result.js';
-import type { Api, AppDependencies } from '../../http/app.js';
+import type { Api, RouteDependencies } from '../../http/api.js';
 import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { access, tenantScopeOf } from '../auth/access.js';
 import { IdempotencyKeyHeaders, replyIdempotently } from '../idempotency/idempotent-reply.js';
@@ -36,7 +36,7 @@ const grantRoutes = [
   },
 ] as const;
 
-export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
   app.addSchema(CreditTransactionSchema);
   app.addSchema(CreditBalanceSchema);
   const transactionResponse = ObjectEnvelope(Type.Ref('CreditTransactionResponse'));

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { Registry } from 'prom-client';
 import type { DatabaseHandle } from '../../db/database.js';
-import type { Api } from '../../http/app.js';
+import type { Api } from '../../http/api.js';
 import { access } from '../auth/access.js';
 
 const readinessTimeoutMs = 2000;

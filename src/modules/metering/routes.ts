@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { unwrap } from '../../core/result.js';
-import type { Api, AppDependencies } from '../../http/app.js';
+import type { Api, RouteDependencies } from '../../http/api.js';
 import { errorResponses, ListEnvelope, listEnvelope } from '../../http/envelope.js';
 import { access, tenantScopeOf } from '../auth/access.js';
 import { TenantUsageParams } from '../usage/schemas.js';
@@ -8,7 +8,7 @@ import { listMeteredBillings } from './list-metered-billings.js';
 import { MeteredBillingSchema, MeteringQuery } from './schemas.js';
 import { toMeteredBillingView } from './view.js';
 
-export const registerMeteringRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+export const registerMeteringRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
   app.addSchema(MeteredBillingSchema);
   app.get(
     '/billing/usage/:tenant_id/metering',

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { toRfc3339 } from '../../core/clock.js';
 import { notFound } from '../../core/errors.js';
-import type { Api, AppDependencies } from '../../http/app.js';
+import type { Api, RouteDependencies } from '../../http/api.js';
 import { errorResponses, ListEnvelope, listEnvelope } from '../../http/envelope.js';
 import { fetchPage } from '../../db/paginate.js';
 import { pageQueryFields } from '../../http/pagination.js';
@@ -20,7 +20,7 @@ const NotificationSchema = Type.Object(
   { $id: 'Notification' },
 );
 
-export const registerNotificationRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+export const registerNotificationRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
   app.addSchema(NotificationSchema);
   app.get(
     '/billing/notifications/:tenant_id',

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { unwrap, ok } from '../../core/result.js';
-import type { Api, AppDependencies } from '../../http/app.js';
+import type { Api, RouteDependencies } from '../../http/api.js';
 import {
   DetailEnvelope,
   detailEnvelope,
@@ -103,7 +103,7 @@ const issueRequestOf = (path: (typeof issueRoutes)[number]['path'], body: Record
   return { ...common, kind: 'cloud_marketplace', customerIdentifier: body.customer_identifier as string };
 };
 
-export const registerPaygRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+export const registerPaygRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
   app.addSchema(ProductSchema);
   app.addSchema(InstrumentSchema);
   const productResponse = ObjectEnvelope(Type.Ref('PaygProduct'));

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { unwrap } from '../../core/result.js';
-import type { Api, AppDependencies } from '../../http/app.js';
+import type { Api, RouteDependencies } from '../../http/api.js';
 import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { access } from '../auth/access.js';
 import { createPlan } from './create-plan.js';
@@ -21,7 +21,7 @@ import { toPlanView } from './view.js';
 
 const planRef = Type.Ref('Plan');
 
-export const registerPlanRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+export const registerPlanRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
   app.addSchema(PlanSchema);
 
   app.post(

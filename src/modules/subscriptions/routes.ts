@@ -4,7 +4,7 @@ import { invalidParameter, notFound } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import { runBilling } from '../../jobs/billing-run.js';
-import type { Api, AppDependencies } from '../../http/app.js';
+import type { Api, RouteDependencies } from '../../http/api.js';
 import { emptyBodyIfAbsent } from '../../http/validation.js';
 import { errorResponses, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { access, principalOf, tenantScopeOf } from '../auth/access.js';
@@ -83,7 +83,7 @@ const actionRoutes: ActionRoute[] = [
   },
 ];
 
-export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
   app.addSchema(SubscriptionSchema);
   const subscriptionResponse = ObjectEnvelope(Type.Ref('SubscriptionResponse'));
 

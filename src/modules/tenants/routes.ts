@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { notFound } from '../../core/errors.js';
 import { unwrap } from '../../core/result.js';
-import type { Api, AppDependencies } from '../../http/app.js';
+import type { Api, RouteDependencies } from '../../http/api.js';
 import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { access, tenantScopeOf } from '../auth/access.js';
 import { createTenant } from './create-tenant.js';
@@ -20,7 +20,7 @@ import { toTenantView } from './view.js';
 
 const tenantRef = Type.Ref('Tenant');
 
-export const registerTenantRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+export const registerTenantRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
   app.addSchema(TenantSchema);
 
   app.post(

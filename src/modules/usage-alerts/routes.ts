@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { notFound } from '../../core/errors.js';
 import { unwrap } from '../../core/result.js';
-import type { Api, AppDependencies } from '../../http/app.js';
+import type { Api, RouteDependencies } from '../../http/api.js';
 import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { access, tenantScopeOf } from '../auth/access.js';
 import { findTenant } from '../tenants/repository.js';
@@ -17,7 +17,7 @@ import {
 } from './schemas.js';
 import { toAlertView } from './view.js';
 
-export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
   app.addSchema(UsageAlertSchema);
   const alertResponse = ObjectEnvelope(Type.Ref('UsageAlertResponse'));
   const tags = ['usage-alerts'];

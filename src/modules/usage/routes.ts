@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { unwrap } from '../../core/result.js';
-import type { Api, AppDependencies } from '../../http/app.js';
+import type { Api, RouteDependencies } from '../../http/api.js';
 import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { access, tenantScopeOf } from '../auth/access.js';
 import { evaluateAlerts } from '../usage-alerts/evaluate-alerts.js';
@@ -15,7 +15,7 @@ import {
 } from './schemas.js';
 import { toDayStatsView } from './view.js';
 
-export const registerUsageRoutes = (app: Api, { database: { db }, clock }: AppDependencies): void => {
+export const registerUsageRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
   app.addSchema(UsageStatsSchema);
 
   app.post(

@@ -1,0 +1,62 @@
+import type { Registry } from 'prom-client';
+import type { DatabaseHandle } from './db/database.js';
+import type { Api, RouteDependencies } from './http/api.js';
+import { buildServer, type ServerOptions } from './http/server.js';
+import { createApiKeyAuthenticator } from './modules/api-keys/authenticate.js';
+import { registerApiKeyRoutes } from './modules/api-keys/routes.js';
+import { registerAppRoutes } from './modules/apps/routes.js';
+import { installAccessGuard } from './modules/auth/access.js';
+import type { TokenVerifier } from './modules/auth/tokens.js';
+import { registerBillingRecordRoutes } from './modules/billing-records/routes.js';
+import { registerComplianceExportRoutes } from './modules/compliance-export/routes.js';
+import { registerCreditLedgerRoutes } from './modules/credit-ledger/routes.js';
+import { registerHealthRoutes } from './modules/health/routes.js';
+import { registerMeteringRoutes } from './modules/metering/routes.js';
+import { registerNotificationRoutes } from './modules/notifications/routes.js';
+import { registerPaygRoutes } from './modules/payg/routes.js';
+import { registerPlanRoutes } from './modules/plans/routes.js';
+import { registerSubscriptionRoutes } from './modules/subscriptions/routes.js';
+import { registerTenantRoutes } from './modules/tenants/routes.js';
+import { registerUsageAlertRoutes } from './modules/usage-alerts/routes.js';
+import { registerUsageRoutes } from './modules/usage/routes.js';
+
+export interface AppDependencies extends ServerOptions {
+  database: DatabaseHandle;
+  tokens: TokenVerifier;
+}
+
+/** What the wiring hands each module: the route dependencies, and the server's metrics. */
+interface Wiring extends RouteDependencies {
+  metrics: Registry;
+}
+
+/**
+ * Every module with routes, in the order they are registered (and listed in the OpenAPI
+ * document). Where one module reacts to another's events, the wiring connects them here, so
+ * neither imports the other.
+ */
+const modules: { register(app: Api, wiring: Wiring): void }[] = [
+  { register: (app, { database, metrics }) => registerHealthRoutes(app, database, metrics) },
+  { register: registerTenantRoutes },
+  { register: registerAppRoutes },
+  { register: registerPlanRoutes },
+  { register: registerApiKeyRoutes },
+  { register: registerBillingRecordRoutes },
+  { register: registerCreditLedgerRoutes },
+  { register: registerSubscriptionRoutes },
+  { register: registerUsageRoutes },
+  { register: registerMeteringRoutes },
+  { register: registerUsageAlertRoutes },
+  { register: registerNotificationRoutes },
+  { register: registerComplianceExportRoutes },
+  { register: registerPaygRoutes },
+];
+
+/** The service's app: the server, the access guard in front of every route, and every module's routes. */
+export const buildApp = async (deps: AppDependencies): Promise<Api> => {
+  const { app, metrics } = await buildServer(deps);
+  installAccessGuard(app, deps.tokens, createApiKeyAuthenticator(deps.database.db));
+  const wiring: Wiring = { database: deps.database, clock: deps.clock, metrics };
+  for (const module of modules) module.register(app, wiring);
+  return app;
+};
