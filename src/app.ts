@@ -8,6 +8,7 @@ import { registerAppRoutes } from './modules/apps/routes.js';
 import { installAccessGuard } from './modules/auth/access.js';
 import type { TokenVerifier } from './modules/auth/tokens.js';
 import { registerBillingRecordRoutes } from './modules/billing-records/routes.js';
+import { registerBillingRunRoutes } from './modules/billing-run/routes.js';
 import { registerComplianceExportRoutes } from './modules/compliance-export/routes.js';
 import { registerCreditLedgerRoutes } from './modules/credit-ledger/routes.js';
 import { registerHealthRoutes } from './modules/health/routes.js';
@@ -44,6 +45,7 @@ const modules: { register(app: Api, wiring: Wiring): void }[] = [
   { register: registerBillingRecordRoutes },
   { register: registerCreditLedgerRoutes },
   { register: registerSubscriptionRoutes },
+  { register: registerBillingRunRoutes },
   { register: registerUsageRoutes },
   { register: registerMeteringRoutes },
   { register: registerUsageAlertRoutes },

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { DatabaseHandle } from '../../src/db/database.js';
-import { runBilling, type BillingRunSummary } from '../../src/jobs/billing-run.js';
+import { runBilling, type BillingRunSummary } from '../../src/modules/billing-run/billing-run.js';
 import { inBackground } from '../lib/background.js';
 import { loadAverages, watchCpu } from '../lib/cpu.js';
 import { sampleEveryMs } from './config.js';

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { DatabaseHandle } from '../../src/db/database.js';
-import { runBilling } from '../../src/jobs/billing-run.js';
+import { runBilling } from '../../src/modules/billing-run/billing-run.js';
 import { withClient } from '../lib/server.js';
 import { stopwatch } from '../lib/timing.js';
 import { currentIndex, expectedOverage, iso, meteredResources, type BenchTenant } from './workload.js';

@@ -5,7 +5,7 @@ import { deliverNotifications } from '../modules/notifications/deliver-notificat
 import type { Transports } from '../modules/notifications/transports.js';
 import { evaluateAlerts } from '../modules/usage-alerts/evaluate-alerts.js';
 import { tenantsWithActiveAlerts } from '../modules/usage-alerts/repository.js';
-import { runBilling } from './billing-run.js';
+import { runBilling } from '../modules/billing-run/billing-run.js';
 import { settlePayg } from './payg-settlement.js';
 
 export interface ScheduledWork {

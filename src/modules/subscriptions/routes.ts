@@ -1,9 +1,8 @@
 import { Type } from 'typebox';
 import type { Clock } from '../../core/clock.js';
-import { invalidParameter, notFound } from '../../core/errors.js';
+import { notFound } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
-import { runBilling } from '../../jobs/billing-run.js';
 import type { Api, RouteDependencies } from '../../http/api.js';
 import { emptyBodyIfAbsent } from '../../http/validation.js';
 import { errorResponses, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
@@ -16,8 +15,6 @@ import { changePlan } from './change-plan.js';
 import { findCurrentSubscription, type SubscriptionRow } from './repository.js';
 import { resumeSubscription } from './resume-subscription.js';
 import {
-  BillingRunBody,
-  BillingRunSchema,
   CancelBody,
   ChangePlanBody,
   EmptyBody,
@@ -28,7 +25,7 @@ import {
 } from './schemas.js';
 import { subscribe } from './subscribe.js';
 import { updateSubscriptionSettings } from './update-subscription-settings.js';
-import { toBillingRunView, toSubscriptionView } from './view.js';
+import { toSubscriptionView } from './view.js';
 
 type SubscriptionAction = (
   trx: Db,
@@ -162,29 +159,6 @@ export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }
       });
       if (!updated.ok) throw updated.error;
       return objectEnvelope(toSubscriptionView(updated.value), clock.now());
-    },
-  );
-
-  app.post(
-    '/admin/billing-run',
-    {
-      config: { access: access.platformAdmin },
-      schema: {
-        operationId: 'runBilling',
-        tags: ['admin'],
-        summary:
-          'Run billing as of a time (default now): renewals, trial ends, payment retries, grace expiry. Idempotent',
-        body: BillingRunBody,
-        response: { 200: ObjectEnvelope(BillingRunSchema) },
-      },
-      preValidation: emptyBodyIfAbsent,
-    },
-    async (request) => {
-      const now = clock.now();
-      const asOf = request.body.as_of === undefined ? now : new Date(request.body.as_of);
-      if (Number.isNaN(asOf.getTime())) throw invalidParameter('body', 'as_of', 'is not a valid time');
-      if (asOf > now) throw invalidParameter('body', 'as_of', 'must not be in the future');
-      return objectEnvelope(toBillingRunView(await runBilling(db, asOf)), clock.now());
     },
   );
 };

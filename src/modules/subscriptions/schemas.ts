@@ -58,15 +58,6 @@ export const UpdateSubscriptionBody = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
-export const BillingRunBody = Type.Object(
-  {
-    as_of: Type.Optional(
-      Type.String({ format: 'date-time', description: 'RFC 3339; default now. Never in the future' }),
-    ),
-  },
-  { additionalProperties: false },
-);
-
 const instant = (example: string) => Type.Union([Type.String(), Type.Null()], { examples: [example] });
 
 export const SubscriptionSchema = Type.Object(
@@ -113,16 +104,3 @@ export const SubscriptionSchema = Type.Object(
   { $id: 'SubscriptionResponse' },
 );
 export type SubscriptionView = Static<typeof SubscriptionSchema>;
-
-export const BillingRunSchema = Type.Object({
-  as_of: Type.String(),
-  subscriptions: Type.Integer({ description: 'Subscriptions this run advanced' }),
-  steps: Type.Object({
-    usage_close: Type.Integer({ description: 'Metered periods closed and their overage invoiced' }),
-    trial_end: Type.Integer(),
-    period_end: Type.Integer(),
-    payment_retry: Type.Integer(),
-    grace_expiry: Type.Integer(),
-  }),
-  failures: Type.Array(Type.Object({ tenant_id: Type.String(), subscription_id: Type.String(), error: Type.String() })),
-});

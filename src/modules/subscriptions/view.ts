@@ -1,6 +1,5 @@
 import { toRfc3339 } from '../../core/clock.js';
 import { toMajorNumber } from '../../core/money.js';
-import type { BillingRunSummary } from '../../jobs/billing-run.js';
 import type { SubscriptionRow } from './repository.js';
 import type { SubscriptionView } from './schemas.js';
 
@@ -39,15 +38,4 @@ export const toSubscriptionView = (sub: SubscriptionRow): SubscriptionView => ({
   ended_at: instant(sub.ended_at),
   created_at: toRfc3339(sub.created_at),
   updated_at: toRfc3339(sub.updated_at),
-});
-
-export const toBillingRunView = (summary: BillingRunSummary) => ({
-  as_of: toRfc3339(summary.asOf),
-  subscriptions: summary.subscriptions,
-  steps: summary.steps,
-  failures: summary.failures.map((failure) => ({
-    tenant_id: failure.tenantId,
-    subscription_id: failure.subscriptionId,
-    error: failure.error,
-  })),
 });

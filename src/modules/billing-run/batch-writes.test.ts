@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postCreditTransaction, type CreditMovement } from '../modules/credit-ledger/post-credit-transaction.js';
-import { findCreditAccount } from '../modules/credit-ledger/repository.js';
-import { givenTenant } from '../testing/fixtures.js';
-import { createTestApp, type TestApp } from '../testing/test-app.js';
-import type { Db } from '../db/database.js';
+import { postCreditTransaction, type CreditMovement } from '../credit-ledger/post-credit-transaction.js';
+import { findCreditAccount } from '../credit-ledger/repository.js';
+import { givenTenant } from '../../testing/fixtures.js';
+import { createTestApp, type TestApp } from '../../testing/test-app.js';
+import type { Db } from '../../db/database.js';
 import { BatchWrites } from './batch-writes.js';
 
 /*

@@ -1,13 +1,13 @@
-import type { Db } from '../db/database.js';
-import { yearIn } from '../core/calendar.js';
-import { retryTransaction } from '../db/retry.js';
-import { cachedPlanLookup, type CachedPlanLookup } from '../modules/plans/plan-lookup.js';
-import { advanceSubscription, maxStepsPerRun } from '../modules/subscriptions/advance-subscription.js';
-import { batchBalances } from '../modules/subscriptions/credit-balances.js';
-import { dueStep, type DueStepKind } from '../modules/subscriptions/lifecycle.js';
-import { findTenantsOf, lockDueSubscriptions } from '../modules/subscriptions/repository.js';
+import type { Db } from '../../db/database.js';
+import { yearIn } from '../../core/calendar.js';
+import { retryTransaction } from '../../db/retry.js';
+import { cachedPlanLookup, type CachedPlanLookup } from '../plans/plan-lookup.js';
+import { advanceSubscription, maxStepsPerRun } from '../subscriptions/advance-subscription.js';
+import { batchBalances } from '../subscriptions/credit-balances.js';
+import { dueStep, type DueStepKind } from '../subscriptions/lifecycle.js';
+import { findTenantsOf, lockDueSubscriptions } from '../subscriptions/repository.js';
 import { BatchWrites } from './batch-writes.js';
-import { batchMeteringReads } from '../modules/metering/metering-reads.js';
+import { batchMeteringReads } from '../metering/metering-reads.js';
 
 export interface BillingRunSummary {
   asOf: Date;

@@ -1,12 +1,18 @@
-import { toMajorNumber } from '../core/money.js';
+import { toMajorNumber } from '../../core/money.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Db } from '../db/database.js';
-import type { PaymentMethod } from '../db/schema.js';
-import { createTestApp, defaultRateLimitsWithout, testSecret, testStart, type TestApp } from '../testing/test-app.js';
+import type { Db } from '../../db/database.js';
+import type { PaymentMethod } from '../../db/schema.js';
+import {
+  createTestApp,
+  defaultRateLimitsWithout,
+  testSecret,
+  testStart,
+  type TestApp,
+} from '../../testing/test-app.js';
 import { runBilling, type BillingRunSummary } from './billing-run.js';
 
 /*
@@ -16,7 +22,7 @@ import { runBilling, type BillingRunSummary } from './billing-run.js';
  * subscription; how it pays (credit balance, card, decline, manual) decides what the run does.
  */
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
 const subscribedAt = new Date(testStart);
 const dayMs = 86_400_000;

@@ -1,10 +1,10 @@
-import type { Clock } from '../core/clock.js';
-import { ok, type Result } from '../core/result.js';
-import type { Db } from '../db/database.js';
-import { creditPosting, type CreditMovement } from '../modules/credit-ledger/post-credit-transaction.js';
-import { postManyToLedger, type Posting } from '../modules/credit-ledger/repository.js';
-import type { TenantScope } from '../core/principal.js';
-import { directRecordWrites } from '../modules/billing-records/record-writes.js';
+import type { Clock } from '../../core/clock.js';
+import { ok, type Result } from '../../core/result.js';
+import type { Db } from '../../db/database.js';
+import { creditPosting, type CreditMovement } from '../credit-ledger/post-credit-transaction.js';
+import { postManyToLedger, type Posting } from '../credit-ledger/repository.js';
+import type { TenantScope } from '../../core/principal.js';
+import { directRecordWrites } from '../billing-records/record-writes.js';
 import {
   insertRecords,
   lockInvoiceSequences,
@@ -15,13 +15,13 @@ import {
   type NewRecordWithLines,
   type RecordPatch,
   type RecordRow,
-} from '../modules/billing-records/repository.js';
+} from '../billing-records/repository.js';
 import {
   insertMeteredBillings,
   markInvoiced,
   type InvoicedMetering,
   type NewMeteredBilling,
-} from '../modules/metering/repository.js';
+} from '../metering/repository.js';
 import {
   insertPeriods,
   writeSubscriptions,
@@ -29,8 +29,8 @@ import {
   type NewSubscriptionEvent,
   type SubscriptionPatch,
   type SubscriptionRow,
-} from '../modules/subscriptions/repository.js';
-import type { SubscriptionWrites } from '../modules/subscriptions/subscription-writes.js';
+} from '../subscriptions/repository.js';
+import type { SubscriptionWrites } from '../subscriptions/subscription-writes.js';
 
 interface Counter {
   tenantId: string;
