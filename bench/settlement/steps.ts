@@ -1,5 +1,5 @@
 import { defaultPoolConfig, openDatabase } from '../../src/db/database.js';
-import { settlePayg, type SettlementSummary } from '../../src/jobs/payg-settlement.js';
+import { settlePayg, type SettlementSummary } from '../../src/modules/payg/settle-payg.js';
 import { loadAverages } from '../lib/cpu.js';
 import { withClient, withClone } from '../lib/server.js';
 import { writeBaseline, type BaselinePhases } from './baseline.js';

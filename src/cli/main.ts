@@ -5,7 +5,7 @@ import { DataDirLockedError } from '../db/data-dir-lock.js';
 import { openDatabase, type Db } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { runBilling } from '../modules/billing-run/billing-run.js';
-import { settlePayg } from '../jobs/payg-settlement.js';
+import { settlePayg } from '../modules/payg/settle-payg.js';
 import { roles, type Role } from '../core/principal.js';
 import { toBillingRunView } from '../modules/billing-run/view.js';
 import { mintToken } from '../modules/auth/tokens.js';

@@ -6,7 +6,7 @@ import type { Transports } from '../modules/notifications/transports.js';
 import { evaluateAlerts } from '../modules/usage-alerts/evaluate-alerts.js';
 import { tenantsWithActiveAlerts } from '../modules/usage-alerts/repository.js';
 import { runBilling } from '../modules/billing-run/billing-run.js';
-import { settlePayg } from './payg-settlement.js';
+import { settlePayg } from '../modules/payg/settle-payg.js';
 
 export interface ScheduledWork {
   db: Db;

@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { settlePayg } from '../../jobs/payg-settlement.js';
+import { settlePayg } from './settle-payg.js';
 import { expectNothingLeaked, givenApiKey, givenApp, givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, testStart, type TestApp } from '../../testing/test-app.js';
 

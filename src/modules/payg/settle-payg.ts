@@ -1,9 +1,9 @@
 import { Temporal } from 'temporal-polyfill';
-import { calendarDateIn } from '../core/billing-calendar.js';
-import type { Clock } from '../core/clock.js';
-import type { Db } from '../db/database.js';
-import { retryTransaction } from '../db/retry.js';
-import { DeductionRefused, settleDay, type PostingMode } from '../modules/payg/settle-day.js';
+import { calendarDateIn } from '../../core/billing-calendar.js';
+import type { Clock } from '../../core/clock.js';
+import type { Db } from '../../db/database.js';
+import { retryTransaction } from '../../db/retry.js';
+import { DeductionRefused, settleDay, type PostingMode } from './settle-day.js';
 
 export interface SettlementSummary {
   /** Tenant-days this runner settled (days without consumption included). */
