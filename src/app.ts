@@ -16,6 +16,7 @@ import { registerMeteringRoutes } from './modules/metering/routes.js';
 import { registerNotificationRoutes } from './modules/notifications/routes.js';
 import { registerPaygRoutes } from './modules/payg/routes.js';
 import { registerPlanRoutes } from './modules/plans/routes.js';
+import { findCurrentSubscription } from './modules/subscriptions/repository.js';
 import { registerSubscriptionRoutes } from './modules/subscriptions/routes.js';
 import { registerTenantRoutes } from './modules/tenants/routes.js';
 import { registerUsageAlertRoutes } from './modules/usage-alerts/routes.js';
@@ -47,7 +48,8 @@ const modules: { register(app: Api, wiring: Wiring): void }[] = [
   { register: registerSubscriptionRoutes },
   { register: registerBillingRunRoutes },
   { register: registerUsageRoutes },
-  { register: registerMeteringRoutes },
+  // The metering listing shows the current period so far: it reads the subscription through subscriptions.
+  { register: (app, wiring) => registerMeteringRoutes(app, { ...wiring, findCurrentSubscription }) },
   { register: registerUsageAlertRoutes },
   { register: registerNotificationRoutes },
   { register: registerComplianceExportRoutes },

@@ -10,6 +10,7 @@ import { toRecordView } from '../billing-records/view.js';
 import type { Clock } from '../../core/clock.js';
 import { listMeteredBillings } from '../metering/list-metered-billings.js';
 import { toMeteredBillingView } from '../metering/view.js';
+import { findCurrentSubscription } from '../subscriptions/repository.js';
 import { toSubscriptionView } from '../subscriptions/view.js';
 import type { TenantRow } from '../tenants/repository.js';
 import { toAlertView } from '../usage-alerts/view.js';
@@ -179,7 +180,13 @@ async function* usageAlerts(db: Db, _clock: Clock, tenant: TenantRow) {
 
 /** A few rows per period: the metering listing (the current period so far included) is read whole. */
 async function* meteringRecords(db: Db, clock: Clock, tenant: TenantRow) {
-  const listed = await listMeteredBillings(db, clock, scopeOf(tenant), { page: 1, page_size: Number.MAX_SAFE_INTEGER });
+  const listed = await listMeteredBillings({
+    db,
+    clock,
+    scope: scopeOf(tenant),
+    page: { page: 1, page_size: Number.MAX_SAFE_INTEGER },
+    findCurrentSubscription,
+  });
   if (!listed.ok) return;
   for (const row of listed.value.rows) yield pick(toMeteredBillingView(row), exportFields.meteringRecord);
 }

@@ -1,3 +1,4 @@
+import type { Selectable } from 'kysely';
 import { Temporal } from 'temporal-polyfill';
 import { calendarDateIn } from '../../core/billing-calendar.js';
 import type { Clock } from '../../core/clock.js';
@@ -6,9 +7,9 @@ import { overageOf } from '../../core/overage.js';
 import { pageOffset, type PageRequest } from '../../core/pagination.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
+import type { SubscriptionsTable } from '../../db/schema.js';
 import type { TenantScope } from '../../core/principal.js';
 import { findPlanVersionResources } from '../plans/repository.js';
-import { findCurrentSubscription } from '../subscriptions/repository.js';
 import { findTenant } from '../tenants/repository.js';
 import { usageOverDays } from '../usage/repository.js';
 
@@ -25,8 +26,32 @@ export interface MeteredBilling {
   recordId: string | null;
 }
 
+/** What the listing reads of the tenant's current subscription (or latest, when none is live). */
+export type CurrentSubscriptionLookup = (
+  db: Db,
+  scope: TenantScope,
+) => Promise<
+  | Pick<
+      Selectable<SubscriptionsTable>,
+      'status' | 'plan_id' | 'plan_version' | 'current_period_start' | 'current_period_end'
+    >
+  | undefined
+>;
+
+export interface MeteringListing {
+  db: Db;
+  clock: Clock;
+  scope: TenantScope;
+  page: PageRequest;
+  /** Subscriptions' lookup, given by the caller: subscriptions import metering, not the other way round. */
+  findCurrentSubscription: CurrentSubscriptionLookup;
+}
+
 /** The current paid period, metered up to now: what it would bill if it ended today. */
-const currentPeriod = async (db: Db, clock: Clock, scope: TenantScope, timeZone: string): Promise<MeteredBilling[]> => {
+const currentPeriod = async (
+  { db, clock, scope, findCurrentSubscription }: MeteringListing,
+  timeZone: string,
+): Promise<MeteredBilling[]> => {
   const sub = await findCurrentSubscription(db, scope);
   if (sub === undefined || !['active', 'past_due', 'suspended'].includes(sub.status)) return [];
   const resources = await findPlanVersionResources(db, sub.plan_id, sub.plan_version);
@@ -61,11 +86,9 @@ const currentPeriod = async (db: Db, clock: Clock, scope: TenantScope, timeZone:
  * invoiced, then paid once its record is — or at once when there was nothing to bill).
  */
 export const listMeteredBillings = async (
-  db: Db,
-  clock: Clock,
-  scope: TenantScope,
-  page: PageRequest,
+  listing: MeteringListing,
 ): Promise<Result<{ rows: MeteredBilling[]; total: number }>> => {
+  const { db, scope, page } = listing;
   const tenant = await findTenant(db, scope);
   if (tenant === undefined) return fail(notFound('tenant'));
   const stored = await db
@@ -86,7 +109,7 @@ export const listMeteredBillings = async (
     if (!usageSoFar.has(key)) usageSoFar.set(key, await usageOverDays(db, scope, row.usage_from, row.usage_until));
   }
   const rows: MeteredBilling[] = [
-    ...(await currentPeriod(db, clock, scope, tenant.time_zone)),
+    ...(await currentPeriod(listing, tenant.time_zone)),
     ...stored.map((row) => {
       const pendingTotals = usageSoFar.get(`${row.usage_from}/${row.usage_until}`);
       const totalUsage = row.status === 'pending' ? (pendingTotals?.get(row.resource_type) ?? 0n) : row.total_usage;

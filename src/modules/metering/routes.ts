@@ -4,11 +4,18 @@ import type { Api, RouteDependencies } from '../../http/api.js';
 import { errorResponses, ListEnvelope, listEnvelope } from '../../http/envelope.js';
 import { access, tenantScopeOf } from '../auth/access.js';
 import { TenantUsageParams } from '../usage/schemas.js';
-import { listMeteredBillings } from './list-metered-billings.js';
+import { listMeteredBillings, type CurrentSubscriptionLookup } from './list-metered-billings.js';
 import { MeteredBillingSchema, MeteringQuery } from './schemas.js';
 import { toMeteredBillingView } from './view.js';
 
-export const registerMeteringRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
+export interface MeteringRouteDependencies extends RouteDependencies {
+  findCurrentSubscription: CurrentSubscriptionLookup;
+}
+
+export const registerMeteringRoutes = (
+  app: Api,
+  { database: { db }, clock, findCurrentSubscription }: MeteringRouteDependencies,
+): void => {
   app.addSchema(MeteredBillingSchema);
   app.get(
     '/billing/usage/:tenant_id/metering',
@@ -24,7 +31,15 @@ export const registerMeteringRoutes = (app: Api, { database: { db }, clock }: Ro
       },
     },
     async (request) => {
-      const { rows, total } = unwrap(await listMeteredBillings(db, clock, tenantScopeOf(request), request.query));
+      const { rows, total } = unwrap(
+        await listMeteredBillings({
+          db,
+          clock,
+          scope: tenantScopeOf(request),
+          page: request.query,
+          findCurrentSubscription,
+        }),
+      );
       return listEnvelope(rows.map(toMeteredBillingView), request.query, total, clock.now());
     },
   );

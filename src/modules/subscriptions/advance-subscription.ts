@@ -5,7 +5,7 @@ import type { PlanLookup } from '../plans/plan-lookup.js';
 import type { CreditBalances } from './credit-balances.js';
 import { findTenant, type TenantRow } from '../tenants/repository.js';
 import { collectPayment } from './collect-payment.js';
-import { closeDueMetering, meterEndedPeriod } from '../metering/meter-periods.js';
+import { closeDueMetering, meterEndedPeriod } from './meter-periods.js';
 import type { SubscriptionContext } from './issue-invoice.js';
 import { afterCollection, dueStep, endedFields, type DueStep, type DueStepKind } from './lifecycle.js';
 import { pinnedTerms } from './plan-terms.js';

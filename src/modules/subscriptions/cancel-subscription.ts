@@ -7,7 +7,7 @@ import { lockUpToDateSubscription } from './advance-subscription.js';
 import type { SubscriptionRow } from './repository.js';
 import { findTenant } from '../tenants/repository.js';
 import { endedFields } from './lifecycle.js';
-import { meterEndedPeriod } from '../metering/meter-periods.js';
+import { meterEndedPeriod } from './meter-periods.js';
 import { transition } from './transition.js';
 
 /**

@@ -6,13 +6,13 @@ import { priceLine } from '../../core/invoice-math.js';
 import { overageOf } from '../../core/overage.js';
 import { directPlanLookup } from '../plans/plan-lookup.js';
 import { lateEventWindowMs } from '../usage/usage-event.js';
-import type { SubscriptionContext } from '../subscriptions/issue-invoice.js';
+import type { SubscriptionContext } from './issue-invoice.js';
 import { writeRecord } from '../billing-records/create-record.js';
-import { collectLockedRecord } from '../subscriptions/collect-payment.js';
-import { afterCollection } from '../subscriptions/lifecycle.js';
-import type { SubscriptionPatch, SubscriptionRow } from '../subscriptions/repository.js';
-import { directWrites } from '../subscriptions/subscription-writes.js';
-import { directMeteringReads } from './metering-reads.js';
+import { collectLockedRecord } from './collect-payment.js';
+import { afterCollection } from './lifecycle.js';
+import type { SubscriptionPatch, SubscriptionRow } from './repository.js';
+import { directWrites } from './subscription-writes.js';
+import { directMeteringReads } from '../metering/metering-reads.js';
 
 export interface MeteredPeriod {
   start: Date;
