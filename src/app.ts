@@ -18,7 +18,9 @@ import { registerPaygRoutes } from './modules/payg/routes.js';
 import { registerPlanRoutes } from './modules/plans/routes.js';
 import { findCurrentSubscription } from './modules/subscriptions/repository.js';
 import { registerSubscriptionRoutes } from './modules/subscriptions/routes.js';
+import { restoreAfterPayment } from './modules/subscriptions/settle-open-invoice.js';
 import { registerTenantRoutes } from './modules/tenants/routes.js';
+import { evaluateAlerts } from './modules/usage-alerts/evaluate-alerts.js';
 import { registerUsageAlertRoutes } from './modules/usage-alerts/routes.js';
 import { registerUsageRoutes } from './modules/usage/routes.js';
 
@@ -43,11 +45,28 @@ const modules: { register(app: Api, wiring: Wiring): void }[] = [
   { register: registerAppRoutes },
   { register: registerPlanRoutes },
   { register: registerApiKeyRoutes },
-  { register: registerBillingRecordRoutes },
+  // A record paid by an admin or from the balance restores the subscription that owed it, in the same transaction.
+  {
+    register: (app, wiring) =>
+      registerBillingRecordRoutes(app, {
+        ...wiring,
+        onRecordPaid: ({ trx, clock, scope, recordId, actor }) =>
+          restoreAfterPayment(trx, clock, scope, recordId, actor),
+      }),
+  },
   { register: registerCreditLedgerRoutes },
   { register: registerSubscriptionRoutes },
   { register: registerBillingRunRoutes },
-  { register: registerUsageRoutes },
+  // Usage alerts are checked as soon as ingested usage has committed (and by the scheduler).
+  {
+    register: (app, wiring) =>
+      registerUsageRoutes(app, {
+        ...wiring,
+        onUsageRecorded: async (tenantIds) => {
+          await evaluateAlerts(wiring.database.db, wiring.clock, tenantIds);
+        },
+      }),
+  },
   // The metering listing shows the current period so far: it reads the subscription through subscriptions.
   { register: (app, wiring) => registerMeteringRoutes(app, { ...wiring, findCurrentSubscription }) },
   { register: registerUsageAlertRoutes },

@@ -11,7 +11,6 @@ import { findApp } from '../apps/repository.js';
 import { access, principalOf, tenantScopeOf } from '../auth/access.js';
 import type { TenantScope } from '../../core/principal.js';
 import { IdempotencyKeyHeaders, replyIdempotently } from '../idempotency/idempotent-reply.js';
-import { restoreAfterPayment } from '../subscriptions/settle-open-invoice.js';
 import { findTenant } from '../tenants/repository.js';
 import { createRecord } from './create-record.js';
 import { finalizeRecord } from './finalize-record.js';
@@ -104,7 +103,27 @@ const actionRoutes: RecordActionRoute[] = [
   },
 ];
 
-export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
+/**
+ * Told, inside a record action's transaction, that the action left the record paid: a subscription
+ * that owed it becomes active again in the same commit. Subscriptions listen (they issue records;
+ * records do not know them).
+ */
+export type RecordPaidListener = (paid: {
+  trx: Db;
+  clock: Clock;
+  scope: TenantScope;
+  recordId: string;
+  actor: string;
+}) => Promise<void>;
+
+export interface BillingRecordRouteDependencies extends RouteDependencies {
+  onRecordPaid: RecordPaidListener;
+}
+
+export const registerBillingRecordRoutes = (
+  app: Api,
+  { database: { db }, clock, onRecordPaid }: BillingRecordRouteDependencies,
+): void => {
   app.addSchema(LineItemSchema);
   app.addSchema(BillingRecordSchema);
   app.addSchema(BillingRecordDetailSchema);
@@ -245,7 +264,7 @@ export const registerBillingRecordRoutes = (app: Api, { database: { db }, clock 
         return replyIdempotently(request, reply, { db, clock }, async (trx) => {
           const done = await run(trx, clock, scope, request.params.record_id, actor, request.body);
           if (!done.ok) return done;
-          if (done.value.status === 'paid') await restoreAfterPayment(trx, clock, scope, done.value.id, actor);
+          if (done.value.status === 'paid') await onRecordPaid({ trx, clock, scope, recordId: done.value.id, actor });
           return detailResponse(trx, scope, done.value.id, 200);
         });
       },

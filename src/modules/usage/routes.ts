@@ -3,7 +3,6 @@ import { unwrap } from '../../core/result.js';
 import type { Api, RouteDependencies } from '../../http/api.js';
 import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { access, tenantScopeOf } from '../auth/access.js';
-import { evaluateAlerts } from '../usage-alerts/evaluate-alerts.js';
 import { getUsageStats } from './get-usage-stats.js';
 import { ingestEvents } from './ingest-events.js';
 import {
@@ -15,7 +14,20 @@ import {
 } from './schemas.js';
 import { toDayStatsView } from './view.js';
 
-export const registerUsageRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
+/**
+ * Told, after an ingestion committed, which tenants' usage grew: usage alerts listen, and are
+ * checked on committed usage without usage knowing them.
+ */
+export type UsageRecordedListener = (tenantIds: string[]) => Promise<void>;
+
+export interface UsageRouteDependencies extends RouteDependencies {
+  onUsageRecorded: UsageRecordedListener;
+}
+
+export const registerUsageRoutes = (
+  app: Api,
+  { database: { db }, clock, onUsageRecorded }: UsageRouteDependencies,
+): void => {
   app.addSchema(UsageStatsSchema);
 
   app.post(
@@ -35,7 +47,7 @@ export const registerUsageRoutes = (app: Api, { database: { db }, clock }: Route
       // The events are counted; alerts are checked after, on committed usage. A failure here
       // leaves them to the scheduler's evaluation, which finds the same crossings.
       try {
-        await evaluateAlerts(db, clock, [...new Set(counted.map((event) => event.tenantId))]);
+        await onUsageRecorded([...new Set(counted.map((event) => event.tenantId))]);
       } catch (error) {
         request.log.warn({ err: error }, 'usage alert evaluation failed; the scheduler will retry it');
       }
