@@ -1,10 +1,6 @@
-import type { Selectable } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import type { Db } from '../../db/database.js';
-import type { NotificationOutboxTable } from '../../db/schema.js';
 import type { Transports } from './transports.js';
-
-export type OutboxMessage = Selectable<NotificationOutboxTable>;
 
 /** Waits before each retry of a failed delivery; after the last, the message is marked failed. */
 export const retryDelaysMs = [60_000, 300_000, 1_800_000, 7_200_000, 21_600_000, 43_200_000];

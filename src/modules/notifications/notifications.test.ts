@@ -7,8 +7,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { defaultPoolConfig, openDatabase, type DatabaseHandle } from '../../db/database.js';
 import { givenApp, givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
-import { deliverNotifications, retryDelaysMs, type OutboxMessage } from './deliver-notifications.js';
-import { createTransports, type Transports } from './transports.js';
+import { deliverNotifications, retryDelaysMs } from './deliver-notifications.js';
+import { createTransports, type OutboxMessage, type Transports } from './transports.js';
 
 /*
  * Delivery of usage alert messages through real receivers: an SMTP server (smtp-server) for

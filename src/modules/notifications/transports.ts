@@ -1,7 +1,10 @@
+import type { Selectable } from 'kysely';
 import { createTransport } from 'nodemailer';
 import type { Clock } from '../../core/clock.js';
-import type { OutboxMessage } from './deliver-notifications.js';
+import type { NotificationOutboxTable } from '../../db/schema.js';
 import { signWebhook } from './webhook-signature.js';
+
+export type OutboxMessage = Selectable<NotificationOutboxTable>;
 
 /** How outbox messages leave the service; tests and the server build them from configuration. */
 export interface Transports {
