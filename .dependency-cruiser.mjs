@@ -1,0 +1,81 @@
+/**
+ * The layers of src/, checked by `npm run layers` (part of `npm run check`). Type-only imports
+ * count: a type is a dependency on another folder's shape all the same. Test files and the test
+ * kit (src/testing) are not followed: tests may use anything, and the kit wires whole apps.
+ *
+ *   core, config.ts ← db ← http ← modules ← jobs, app.ts ← cli
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+export default {
+  forbidden: [
+    {
+      name: 'core-is-self-contained',
+      comment:
+        'src/core is the vocabulary (money, time, errors, ids, the caller) every layer uses, and src/config.ts reads the environment; they use nothing of ours but core, so they never pull a layer in.',
+      severity: 'error',
+      from: { path: '^src/(core/|config\\.ts$)' },
+      to: { path: '^src/', pathNot: '^src/core/' },
+    },
+    {
+      name: 'db-uses-only-core',
+      comment:
+        'src/db (connection, migrations, schema types) sits under every module: it may use src/core and the settings of src/config.ts, never a module or the HTTP layer.',
+      severity: 'error',
+      from: { path: '^src/db/' },
+      to: { path: '^src/', pathNot: '^src/(db/|core/|config\\.ts$)' },
+    },
+    {
+      name: 'http-knows-no-module',
+      comment:
+        'src/http builds a server with no routes and offers what routes need (Api, RouteDependencies, the access rule); the modules plug into it through src/app.ts, so it imports none of them, nor the jobs, the CLI or the wiring.',
+      severity: 'error',
+      from: { path: '^src/http/' },
+      to: { path: '^src/(modules|jobs|cli)/|^src/app\\.ts$' },
+    },
+    {
+      name: 'modules-are-not-run-by-themselves',
+      comment:
+        'Modules are called by the HTTP wiring (src/app.ts), the scheduler (src/jobs) and the CLI (src/cli); a module importing one of those would tie the domain to how it is run.',
+      severity: 'error',
+      from: { path: '^src/modules/' },
+      to: { path: '^src/(jobs|cli)/|^src/app\\.ts$' },
+    },
+    {
+      name: 'jobs-are-not-run-by-the-cli',
+      comment: 'The scheduler is started by the CLI and calls modules; it neither imports the CLI nor the HTTP wiring.',
+      severity: 'error',
+      from: { path: '^src/jobs/' },
+      to: { path: '^src/cli/|^src/app\\.ts$' },
+    },
+    {
+      name: 'no-test-kit-in-production',
+      comment: 'src/testing builds apps on throwaway databases for the tests; the service must never load it.',
+      severity: 'error',
+      from: { pathNot: '\\.test\\.ts$|^src/testing/' },
+      to: { path: '^src/testing/' },
+    },
+    {
+      name: 'no-folder-cycles',
+      comment:
+        'Folders (each module, and each top folder of src) depend one way: when two modules need each other, one tells the other through a hook the wiring connects (see src/app.ts), or the code moves to the module that owns it.',
+      severity: 'error',
+      scope: 'folder',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'no-circular',
+      comment:
+        'No file imports itself through others: such a cycle breaks the order modules load in and hides which one owns what.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: ['node_modules', '\\.test\\.ts$', '^src/testing/'] },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'node', 'default'] },
+  },
+};
