@@ -22,11 +22,15 @@ interface Held {
   id: string;
 }
 
-/**
- * Subscriptions advanced per transaction: one commit (a WAL flush) and one multi-row statement per
- * table for all of them, instead of a few statements each.
- */
-const batchSize = 100;
+export interface BillingRunOptions {
+  /**
+   * Subscriptions advanced per transaction (default 100): one commit (a WAL flush) and one
+   * multi-row statement per table for all of them, instead of a few statements each.
+   */
+  batchSize?: number;
+}
+
+const defaultBatchSize = 100;
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -38,7 +42,14 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
  * the next run, and the others go again in the next batch. A runner killed mid-run leaves only
  * whole batches done; running it again does the rest.
  */
-export const runBilling = async (db: Db, asOf: Date): Promise<BillingRunSummary> => {
+export const runBilling = async (
+  db: Db,
+  asOf: Date,
+  { batchSize = defaultBatchSize }: BillingRunOptions = {},
+): Promise<BillingRunSummary> => {
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`batchSize must be a whole number of at least 1, not ${batchSize}`);
+  }
   const summary: BillingRunSummary = {
     asOf,
     subscriptions: 0,
