@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import type { Db } from '../db/database.js';
-import { advanceSubscription, lockUpToDateSubscription } from '../modules/subscriptions/advance-subscription.js';
-import { dumpDatabase, labelGeneratedIds, type DatabaseDump } from '../testing/database-dump.js';
-import { givenApp, givenTenant } from '../testing/fixtures.js';
-import { createTestApp, type TestApp } from '../testing/test-app.js';
+import type { Db } from '../../db/database.js';
+import { advanceSubscription, lockUpToDateSubscription } from '../subscriptions/advance-subscription.js';
+import { dumpDatabase, labelGeneratedIds, type DatabaseDump } from '../../testing/database-dump.js';
+import { givenApp, givenTenant } from '../../testing/fixtures.js';
+import { createTestApp, type TestApp } from '../../testing/test-app.js';
 import { runBilling, type BillingRunSummary } from './billing-run.js';
 
 /*
