@@ -67,12 +67,12 @@ const main = async (): Promise<void> => {
       });
       if (!created.ok) throw new Error(`tenant ${tenant.id}: ${created.error.message}`);
       for (const appId of tenant.appIds) {
-        const app = await createApp(
-          template.database.db,
+        const app = await createApp({
+          db: template.database.db,
           clock,
-          { tenantId: tenant.id },
-          { app_id: appId, name: appId },
-        );
+          scope: { tenantId: tenant.id },
+          input: { app_id: appId, name: appId },
+        });
         if (!app.ok) throw new Error(`app ${appId}: ${app.error.message}`);
       }
     }
