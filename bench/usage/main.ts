@@ -84,7 +84,7 @@ const main = async (): Promise<void> => {
     // Paths interleaved per client count, so a ratio compares figures taken minutes apart at most.
     for (const clients of clientCounts) {
       for (const path of paths) {
-        const result = await runStep(template.name, path, clients, workload, authorization);
+        const result = await runStep({ templateName: template.name, path, clients, workload, authorization });
         results.push(result);
         console.log(
           `  ${path.padEnd(10)} c${String(clients).padEnd(2)} ${fmt(result.eventsPerSecond).padStart(7)} events/s` +
