@@ -51,7 +51,7 @@ const modules: { register(app: Api, wiring: Wiring): void }[] = [
       registerBillingRecordRoutes(app, {
         ...wiring,
         onRecordPaid: ({ trx, clock, scope, recordId, actor }) =>
-          restoreAfterPayment(trx, clock, scope, recordId, actor),
+          restoreAfterPayment({ trx, clock, scope, recordId, actor }),
       }),
   },
   { register: registerCreditLedgerRoutes },

@@ -20,10 +20,10 @@ import {
 export const loadInvoices = async (client: pg.Client, tenants: BenchTenant[]): Promise<void> => {
   const invoices = tenants.map((t) => invoiceOf(t, t.calendar.start, t.calendar.end));
   const firstNumber = formatInvoiceNumber(invoiceYear, 1);
-  await unnestInsert(
+  await unnestInsert({
     client,
-    'billing_records',
-    [
+    table: 'billing_records',
+    columns: [
       ['tenant_id', 'text'],
       ['id', 'text'],
       ['type', 'text'],
@@ -39,7 +39,7 @@ export const loadInvoices = async (client: pg.Client, tenants: BenchTenant[]): P
       ['finalized_at', 'timestamptz'],
       ['updated_at', 'timestamptz'],
     ],
-    tenants.map((t, i) => {
+    rows: tenants.map((t, i) => {
       const inv = invoices[i]!;
       const at = iso(t.calendar.start);
       return [
@@ -59,11 +59,11 @@ export const loadInvoices = async (client: pg.Client, tenants: BenchTenant[]): P
         at,
       ];
     }),
-  );
-  await unnestInsert(
+  });
+  await unnestInsert({
     client,
-    'billing_record_lines',
-    [
+    table: 'billing_record_lines',
+    columns: [
       ['tenant_id', 'text'],
       ['record_id', 'text'],
       ['line_no', 'int'],
@@ -75,7 +75,7 @@ export const loadInvoices = async (client: pg.Client, tenants: BenchTenant[]): P
       ['tax_rate', 'numeric'],
       ['tax_amount', 'bigint'],
     ],
-    tenants.map((t, i) => {
+    rows: tenants.map((t, i) => {
       const inv = invoices[i]!;
       return [
         t.id,
@@ -90,11 +90,11 @@ export const loadInvoices = async (client: pg.Client, tenants: BenchTenant[]): P
         String(inv.taxAmount),
       ];
     }),
-  );
-  await unnestInsert(
+  });
+  await unnestInsert({
     client,
-    'billing_record_events',
-    [
+    table: 'billing_record_events',
+    columns: [
       ['tenant_id', 'text'],
       ['record_id', 'text'],
       ['seq', 'int'],
@@ -104,7 +104,7 @@ export const loadInvoices = async (client: pg.Client, tenants: BenchTenant[]): P
       ['reason', 'text'],
       ['occurred_at', 'timestamptz'],
     ],
-    tenants.flatMap((t) => {
+    rows: tenants.flatMap((t) => {
       const at = iso(t.calendar.start);
       return [
         [t.id, t.recordId, 1, null, 'draft', 'billing-run', null, at],
@@ -112,25 +112,25 @@ export const loadInvoices = async (client: pg.Client, tenants: BenchTenant[]): P
         [t.id, t.recordId, 3, 'pending', 'paid', 'billing-run', 'paid by sandbox_success', at],
       ];
     }),
-  );
-  await unnestInsert(
+  });
+  await unnestInsert({
     client,
-    'invoice_sequences',
-    [
+    table: 'invoice_sequences',
+    columns: [
       ['tenant_id', 'text'],
       ['year', 'int'],
       ['last_seq', 'int'],
     ],
-    tenants.map((t) => [t.id, invoiceYear, 1]),
-  );
+    rows: tenants.map((t) => [t.id, invoiceYear, 1]),
+  });
 };
 
 /** The subscriptions, active in their 4th period and due at its end, with that period's row and their history. */
 export const loadSubscriptions = async (client: pg.Client, tenants: BenchTenant[]): Promise<void> => {
-  await unnestInsert(
+  await unnestInsert({
     client,
-    'subscriptions',
-    [
+    table: 'subscriptions',
+    columns: [
       ['tenant_id', 'text'],
       ['id', 'text'],
       ['plan_id', 'text'],
@@ -153,7 +153,7 @@ export const loadSubscriptions = async (client: pg.Client, tenants: BenchTenant[
       ['created_at', 'timestamptz'],
       ['updated_at', 'timestamptz'],
     ],
-    tenants.map((t) => [
+    rows: tenants.map((t) => [
       t.id,
       t.subscriptionId,
       t.plan.id,
@@ -176,11 +176,11 @@ export const loadSubscriptions = async (client: pg.Client, tenants: BenchTenant[
       iso(t.calendar.anchor),
       iso(t.calendar.start),
     ]),
-  );
-  await unnestInsert(
+  });
+  await unnestInsert({
     client,
-    'subscription_periods',
-    [
+    table: 'subscription_periods',
+    columns: [
       ['tenant_id', 'text'],
       ['subscription_id', 'text'],
       ['period_start', 'timestamptz'],
@@ -192,7 +192,7 @@ export const loadSubscriptions = async (client: pg.Client, tenants: BenchTenant[
       ['record_id', 'text'],
       ['created_at', 'timestamptz'],
     ],
-    tenants.map((t) => [
+    rows: tenants.map((t) => [
       t.id,
       t.subscriptionId,
       iso(t.calendar.start),
@@ -204,11 +204,11 @@ export const loadSubscriptions = async (client: pg.Client, tenants: BenchTenant[
       t.recordId,
       iso(t.calendar.start),
     ]),
-  );
-  await unnestInsert(
+  });
+  await unnestInsert({
     client,
-    'subscription_events',
-    [
+    table: 'subscription_events',
+    columns: [
       ['tenant_id', 'text'],
       ['subscription_id', 'text'],
       ['seq', 'int'],
@@ -221,7 +221,7 @@ export const loadSubscriptions = async (client: pg.Client, tenants: BenchTenant[
       ['actor', 'text'],
       ['occurred_at', 'timestamptz'],
     ],
-    tenants.map((t) => [
+    rows: tenants.map((t) => [
       t.id,
       t.subscriptionId,
       1,
@@ -234,5 +234,5 @@ export const loadSubscriptions = async (client: pg.Client, tenants: BenchTenant[
       'billing-run',
       iso(t.calendar.start),
     ]),
-  );
+  });
 };

@@ -27,10 +27,10 @@ import {
 
 const loadTenants = async (client: pg.Client, tenants: BenchTenant[]): Promise<void> => {
   const createdAt = new Date(anchorBase - 30 * dayMs);
-  await unnestInsert(
+  await unnestInsert({
     client,
-    'tenants',
-    [
+    table: 'tenants',
+    columns: [
       ['id', 'text'],
       ['name', 'text'],
       ['currency', 'text'],
@@ -41,7 +41,7 @@ const loadTenants = async (client: pg.Client, tenants: BenchTenant[]): Promise<v
       ['created_at', 'timestamptz'],
       ['updated_at', 'timestamptz'],
     ],
-    tenants.map((t) => [
+    rows: tenants.map((t) => [
       t.id,
       `Bench ${t.id}`,
       currency,
@@ -52,11 +52,11 @@ const loadTenants = async (client: pg.Client, tenants: BenchTenant[]): Promise<v
       iso(createdAt),
       iso(createdAt),
     ]),
-  );
-  await unnestInsert(
+  });
+  await unnestInsert({
     client,
-    'apps',
-    [
+    table: 'apps',
+    columns: [
       ['tenant_id', 'text'],
       ['id', 'text'],
       ['name', 'text'],
@@ -64,8 +64,8 @@ const loadTenants = async (client: pg.Client, tenants: BenchTenant[]): Promise<v
       ['created_at', 'timestamptz'],
       ['updated_at', 'timestamptz'],
     ],
-    tenants.map((t) => [t.id, t.appId, `App ${t.id}`, 'active', iso(createdAt), iso(createdAt)]),
-  );
+    rows: tenants.map((t) => [t.id, t.appId, `App ${t.id}`, 'active', iso(createdAt), iso(createdAt)]),
+  });
 };
 
 /** The credit balances of the tenants that pay from one, posted with ledger_post a day into the period. */
@@ -90,10 +90,10 @@ const loadBalances = (client: pg.Client, tenants: BenchTenant[]): Promise<void> 
 
 /** Three days of rollups per metered resource, inside the current period. */
 const loadUsage = (client: pg.Client, tenants: BenchTenant[]): Promise<void> =>
-  unnestInsert(
+  unnestInsert({
     client,
-    'usage_daily',
-    [
+    table: 'usage_daily',
+    columns: [
       ['tenant_id', 'text'],
       ['app_id', 'text'],
       ['resource_type', 'text'],
@@ -104,7 +104,7 @@ const loadUsage = (client: pg.Client, tenants: BenchTenant[]): Promise<void> =>
       ['event_count', 'bigint'],
       ['updated_at', 'timestamptz'],
     ],
-    tenants.flatMap((t) =>
+    rows: tenants.flatMap((t) =>
       meteredResources.flatMap((resource) =>
         t.calendar.usageDates.map((date, d) => {
           const at = `${date}T12:00:00Z`;
@@ -122,7 +122,7 @@ const loadUsage = (client: pg.Client, tenants: BenchTenant[]): Promise<void> =>
         }),
       ),
     ),
-  );
+  });
 
 /** Loads the template; seconds per step. */
 const loadTemplate = async (url: string, tenants: BenchTenant[]): Promise<Record<string, number>> => {

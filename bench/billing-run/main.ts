@@ -79,7 +79,7 @@ const main = async (): Promise<void> => {
     let close: RunResult | undefined;
     const verified: Record<string, unknown> = {};
     for (const runners of runnerCounts) {
-      const step = await runnerStep(template.name, runners, expect, renewalAsOf, closeAsOf);
+      const step = await runnerStep({ templateName: template.name, runners, expect, renewalAsOf, closeAsOf });
       renewals.push(step.renewal);
       close = step.close ?? close;
       Object.assign(verified, step.verified);

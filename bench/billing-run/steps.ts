@@ -31,23 +31,38 @@ export interface RunnerStep {
   verified: Record<string, unknown>;
 }
 
+export interface RunnerStepArgs {
+  templateName: string;
+  runners: number;
+  expect: Expectations;
+  renewalAsOf: Date;
+  closeAsOf: Date;
+}
+
 /**
  * runBilling with `runners` concurrent runners as of the period ends, checked, then a second run;
  * for the first runner count (profiled unless BENCH_PROFILE=0) also the usage close 3 days later.
  */
-export const runnerStep = (
-  templateName: string,
-  runners: number,
-  expect: Expectations,
-  renewalAsOf: Date,
-  closeAsOf: Date,
-): Promise<RunnerStep> =>
+export const runnerStep = ({
+  templateName,
+  runners,
+  expect,
+  renewalAsOf,
+  closeAsOf,
+}: RunnerStepArgs): Promise<RunnerStep> =>
   withClone(serverUrl, templateName, `${templateName}_r${runners}`, async (url) => {
     const handle = await openDatabase({ kind: 'server', url, pool: { ...defaultPoolConfig, max: runners } });
     try {
       const verified: Record<string, unknown> = {};
       const profile = profiling && runners === runnerCounts[0] ? new StatementProfile() : undefined;
-      const renewal = await timedRun(handle, url, runners, renewalAsOf, subscriptionCount, profile);
+      const renewal = await timedRun({
+        handle,
+        url,
+        runners,
+        asOf: renewalAsOf,
+        expectedSubscriptions: subscriptionCount,
+        profile,
+      });
       if (renewal.steps.period_end !== subscriptionCount) {
         throw new Error(`expected ${subscriptionCount} period ends, the run did ${JSON.stringify(renewal.steps)}`);
       }
@@ -62,7 +77,14 @@ export const runnerStep = (
       if (runners !== runnerCounts[0]) return { renewal, verified };
 
       await withClient(serverUrl, (client) => client.query('checkpoint'));
-      const close = await timedRun(handle, url, runners, closeAsOf, subscriptionCount, profile);
+      const close = await timedRun({
+        handle,
+        url,
+        runners,
+        asOf: closeAsOf,
+        expectedSubscriptions: subscriptionCount,
+        profile,
+      });
       if (close.steps.usage_close !== subscriptionCount) {
         throw new Error(`expected ${subscriptionCount} usage closes, the run did ${JSON.stringify(close.steps)}`);
       }

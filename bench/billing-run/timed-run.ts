@@ -63,14 +63,23 @@ const rateBetween = (samples: Progress[], total: number, fromShare: number, toSh
   return Math.round((a.remaining - b.remaining) / (b.seconds - a.seconds));
 };
 
-export const timedRun = async (
-  handle: DatabaseHandle,
-  url: string,
-  runners: number,
-  asOf: Date,
-  expectedSubscriptions: number,
-  profile: StatementProfile | undefined,
-): Promise<RunResult> => {
+export interface TimedRunArgs {
+  handle: DatabaseHandle;
+  url: string;
+  runners: number;
+  asOf: Date;
+  expectedSubscriptions: number;
+  profile: StatementProfile | undefined;
+}
+
+export const timedRun = async ({
+  handle,
+  url,
+  runners,
+  asOf,
+  expectedSubscriptions,
+  profile,
+}: TimedRunArgs): Promise<RunResult> => {
   const db = profile === undefined ? handle.db : handle.db.withPlugin(profile);
   const stopProgress = watchProgress(url, asOf);
   const cpu = watchCpu();

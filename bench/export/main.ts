@@ -55,7 +55,7 @@ const main = async (): Promise<void> => {
       const sampler = sampleMemory(bytesReadSoFar);
       const result = await download(port, authorization, userId);
       const memory = sampler.stop();
-      const counts = await verifyExport(handle, result, 'svc_bench_export', userId, expected);
+      const counts = await verifyExport({ handle, result, requestedBy: 'svc_bench_export', userId, expected });
       const items = Object.values(counts).reduce((sum, n) => sum + n, 0);
       const seconds = result.ms / 1000;
       const baseline = await baselineSeconds(volume.url, userId);

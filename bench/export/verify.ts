@@ -23,14 +23,22 @@ export const expectedCounts = (url: string, userId: string) =>
     >;
   });
 
+export interface ExportCheck {
+  handle: DatabaseHandle;
+  result: Download;
+  requestedBy: string;
+  userId: string;
+  expected: Record<string, number>;
+}
+
 /** Throws unless the body looks whole and the completed audit row counts every row expected; the counts. */
-export const verifyExport = async (
-  handle: DatabaseHandle,
-  result: Download,
-  requestedBy: string,
-  userId: string,
-  expected: Record<string, number>,
-): Promise<Record<string, number>> => {
+export const verifyExport = async ({
+  handle,
+  result,
+  requestedBy,
+  userId,
+  expected,
+}: ExportCheck): Promise<Record<string, number>> => {
   if (result.status !== 200) throw new Error(`export: ${result.status} ${result.head}`);
   if (!result.head.startsWith('{"code":200') || !result.tail.endsWith('}')) {
     throw new Error(`the body does not look complete: ${result.head.slice(0, 80)} … ${result.tail.slice(-80)}`);

@@ -32,17 +32,19 @@ export const insertRows = async (
   }
 };
 
+export interface UnnestInsert {
+  client: pg.ClientBase;
+  table: string;
+  columns: [name: string, type: string][];
+  rows: unknown[][];
+  chunk?: number | undefined;
+}
+
 /**
  * `insert into <table> (<columns>) select * from unnest($1::<type>[], …)`: one statement for any
  * row count (one array a column), sent `chunk` rows at a time.
  */
-export const unnestInsert = async (
-  client: pg.ClientBase,
-  table: string,
-  columns: [name: string, type: string][],
-  rows: unknown[][],
-  chunk = 10_000,
-): Promise<void> => {
+export const unnestInsert = async ({ client, table, columns, rows, chunk = 10_000 }: UnnestInsert): Promise<void> => {
   for (let from = 0; from < rows.length; from += chunk) {
     const part = rows.slice(from, from + chunk);
     const arrays = columns.map((_, c) => part.map((row) => row[c] ?? null));

@@ -48,13 +48,19 @@ export interface StepResult {
   verified: Verified;
 }
 
-const stepResult = (
-  step: string,
-  runners: number,
-  timing: Timing,
-  verified: Verified,
-  tenantDays: number,
-): StepResult => ({
+const stepResult = ({
+  step,
+  runners,
+  timing,
+  verified,
+  tenantDays,
+}: {
+  step: string;
+  runners: number;
+  timing: Timing;
+  verified: Verified;
+  tenantDays: number;
+}): StepResult => ({
   step,
   runners,
   seconds: Number(timing.seconds.toFixed(2)),
@@ -84,7 +90,7 @@ export const runBaseline = (templateName: string, days: ExpectedDay[]): Promise<
     const verified = await verify(url, 'baseline', days);
     const postings = verified.rows.ledgerTransactions;
     return {
-      ...stepResult('baseline', 1, timing, verified, days.length),
+      ...stepResult({ step: 'baseline', runners: 1, timing, verified, tenantDays: days.length }),
       seqScans,
       baselinePhases: {
         ledgerPostSeconds: Number((phases.ledgerPostMs / 1000).toFixed(2)),
@@ -148,7 +154,7 @@ export const runSettlement = (templateName: string, runners: number, days: Expec
     }
     const verified = await verify(url, `settle r${runners}`, days);
     return {
-      ...stepResult(`settle r${runners}`, runners, timing, verified, days.length),
+      ...stepResult({ step: `settle r${runners}`, runners, timing, verified, tenantDays: days.length }),
       seqScans,
       secondRunSeconds: Number(second.seconds.toFixed(2)),
       perRunner: summaries.map((s) => s.days),

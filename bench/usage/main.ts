@@ -67,12 +67,12 @@ const main = async (): Promise<void> => {
       });
       if (!created.ok) throw new Error(`tenant ${tenant.id}: ${created.error.message}`);
       for (const appId of tenant.appIds) {
-        const app = await createApp(
-          template.database.db,
+        const app = await createApp({
+          db: template.database.db,
           clock,
-          { tenantId: tenant.id },
-          { app_id: appId, name: appId },
-        );
+          scope: { tenantId: tenant.id },
+          input: { app_id: appId, name: appId },
+        });
         if (!app.ok) throw new Error(`app ${appId}: ${app.error.message}`);
       }
     }
@@ -84,7 +84,7 @@ const main = async (): Promise<void> => {
     // Paths interleaved per client count, so a ratio compares figures taken minutes apart at most.
     for (const clients of clientCounts) {
       for (const path of paths) {
-        const result = await runStep(template.name, path, clients, workload, authorization);
+        const result = await runStep({ templateName: template.name, path, clients, workload, authorization });
         results.push(result);
         console.log(
           `  ${path.padEnd(10)} c${String(clients).padEnd(2)} ${fmt(result.eventsPerSecond).padStart(7)} events/s` +

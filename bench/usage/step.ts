@@ -27,17 +27,19 @@ export interface Workload {
   measured: Batch[];
 }
 
+export interface StepArgs {
+  templateName: string;
+  path: Path;
+  clients: number;
+  workload: Workload;
+  authorization: string;
+}
+
 /**
  * One path at one client count on a fresh clone of the template: warm-up (one batch per client,
  * which also opens every connection), the timed run, a replay of the first batch, then the counts.
  */
-export const runStep = (
-  templateName: string,
-  path: Path,
-  clients: number,
-  workload: Workload,
-  authorization: string,
-): Promise<StepResult> =>
+export const runStep = ({ templateName, path, clients, workload, authorization }: StepArgs): Promise<StepResult> =>
   withClone(serverUrl, templateName, `${templateName}_${path.replace('-', '_')}_c${clients}`, async (url) => {
     const opened = await openPath(url, path, clients, authorization);
     let close: (() => Promise<void>) | undefined = opened.close;

@@ -12,15 +12,45 @@ describe('invoice math', () => {
 
   it.each([
     // 3 × 0.005 = 0.015 CNY → 1.5 fen → 2 (half-up); tax 6% of 2 fen = 0.12 → 0
-    ['3 × 0.005 CNY', { quantity: 3n, unitPrice: '0.005', taxRate: '0.06' }, 'CNY', 2n, 0n],
+    {
+      name: '3 × 0.005 CNY',
+      line: { quantity: 3n, unitPrice: '0.005', taxRate: '0.06' },
+      currency: 'CNY',
+      amount: 2n,
+      taxAmount: 0n,
+    },
     // 1000 × 0.0125 = 12.5 JPY → 13; tax 10% = 1.3 → 1
-    ['1000 × 0.0125 JPY', { quantity: 1000n, unitPrice: '0.0125', taxRate: '0.1' }, 'JPY', 13n, 1n],
+    {
+      name: '1000 × 0.0125 JPY',
+      line: { quantity: 1000n, unitPrice: '0.0125', taxRate: '0.1' },
+      currency: 'JPY',
+      amount: 13n,
+      taxAmount: 1n,
+    },
     // 7 × 0.1235 BHD = 0.8645 → 865 fils (half-up of 864.5); tax 5% = 43.25 → 43
-    ['7 × 0.1235 BHD', { quantity: 7n, unitPrice: '0.1235', taxRate: '0.05' }, 'BHD', 865n, 43n],
+    {
+      name: '7 × 0.1235 BHD',
+      line: { quantity: 7n, unitPrice: '0.1235', taxRate: '0.05' },
+      currency: 'BHD',
+      amount: 865n,
+      taxAmount: 43n,
+    },
     // tax exactly at half: 250 fen × 0.06 = 15 → 15; 25 fen × 0.06 = 1.5 → 2
-    ['0.25 CNY', { quantity: 1n, unitPrice: '0.25', taxRate: '0.06' }, 'CNY', 25n, 2n],
-    ['0 × 12.34 CNY', { quantity: 0n, unitPrice: '12.34', taxRate: '0.06' }, 'CNY', 0n, 0n],
-  ])('rounds %s half-up per line', (_name, line, currency, amount, taxAmount) => {
+    {
+      name: '0.25 CNY',
+      line: { quantity: 1n, unitPrice: '0.25', taxRate: '0.06' },
+      currency: 'CNY',
+      amount: 25n,
+      taxAmount: 2n,
+    },
+    {
+      name: '0 × 12.34 CNY',
+      line: { quantity: 0n, unitPrice: '12.34', taxRate: '0.06' },
+      currency: 'CNY',
+      amount: 0n,
+      taxAmount: 0n,
+    },
+  ])('rounds $name half-up per line', ({ line, currency, amount, taxAmount }) => {
     expect(priceLine(line, currency)).toEqual({ amount, taxAmount });
   });
 

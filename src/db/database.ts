@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { DatabasePoolConfig } from '../config.js';
@@ -9,6 +9,12 @@ import { lockDataDir } from './data-dir-lock.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
+
+/**
+ * What a function takes when it must run inside its caller's transaction: it locks rows, posts to
+ * the ledger, or must commit together with the caller's other writes. A plain `Db` does not fit.
+ */
+export type DbTransaction = Transaction<Database>;
 
 export type DatabaseTarget =
   | { kind: 'server'; url: string; pool: DatabasePoolConfig }

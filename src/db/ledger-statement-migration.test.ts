@@ -14,7 +14,19 @@ beforeAll(async () => {
 });
 afterAll(() => database.destroy());
 
-const post = (transactionId: string, type: string, amount: number, source: string, account: string) =>
+const post = ({
+  transactionId,
+  type,
+  amount,
+  source,
+  account,
+}: {
+  transactionId: string;
+  type: string;
+  amount: number;
+  source: string;
+  account: string;
+}) =>
   sql`select ledger_post('tnt_old', ${transactionId}, ${type}, ${amount}::bigint, ${source}, null, '',
                          '2026-01-01T00:00:00Z'::timestamptz, 'CNY', ${account}, ${`source:${source}`})`.execute(
     database.db,
@@ -26,10 +38,34 @@ describe('migration 0009 over a ledger written before it', () => {
               values ('tnt_old', 'Old', 'CNY', 'Asia/Shanghai', 0.06, 'usr_old', 'active', now(), now())`.execute(
       database.db,
     );
-    await post('ctr_0000000000000001', 'credit', 500, 'promo', 'cash');
-    await post('ctr_0000000000000002', 'credit', 300, 'coupon_issue', 'instrument:cpn_0000000000000001');
-    await post('ctr_0000000000000003', 'debit', 200, 'manual_adjust', 'cash');
-    await post('ctr_0000000000000004', 'credit', 100, 'top_up', 'cash');
+    await post({
+      transactionId: 'ctr_0000000000000001',
+      type: 'credit',
+      amount: 500,
+      source: 'promo',
+      account: 'cash',
+    });
+    await post({
+      transactionId: 'ctr_0000000000000002',
+      type: 'credit',
+      amount: 300,
+      source: 'coupon_issue',
+      account: 'instrument:cpn_0000000000000001',
+    });
+    await post({
+      transactionId: 'ctr_0000000000000003',
+      type: 'debit',
+      amount: 200,
+      source: 'manual_adjust',
+      account: 'cash',
+    });
+    await post({
+      transactionId: 'ctr_0000000000000004',
+      type: 'credit',
+      amount: 100,
+      source: 'top_up',
+      account: 'cash',
+    });
 
     await migrateToLatest(database.db);
 

@@ -23,13 +23,19 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const send = (
-  method: 'POST' | 'PUT',
-  url: string,
-  payload: Record<string, unknown>,
-  key?: string,
-  headers: Record<string, string> = admin,
-) =>
+const send = ({
+  method,
+  url,
+  payload,
+  key,
+  headers = admin,
+}: {
+  method: 'POST' | 'PUT';
+  url: string;
+  payload: Record<string, unknown>;
+  key?: string | undefined;
+  headers?: Record<string, string> | undefined;
+}) =>
   t.app.inject({
     method,
     url,
@@ -44,12 +50,12 @@ describe('find or create, raced by parallel first requests', () => {
   it("a tenant's cloud-marketplace balance: every first top-up lands on one instrument", async () => {
     await givenTenant(t, 'tnt_race_marketplace');
     const responses = await atOnce(racers, (i) =>
-      send(
-        'POST',
-        '/admin/payg/tnt_race_marketplace/cloud-marketplace',
-        { amount: 10 + i, customer_identifier: 'aws-acct-race' },
-        `marketplace-${i}`,
-      ),
+      send({
+        method: 'POST',
+        url: '/admin/payg/tnt_race_marketplace/cloud-marketplace',
+        payload: { amount: 10 + i, customer_identifier: 'aws-acct-race' },
+        key: `marketplace-${i}`,
+      }),
     );
     expect(statusCounts(responses)).toEqual({ 201: racers });
     const ids = new Set(responses.map((response) => response.json<{ data: { id: string } }>().data.id));
@@ -69,7 +75,12 @@ describe('find or create, raced by parallel first requests', () => {
   it("a tenant's ledger accounts: parallel first postings open each account once", async () => {
     await givenTenant(t, 'tnt_race_accounts');
     const responses = await atOnce(racers, (i) =>
-      send('POST', '/admin/credits/tnt_race_accounts/promo', { amount: 1 + i }, `accounts-${i}`),
+      send({
+        method: 'POST',
+        url: '/admin/credits/tnt_race_accounts/promo',
+        payload: { amount: 1 + i },
+        key: `accounts-${i}`,
+      }),
     );
     expect(statusCounts(responses)).toEqual({ 201: racers });
     const { rows } = await sql<{ id: string; version: string }>`
@@ -84,7 +95,11 @@ describe('find or create, raced by parallel first requests', () => {
 
   it('a tenant created with the same id at once: one 201, the others 409', async () => {
     const responses = await atOnce(racers, (i) =>
-      send('POST', '/admin/tenants', { tenant_id: 'tnt_race_same_id', name: `Race ${i}`, admin_user_id: 'usr_race' }),
+      send({
+        method: 'POST',
+        url: '/admin/tenants',
+        payload: { tenant_id: 'tnt_race_same_id', name: `Race ${i}`, admin_user_id: 'usr_race' },
+      }),
     );
     expect(statusCounts(responses)).toEqual({ 201: 1, 409: racers - 1 });
     expect(await countOf(sql`select count(*)::int as n from tenants where id = 'tnt_race_same_id'`)).toBe(1);
@@ -94,13 +109,12 @@ describe('find or create, raced by parallel first requests', () => {
     await givenTenant(t, 'tnt_race_apps');
     const service = await t.as.service();
     const responses = await atOnce(racers, (i) =>
-      send(
-        'PUT',
-        '/internal/billing/tenants/tnt_race_apps/apps/app_race_sync',
-        { name: `Sync ${i}` },
-        undefined,
-        service,
-      ),
+      send({
+        method: 'PUT',
+        url: '/internal/billing/tenants/tnt_race_apps/apps/app_race_sync',
+        payload: { name: `Sync ${i}` },
+        headers: service,
+      }),
     );
     expect(statusCounts(responses)).toEqual({ 200: racers - 1, 201: 1 });
     expect(await countOf(sql`select count(*)::int as n from apps where id = 'app_race_sync'`)).toBe(1);
@@ -109,7 +123,11 @@ describe('find or create, raced by parallel first requests', () => {
   it('an app created with the same id at once: one 201, the others 409', async () => {
     await givenTenant(t, 'tnt_race_app_ids');
     const responses = await atOnce(racers, (i) =>
-      send('POST', '/admin/tenants/tnt_race_app_ids/apps', { app_id: 'app_race_same_id', name: `App ${i}` }),
+      send({
+        method: 'POST',
+        url: '/admin/tenants/tnt_race_app_ids/apps',
+        payload: { app_id: 'app_race_same_id', name: `App ${i}` },
+      }),
     );
     expect(statusCounts(responses)).toEqual({ 201: 1, 409: racers - 1 });
     expect(await countOf(sql`select count(*)::int as n from apps where id = 'app_race_same_id'`)).toBe(1);
@@ -117,7 +135,11 @@ describe('find or create, raced by parallel first requests', () => {
 
   it('a plan created with the same id at once: one 201 with its version 1, the others 409', async () => {
     const responses = await atOnce(racers, (i) =>
-      send('POST', '/admin/plans', { plan_id: 'race_plan', name: `Plan ${i}`, currency: 'CNY', monthly_price: 9 + i }),
+      send({
+        method: 'POST',
+        url: '/admin/plans',
+        payload: { plan_id: 'race_plan', name: `Plan ${i}`, currency: 'CNY', monthly_price: 9 + i },
+      }),
     );
     expect(statusCounts(responses)).toEqual({ 201: 1, 409: racers - 1 });
     expect(await countOf(sql`select count(*)::int as n from plan_versions where plan_id = 'race_plan'`)).toBe(1);
@@ -125,10 +147,14 @@ describe('find or create, raced by parallel first requests', () => {
 
   it('a pay-as-you-go product created with the same key at once: one 201, the others 409', async () => {
     const responses = await atOnce(racers, (i) =>
-      send('POST', '/admin/payg/products', {
-        billing_key: 'race_product',
-        display_name: `Product ${i}`,
-        unit_price: '0.01',
+      send({
+        method: 'POST',
+        url: '/admin/payg/products',
+        payload: {
+          billing_key: 'race_product',
+          display_name: `Product ${i}`,
+          unit_price: '0.01',
+        },
       }),
     );
     expect(statusCounts(responses)).toEqual({ 201: 1, 409: racers - 1 });
@@ -137,11 +163,15 @@ describe('find or create, raced by parallel first requests', () => {
 
   it("a tenant's first subscription: one 201, the others 409", async () => {
     await givenTenant(t, 'tnt_race_subscribe');
-    const plan = await send('POST', '/admin/plans', {
-      plan_id: 'race_subscribe',
-      name: 'Race',
-      currency: 'CNY',
-      monthly_price: 9,
+    const plan = await send({
+      method: 'POST',
+      url: '/admin/plans',
+      payload: {
+        plan_id: 'race_subscribe',
+        name: 'Race',
+        currency: 'CNY',
+        monthly_price: 9,
+      },
     });
     expect(plan.statusCode, plan.body).toBe(201);
     const tenantAdmin = await t.as.tenant('tnt_race_subscribe');
@@ -162,13 +192,12 @@ describe('find or create, raced by parallel first requests', () => {
   it("a tenant's first syncs: one created, the others update it", async () => {
     const service = await t.as.service();
     const responses = await atOnce(racers, (i) =>
-      send(
-        'PUT',
-        '/internal/billing/tenants/tnt_race_sync',
-        { name: `Sync ${i}`, admin_user_id: 'usr_race' },
-        undefined,
-        service,
-      ),
+      send({
+        method: 'PUT',
+        url: '/internal/billing/tenants/tnt_race_sync',
+        payload: { name: `Sync ${i}`, admin_user_id: 'usr_race' },
+        headers: service,
+      }),
     );
     expect(statusCounts(responses)).toEqual({ 200: racers - 1, 201: 1 });
     expect(await countOf(sql`select count(*)::int as n from tenants where id = 'tnt_race_sync'`)).toBe(1);
@@ -177,17 +206,17 @@ describe('find or create, raced by parallel first requests', () => {
   it("a tenant-year's invoice counter: first finalisations at once are numbered from one counter, gapless", async () => {
     await givenTenant(t, 'tnt_race_invoices');
     const responses = await atOnce(racers, (i) =>
-      send(
-        'POST',
-        '/admin/records/tnt_race_invoices',
-        {
+      send({
+        method: 'POST',
+        url: '/admin/records/tnt_race_invoices',
+        payload: {
           type: 'one_time',
           description: `Race ${i}`,
           lines: [{ description: 'Service', resource_type: 'one_time', quantity: 1, unit_price: 10 }],
           finalize: true,
         },
-        `invoice-${i}`,
-      ),
+        key: `invoice-${i}`,
+      }),
     );
     expect(statusCounts(responses)).toEqual({ 201: racers });
     const numbers = responses.map(
@@ -204,7 +233,7 @@ describe('find or create, raced by parallel first requests', () => {
   it('one Idempotency-Key sent at once: one posting and one stored key; the others see it in flight or replayed', async () => {
     await givenTenant(t, 'tnt_race_key');
     const responses = await atOnce(racers, () =>
-      send('POST', '/admin/credits/tnt_race_key/promo', { amount: 5 }, 'the-same-key'),
+      send({ method: 'POST', url: '/admin/credits/tnt_race_key/promo', payload: { amount: 5 }, key: 'the-same-key' }),
     );
     const counts = statusCounts(responses);
     expect((counts[201] ?? 0) + (counts[409] ?? 0)).toBe(racers);
@@ -234,7 +263,7 @@ describe('find or create, raced by parallel first requests', () => {
       timestamp: testStart,
     };
     const responses = await atOnce(racers, () =>
-      send('POST', '/billing/usage/events', { events: [event] }, undefined, service),
+      send({ method: 'POST', url: '/billing/usage/events', payload: { events: [event] }, headers: service }),
     );
     expect(statusCounts(responses)).toEqual({ 200: racers });
     const accepted = responses.map((response) => response.json<{ data: { accepted: number } }>().data.accepted);

@@ -1,23 +1,27 @@
-import type { Clock } from '../../core/clock.js';
 import { invalidParameter, notFound } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { fail, ok, type Result } from '../../core/result.js';
-import type { Db } from '../../db/database.js';
 import { findApp } from '../apps/repository.js';
-import type { Principal, TenantScope } from '../../core/principal.js';
+import type { Principal } from '../../core/principal.js';
+import type { TenantContext } from '../tenant-context.js';
 import { findTenant } from '../tenants/repository.js';
 import { insertApiKey, type ApiKeyRow } from './repository.js';
 import type { CreateApiKeyInput } from './schemas.js';
 import { generateApiKey, hashApiKey } from './secret.js';
 
+export interface ApiKeyCreation extends TenantContext {
+  principal: Principal;
+  input: CreateApiKeyInput;
+}
+
 /** Creates a key and returns it in clear this once; only its hash is kept. */
-export const createApiKey = async (
-  db: Db,
-  clock: Clock,
-  scope: TenantScope,
-  principal: Principal,
-  input: CreateApiKeyInput,
-): Promise<Result<{ row: ApiKeyRow; key: string }>> => {
+export const createApiKey = async ({
+  db,
+  clock,
+  scope,
+  principal,
+  input,
+}: ApiKeyCreation): Promise<Result<{ row: ApiKeyRow; key: string }>> => {
   if ((await findTenant(db, scope)) === undefined) return fail(notFound('tenant'));
   if (input.app_id !== undefined && (await findApp(db, scope, input.app_id)) === undefined) {
     return fail(invalidParameter('body', 'app_id', `names no app of this tenant`));

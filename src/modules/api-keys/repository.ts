@@ -35,14 +35,16 @@ export const findApiKey = (db: Db, scope: TenantScope, keyId: string): Promise<A
     .where('id', '=', keyId)
     .executeTakeFirst();
 
+export interface KeyRevocation {
+  db: Db;
+  scope: TenantScope;
+  keyId: string;
+  revokedBy: string;
+  at: Date;
+}
+
 /** Revokes once: a key already revoked keeps its first revocation. */
-export const revokeApiKey = (
-  db: Db,
-  scope: TenantScope,
-  keyId: string,
-  revokedBy: string,
-  at: Date,
-): Promise<ApiKeyRow | undefined> =>
+export const revokeApiKey = ({ db, scope, keyId, revokedBy, at }: KeyRevocation): Promise<ApiKeyRow | undefined> =>
   db
     .updateTable('api_keys')
     .set({ revoked_at: at, revoked_by: revokedBy })

@@ -46,7 +46,13 @@ export const registerApiKeyRoutes = (app: Api, { database: { db }, clock }: Rout
     },
     async (request, reply) => {
       const { row, key } = unwrap(
-        await createApiKey(db, clock, tenantScopeOf(request), principalOf(request), request.body),
+        await createApiKey({
+          db,
+          clock,
+          scope: tenantScopeOf(request),
+          principal: principalOf(request),
+          input: request.body,
+        }),
       );
       return reply.status(201).send(objectEnvelope({ ...toApiKeyView(row), key }, clock.now(), 201));
     },
@@ -87,7 +93,9 @@ export const registerApiKeyRoutes = (app: Api, { database: { db }, clock }: Rout
     },
     async (request) => {
       const scope = tenantScopeOf(request);
-      const row = unwrap(await revokeApiKey(db, clock, scope, principalOf(request), request.params.key_id));
+      const row = unwrap(
+        await revokeApiKey({ db, clock, scope, principal: principalOf(request), keyId: request.params.key_id }),
+      );
       return objectEnvelope(toApiKeyView(row), clock.now());
     },
   );

@@ -1,20 +1,24 @@
-import type { Clock } from '../../core/clock.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { fail, ok, type Result } from '../../core/result.js';
-import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../../core/principal.js';
+import type { TenantContext } from '../tenant-context.js';
 import { findTenant } from '../tenants/repository.js';
 import { insertApp, type AppRow } from './repository.js';
 import type { CreateAppInput } from './schemas.js';
 
-export const createApp = async (
-  db: Db,
-  clock: Clock,
-  scope: TenantScope,
-  input: CreateAppInput,
-  status: AppRow['status'] = 'active',
-): Promise<Result<AppRow>> => {
+export interface AppCreation extends TenantContext {
+  input: CreateAppInput;
+  /** Default: active. */
+  status?: AppRow['status'] | undefined;
+}
+
+export const createApp = async ({
+  db,
+  clock,
+  scope,
+  input,
+  status = 'active',
+}: AppCreation): Promise<Result<AppRow>> => {
   if ((await findTenant(db, scope)) === undefined) return fail(notFound('tenant'));
   const now = clock.now();
   const id = input.app_id ?? newId('app');

@@ -31,7 +31,7 @@ export const registerAppRoutes = (app: Api, { database: { db }, clock }: RouteDe
       },
     },
     async (request, reply) => {
-      const created = unwrap(await createApp(db, clock, tenantScopeOf(request), request.body));
+      const created = unwrap(await createApp({ db, clock, scope: tenantScopeOf(request), input: request.body }));
       return reply.status(201).send(objectEnvelope(toAppView(created), clock.now(), 201));
     },
   );
@@ -76,7 +76,9 @@ export const registerAppRoutes = (app: Api, { database: { db }, clock }: RouteDe
     },
     async (request, reply) => {
       const scope = tenantScopeOf(request);
-      const { app: synced, created } = unwrap(await syncApp(db, clock, scope, request.params.app_id, request.body));
+      const { app: synced, created } = unwrap(
+        await syncApp({ db, clock, scope, appId: request.params.app_id, input: request.body }),
+      );
       const status = created ? 201 : 200;
       return reply.status(status).send(objectEnvelope(toAppView(synced), clock.now(), status));
     },

@@ -1,14 +1,12 @@
-import type { Clock } from '../../core/clock.js';
 import { isValidRate, maxRateDecimals } from '../../core/decimal.js';
 import { AppError, invalidParameter, notFound } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { priceLine, sumLines } from '../../core/invoice-math.js';
 import { decimalOf, maxMinorAmount } from '../../core/money.js';
 import { fail, ok, type Result } from '../../core/result.js';
-import type { Db } from '../../db/database.js';
 import type { RecordStatus, RecordType } from '../../db/schema.js';
 import { findApp } from '../apps/repository.js';
-import type { TenantScope } from '../../core/principal.js';
+import type { TenantRequest, TenantTransaction } from '../tenant-context.js';
 import { findTenant } from '../tenants/repository.js';
 import { finalizedSearchText, numberInvoice } from './finalize-record.js';
 import { directRecordWrites, type RecordWrites } from './record-writes.js';
@@ -19,13 +17,13 @@ import { buildSearchText } from './search-text.js';
 const maxUnitPriceDecimals = 10;
 
 /** A record from the admin API: checks what the schema cannot, then writes it. Nothing is written if any line is invalid. */
-export const createRecord = async (
-  trx: Db,
-  clock: Clock,
-  scope: TenantScope,
-  input: CreateRecordInput,
-  actor: string,
-): Promise<Result<{ recordId: string }>> => {
+export const createRecord = async ({
+  trx,
+  clock,
+  scope,
+  input,
+  actor,
+}: TenantRequest<CreateRecordInput>): Promise<Result<{ recordId: string }>> => {
   const tenant = await findTenant(trx, scope);
   if (tenant === undefined) return fail(notFound('tenant'));
   if (input.app_id !== undefined && (await findApp(trx, scope, input.app_id)) === undefined) {
@@ -57,11 +55,11 @@ export const createRecord = async (
       taxRate: line.tax_rate === undefined ? tenant.tax_rate : String(line.tax_rate),
     });
   }
-  const written = await writeRecord(
+  const written = await writeRecord({
     trx,
     clock,
     scope,
-    {
+    draft: {
       appId: input.app_id ?? null,
       type: input.type,
       description: input.description,
@@ -71,7 +69,7 @@ export const createRecord = async (
       timeZone: tenant.time_zone,
     },
     actor,
-  );
+  });
   if (!written.ok && written.error.type === 'unprocessable') {
     return fail(invalidParameter('body', 'lines', 'add up to more than the largest amount an invoice can carry'));
   }
@@ -98,20 +96,26 @@ export interface RecordDraft {
   timeZone?: string;
 }
 
+export interface WriteRecordArgs extends TenantTransaction {
+  draft: RecordDraft;
+  actor: string;
+  /** Where the number comes from and the record goes (a billing run's batch holds them). */
+  writes?: RecordWrites | undefined;
+}
+
 /**
  * Prices every line (rounded half-up per line) and writes the record with its lines, as a draft
  * or, when asked, finalised at once: numbered and pending from the start, its history showing
  * both steps (created as a draft, finalised) at the same instant. The record is dated by the clock.
- * `writes`: where the number comes from and the record goes (a billing run's batch holds them).
  */
-export const writeRecord = async (
-  trx: Db,
-  clock: Clock,
-  scope: TenantScope,
-  draft: RecordDraft,
-  actor: string,
-  writes: RecordWrites = directRecordWrites,
-): Promise<Result<{ recordId: string; record: RecordRow }>> => {
+export const writeRecord = async ({
+  trx,
+  clock,
+  scope,
+  draft,
+  actor,
+  writes = directRecordWrites,
+}: WriteRecordArgs): Promise<Result<{ recordId: string; record: RecordRow }>> => {
   const lines = draft.lines.map((line) => ({ ...line, ...priceLine(line, draft.currency) }));
   const totals = sumLines(lines);
   if (totals.totalAmount > maxMinorAmount) {
@@ -125,7 +129,7 @@ export const writeRecord = async (
   let final = { status: 'draft' as RecordStatus, invoice_number: null as string | null, search_text: searchText };
   const events = [created];
   if (draft.finalize) {
-    const invoiceNumber = await numberInvoice(trx, scope, now, draft.timeZone, writes);
+    const invoiceNumber = await numberInvoice({ trx, scope, now, timeZone: draft.timeZone, writes });
     if (!invoiceNumber.ok) return invoiceNumber;
     final = {
       status: 'pending',

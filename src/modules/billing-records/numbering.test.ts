@@ -116,7 +116,11 @@ describe('invoice numbers under concurrency', () => {
     const scope = { tenantId };
     const results = await Promise.all(
       drafts.map((draft) =>
-        t.database.db.transaction().execute((trx) => finalizeRecord(trx, t.clock, scope, draft.record_id, 'usr_test')),
+        t.database.db
+          .transaction()
+          .execute((trx) =>
+            finalizeRecord({ trx, clock: t.clock, scope, recordId: draft.record_id, actor: 'usr_test' }),
+          ),
       ),
     );
     const numbers = results.map((result) => {
@@ -145,7 +149,13 @@ describe('invoice numbers under concurrency', () => {
     let abort: () => void = () => undefined;
     const aborted = new Promise<void>((resolve) => (abort = resolve));
     const doomedRun = t.database.db.transaction().execute(async (trx) => {
-      const result = await finalizeRecord(trx, t.clock, scope, doomed.record_id, 'usr_test');
+      const result = await finalizeRecord({
+        trx,
+        clock: t.clock,
+        scope,
+        recordId: doomed.record_id,
+        actor: 'usr_test',
+      });
       taken(result.ok ? result.value.invoice_number : null);
       await aborted;
       throw new Error('payment provider down: roll the finalisation back');
@@ -154,7 +164,7 @@ describe('invoice numbers under concurrency', () => {
 
     const waitingRun = t.database.db
       .transaction()
-      .execute((trx) => finalizeRecord(trx, t.clock, scope, waiting.record_id, 'usr_test'));
+      .execute((trx) => finalizeRecord({ trx, clock: t.clock, scope, recordId: waiting.record_id, actor: 'usr_test' }));
     if (onServer) {
       // Real concurrency: the second finalisation is blocked on the counter row's lock.
       for (let attempt = 0; ; attempt++) {
@@ -183,7 +193,13 @@ describe('invoice numbers under concurrency', () => {
     // A rollback with nobody waiting gives the number back as well.
     await expect(
       t.database.db.transaction().execute(async (trx) => {
-        const result = await finalizeRecord(trx, t.clock, scope, last.record_id, 'usr_test');
+        const result = await finalizeRecord({
+          trx,
+          clock: t.clock,
+          scope,
+          recordId: last.record_id,
+          actor: 'usr_test',
+        });
         expect(result.ok && result.value.invoice_number).toBe('INV-2026-003');
         throw new Error('rolled back');
       }),

@@ -1,10 +1,9 @@
-import type { Clock } from '../../core/clock.js';
 import { AppError, invalidParameter, notFound } from '../../core/errors.js';
 import { describeAmountProblem, parseMajorAmount, toMajorNumber } from '../../core/money.js';
 import { fail, ok, type Result } from '../../core/result.js';
-import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../../core/principal.js';
+import type { TenantTransaction } from '../tenant-context.js';
 import { moveLockedRecord } from './move-record.js';
+import type { RecordRequest } from './record-request.js';
 import { directRecordWrites, type RecordWrites } from './record-writes.js';
 import { lockRecord, type RecordRow } from './repository.js';
 
@@ -13,14 +12,14 @@ import { lockRecord, type RecordRow } from './repository.js';
  * is still owed) or in part. The record turns paid when what was paid reaches its total. Locks
  * the record, then (inside the posting) the ledger accounts: always in that order.
  */
-export const payRecordFromBalance = async (
-  trx: Db,
-  clock: Clock,
-  scope: TenantScope,
-  recordId: string,
-  requestedAmount: number | undefined,
-  actor: string,
-): Promise<Result<RecordRow>> => {
+export const payRecordFromBalance = async ({
+  trx,
+  clock,
+  scope,
+  recordId,
+  requestedAmount,
+  actor,
+}: RecordRequest & { requestedAmount?: number | undefined }): Promise<Result<RecordRow>> => {
   const record = await lockRecord(trx, scope, recordId);
   if (record === undefined) return fail(notFound('billing record'));
   if (record.status !== 'pending' && record.status !== 'failed') {
@@ -48,22 +47,28 @@ export const payRecordFromBalance = async (
     }
     amount = parsed.minor;
   }
-  return applyBalancePayment(trx, clock, scope, record, amount, actor);
+  return applyBalancePayment({ trx, clock, scope, record, amount, actor });
 };
 
-/**
- * Debits `amount` (minor units, at most what is still owed) from the credit balance for a record
- * locked by the caller (as it is now), and marks the record paid once everything is paid.
- */
-export const applyBalancePayment = async (
-  trx: Db,
-  clock: Clock,
-  scope: TenantScope,
-  record: RecordRow,
-  amount: bigint,
-  actor: string,
-  writes: RecordWrites = directRecordWrites,
-): Promise<Result<RecordRow>> => {
+export interface BalancePayment extends TenantTransaction {
+  /** Locked by the caller, as it is now. */
+  record: RecordRow;
+  /** Minor units, at most what is still owed. */
+  amount: bigint;
+  actor: string;
+  writes?: RecordWrites | undefined;
+}
+
+/** Debits `amount` from the credit balance for a record, and marks the record paid once everything is paid. */
+export const applyBalancePayment = async ({
+  trx,
+  clock,
+  scope,
+  record,
+  amount,
+  actor,
+  writes = directRecordWrites,
+}: BalancePayment): Promise<Result<RecordRow>> => {
   if (amount > 0n) {
     const posted = await writes.postCredit(trx, clock, scope, {
       type: 'debit',
@@ -77,8 +82,18 @@ export const applyBalancePayment = async (
   }
   const paid = record.amount_paid + amount;
   if (paid < record.total_amount) {
-    return ok(await writes.updateRecord(trx, scope, record, { amount_paid: paid, updated_at: clock.now() }));
+    return ok(await writes.updateRecord({ trx, scope, record, patch: { amount_paid: paid, updated_at: clock.now() } }));
   }
   // Paid in full: the payment and the move to paid are one update.
-  return moveLockedRecord(trx, clock, scope, record, 'mark_paid', actor, 'paid from the credit balance', paid, writes);
+  return moveLockedRecord({
+    trx,
+    clock,
+    scope,
+    record,
+    action: 'mark_paid',
+    actor,
+    reason: 'paid from the credit balance',
+    paid,
+    writes,
+  });
 };

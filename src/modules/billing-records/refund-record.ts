@@ -1,24 +1,22 @@
-import type { Clock } from '../../core/clock.js';
 import { ok, type Result } from '../../core/result.js';
-import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../../core/principal.js';
 import { postCreditTransaction } from '../credit-ledger/post-credit-transaction.js';
 import { moveRecord } from './move-record.js';
+import type { RecordRequest } from './record-request.js';
 import type { RecordRow } from './repository.js';
 
 /**
  * Refunds a paid record to the tenant's credit balance: the status moves to refunded and its
  * total comes back as a `refund` credit. History is never edited; both are new rows.
  */
-export const refundRecord = async (
-  trx: Db,
-  clock: Clock,
-  scope: TenantScope,
-  recordId: string,
-  actor: string,
-  reason: string | undefined,
-): Promise<Result<RecordRow>> => {
-  const moved = await moveRecord(trx, clock, scope, recordId, 'refund', actor, reason);
+export const refundRecord = async ({
+  trx,
+  clock,
+  scope,
+  recordId,
+  actor,
+  reason,
+}: RecordRequest & { reason?: string | undefined }): Promise<Result<RecordRow>> => {
+  const moved = await moveRecord({ trx, clock, scope, recordId, action: 'refund', actor, reason });
   if (!moved.ok || moved.value.total_amount === 0n) return moved;
   const credited = await postCreditTransaction(trx, clock, scope, {
     type: 'credit',

@@ -1,6 +1,6 @@
 import { sql, type Insertable, type Selectable } from 'kysely';
 import type { PageRequest } from '../../core/pagination.js';
-import type { Db } from '../../db/database.js';
+import type { Db, DbTransaction } from '../../db/database.js';
 import { jsonRows } from '../../db/json-rows.js';
 import { fetchPage } from '../../db/paginate.js';
 import type {
@@ -67,12 +67,17 @@ const insertEvent = (scope: TenantScope, recordId: string, event: NewEvent) => s
      where tenant_id = ${scope.tenantId} and record_id = ${recordId}`;
 
 /** Appends to the record's status history; call it with the record row locked. */
-export const appendEvent = async (db: Db, scope: TenantScope, recordId: string, event: NewEvent): Promise<void> => {
-  await insertEvent(scope, recordId, event).execute(db);
+export const appendEvent = async (
+  trx: DbTransaction,
+  scope: TenantScope,
+  recordId: string,
+  event: NewEvent,
+): Promise<void> => {
+  await insertEvent(scope, recordId, event).execute(trx);
 };
 
-export const lockRecord = (db: Db, scope: TenantScope, recordId: string): Promise<RecordRow | undefined> =>
-  db
+export const lockRecord = (trx: DbTransaction, scope: TenantScope, recordId: string): Promise<RecordRow | undefined> =>
+  trx
     .selectFrom('billing_records')
     .selectAll()
     .where('tenant_id', '=', scope.tenantId)
@@ -85,10 +90,13 @@ export type RecordPatch = Partial<
 >;
 
 /** Records locked for the rest of the transaction, in key order (a billing run batch's open invoices). */
-export const lockRecords = (db: Db, refs: readonly { tenant_id: string; id: string }[]): Promise<RecordRow[]> =>
+export const lockRecords = (
+  trx: DbTransaction,
+  refs: readonly { tenant_id: string; id: string }[],
+): Promise<RecordRow[]> =>
   refs.length === 0
     ? Promise.resolve([])
-    : db
+    : trx
         .selectFrom('billing_records')
         .selectAll()
         .where('tenant_id', 'in', [...new Set(refs.map((ref) => ref.tenant_id))])
@@ -102,8 +110,14 @@ export const lockRecords = (db: Db, refs: readonly { tenant_id: string; id: stri
         .forUpdate()
         .execute();
 
-export const updateRecord = (db: Db, scope: TenantScope, recordId: string, patch: RecordPatch): Promise<RecordRow> =>
-  db
+/** A change to a locked record. */
+export const updateRecord = (
+  trx: DbTransaction,
+  scope: TenantScope,
+  recordId: string,
+  patch: RecordPatch,
+): Promise<RecordRow> =>
+  trx
     .updateTable('billing_records')
     .set(patch)
     .where('tenant_id', '=', scope.tenantId)
@@ -111,15 +125,23 @@ export const updateRecord = (db: Db, scope: TenantScope, recordId: string, patch
     .returningAll()
     .executeTakeFirstOrThrow();
 
+export interface RecordUpdateWithEvent {
+  trx: DbTransaction;
+  scope: TenantScope;
+  recordId: string;
+  patch: RecordPatch;
+  event: NewEvent;
+}
+
 /** A status move of a locked record: the update and its history entry in one statement (one round trip). */
-export const updateRecordWithEvent = (
-  db: Db,
-  scope: TenantScope,
-  recordId: string,
-  patch: RecordPatch,
-  event: NewEvent,
-): Promise<RecordRow> =>
-  db
+export const updateRecordWithEvent = ({
+  trx,
+  scope,
+  recordId,
+  patch,
+  event,
+}: RecordUpdateWithEvent): Promise<RecordRow> =>
+  trx
     .with('event', () => sql<Record<string, unknown>>`(${insertEvent(scope, recordId, event)})`)
     .updateTable('billing_records')
     .set(patch)
@@ -132,8 +154,8 @@ export const updateRecordWithEvent = (
  * The next invoice sequence of a tenant's year. The upsert locks the counter row until the
  * transaction ends, so concurrent finalisations queue and a rollback gives the number back.
  */
-export const nextInvoiceSeq = async (db: Db, scope: TenantScope, year: number): Promise<number> => {
-  const row = await db
+export const nextInvoiceSeq = async (trx: DbTransaction, scope: TenantScope, year: number): Promise<number> => {
+  const row = await trx
     .insertInto('invoice_sequences')
     .values({ tenant_id: scope.tenantId, year, last_seq: 1 })
     .onConflict((conflict) =>
@@ -149,13 +171,13 @@ export const nextInvoiceSeq = async (db: Db, scope: TenantScope, year: number): 
  * ends (in key order, as every batch takes them): the batch numbers from them in memory.
  */
 export const lockInvoiceSequences = (
-  db: Db,
+  trx: DbTransaction,
   tenantIds: readonly string[],
   years: readonly number[],
 ): Promise<{ tenant_id: string; year: number; last_seq: number }[]> =>
   tenantIds.length === 0
     ? Promise.resolve([])
-    : db
+    : trx
         .selectFrom('invoice_sequences')
         .select(['tenant_id', 'year', 'last_seq'])
         .where('tenant_id', 'in', tenantIds)
@@ -167,14 +189,14 @@ export const lockInvoiceSequences = (
 
 /** Writes counters the caller holds locked (`lockInvoiceSequences`) as numbered in memory. */
 export const writeInvoiceSequences = async (
-  db: Db,
+  trx: DbTransaction,
   rows: readonly { tenant_id: string; year: number; last_seq: number }[],
 ): Promise<void> => {
   if (rows.length === 0) return;
   await sql`
     update invoice_sequences s set last_seq = v.last_seq
       from jsonb_to_recordset(${jsonRows(rows)}::jsonb) as v (tenant_id text, year integer, last_seq integer)
-     where s.tenant_id = v.tenant_id and s.year = v.year`.execute(db);
+     where s.tenant_id = v.tenant_id and s.year = v.year`.execute(trx);
 };
 
 /** The lines of these records, by record, in line order. */

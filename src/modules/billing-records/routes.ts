@@ -1,21 +1,19 @@
 import { Type } from 'typebox';
-import type { Clock } from '../../core/clock.js';
 import { notFound } from '../../core/errors.js';
 import { ok, unwrap, type Result } from '../../core/result.js';
-import type { Db } from '../../db/database.js';
 import type { Api, RouteDependencies } from '../../http/api.js';
 import { emptyBodyIfAbsent } from '../../http/validation.js';
 import { errorResponses, ListEnvelope, listEnvelope, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import type { Access } from '../../http/route-access.js';
 import { findApp } from '../apps/repository.js';
 import { access, principalOf, tenantScopeOf } from '../auth/access.js';
-import type { TenantScope } from '../../core/principal.js';
 import { IdempotencyKeyHeaders, replyIdempotently } from '../idempotency/idempotent-reply.js';
 import { findTenant } from '../tenants/repository.js';
 import { createRecord } from './create-record.js';
 import { finalizeRecord } from './finalize-record.js';
 import { moveRecord } from './move-record.js';
 import { payRecordFromBalance } from './pay-record-from-balance.js';
+import type { RecordRequest } from './record-request.js';
 import { refundRecord } from './refund-record.js';
 import { findRecord, searchRecords, type RecordRow } from './repository.js';
 import {
@@ -50,14 +48,7 @@ interface RecordActionRoute {
   summary: string;
   access: Access;
   body: typeof MoveRecordBody | typeof PayFromBalanceBody;
-  run: (
-    trx: Db,
-    clock: Clock,
-    scope: TenantScope,
-    recordId: string,
-    actor: string,
-    body: RecordActionBody,
-  ) => Promise<Result<RecordRow>>;
+  run: (request: RecordRequest & { input: RecordActionBody }) => Promise<Result<RecordRow>>;
 }
 
 const statusMove = (path: string, operationId: string, action: RecordAction, summary: string): RecordActionRoute => ({
@@ -66,8 +57,7 @@ const statusMove = (path: string, operationId: string, action: RecordAction, sum
   summary,
   access: access.platformAdmin,
   body: MoveRecordBody,
-  run: (trx, clock, scope, recordId, actor, body) =>
-    moveRecord(trx, clock, scope, recordId, action, actor, body.reason),
+  run: ({ input, ...request }) => moveRecord({ ...request, action, reason: input.reason }),
 });
 
 const actionRoutes: RecordActionRoute[] = [
@@ -90,7 +80,7 @@ const actionRoutes: RecordActionRoute[] = [
     summary: "Refund a paid record to the tenant's credit balance",
     access: access.platformAdmin,
     body: MoveRecordBody,
-    run: (trx, clock, scope, recordId, actor, body) => refundRecord(trx, clock, scope, recordId, actor, body.reason),
+    run: ({ input, ...request }) => refundRecord({ ...request, reason: input.reason }),
   },
   {
     path: 'pay-from-balance',
@@ -98,8 +88,7 @@ const actionRoutes: RecordActionRoute[] = [
     summary: "Pay a pending or failed record from the tenant's credit balance, in full or in part",
     access: access.staff,
     body: PayFromBalanceBody,
-    run: (trx, clock, scope, recordId, actor, body) =>
-      payRecordFromBalance(trx, clock, scope, recordId, body.amount, actor),
+    run: ({ input, ...request }) => payRecordFromBalance({ ...request, requestedAmount: input.amount }),
   },
 ];
 
@@ -108,13 +97,7 @@ const actionRoutes: RecordActionRoute[] = [
  * that owed it becomes active again in the same commit. Subscriptions listen (they issue records;
  * records do not know them).
  */
-export type RecordPaidListener = (paid: {
-  trx: Db;
-  clock: Clock;
-  scope: TenantScope;
-  recordId: string;
-  actor: string;
-}) => Promise<void>;
+export type RecordPaidListener = (paid: RecordRequest) => Promise<void>;
 
 export interface BillingRecordRouteDependencies extends RouteDependencies {
   onRecordPaid: RecordPaidListener;
@@ -213,7 +196,7 @@ export const registerBillingRecordRoutes = (
       const scope = tenantScopeOf(request);
       const actor = principalOf(request).userId;
       return replyIdempotently(request, reply, { db, clock }, async (trx) => {
-        const created = await createRecord(trx, clock, scope, request.body, actor);
+        const created = await createRecord({ trx, clock, scope, input: request.body, actor });
         return created.ok ? detailResponse(trx, scope, created.value.recordId, 201) : created;
       });
     },
@@ -236,7 +219,7 @@ export const registerBillingRecordRoutes = (
       const scope = tenantScopeOf(request);
       const actor = principalOf(request).userId;
       return replyIdempotently(request, reply, { db, clock }, async (trx) => {
-        const finalized = await finalizeRecord(trx, clock, scope, request.params.record_id, actor);
+        const finalized = await finalizeRecord({ trx, clock, scope, recordId: request.params.record_id, actor });
         return finalized.ok ? detailResponse(trx, scope, finalized.value.id, 200) : finalized;
       });
     },
@@ -262,7 +245,7 @@ export const registerBillingRecordRoutes = (
         const scope = tenantScopeOf(request);
         const actor = principalOf(request).userId;
         return replyIdempotently(request, reply, { db, clock }, async (trx) => {
-          const done = await run(trx, clock, scope, request.params.record_id, actor, request.body);
+          const done = await run({ trx, clock, scope, recordId: request.params.record_id, actor, input: request.body });
           if (!done.ok) return done;
           if (done.value.status === 'paid') await onRecordPaid({ trx, clock, scope, recordId: done.value.id, actor });
           return detailResponse(trx, scope, done.value.id, 200);

@@ -3,7 +3,7 @@ import { postCreditTransaction, type CreditMovement } from '../credit-ledger/pos
 import { findCreditAccount } from '../credit-ledger/repository.js';
 import { givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
-import type { Db } from '../../db/database.js';
+import type { DbTransaction } from '../../db/database.js';
 import { BatchWrites } from './batch-writes.js';
 
 /*
@@ -25,7 +25,7 @@ const payment = (amount: bigint): CreditMovement => ({
 const balance = async () => (await findCreditAccount(t.database.db, scope))?.balance;
 
 /** Runs `work` in a transaction that is then rolled back; anything `work` throws fails the test. */
-const inRolledBackTransaction = async (work: (trx: Db) => Promise<void>) => {
+const inRolledBackTransaction = async (work: (trx: DbTransaction) => Promise<void>) => {
   const rollBack = new Error('roll back');
   const outcome = await t.database.db
     .transaction()
@@ -40,13 +40,15 @@ const inRolledBackTransaction = async (work: (trx: Db) => Promise<void>) => {
 beforeAll(async () => {
   t = await createTestApp();
   await givenTenant(t, scope.tenantId);
-  const credited = await postCreditTransaction(t.database.db, t.clock, scope, {
-    ...payment(10_000n),
-    type: 'credit',
-    source: 'promo',
-    sourceId: null,
-    remark: 'welcome credit',
-  });
+  const credited = await t.database.db.transaction().execute((trx) =>
+    postCreditTransaction(trx, t.clock, scope, {
+      ...payment(10_000n),
+      type: 'credit',
+      source: 'promo',
+      sourceId: null,
+      remark: 'welcome credit',
+    }),
+  );
   expect(credited.ok).toBe(true);
 });
 afterAll(() => t.close());

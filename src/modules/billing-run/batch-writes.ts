@@ -1,19 +1,17 @@
 import type { Clock } from '../../core/clock.js';
 import { ok, type Result } from '../../core/result.js';
-import type { Db } from '../../db/database.js';
+import type { DbTransaction } from '../../db/database.js';
 import { creditPosting, type CreditMovement } from '../credit-ledger/post-credit-transaction.js';
 import { postManyToLedger, type Posting } from '../credit-ledger/repository.js';
 import type { TenantScope } from '../../core/principal.js';
-import { directRecordWrites } from '../billing-records/record-writes.js';
+import { directRecordWrites, type RecordUpdate } from '../billing-records/record-writes.js';
 import {
   insertRecords,
   lockInvoiceSequences,
   lockRecords,
   nextInvoiceSeq,
   writeInvoiceSequences,
-  type NewRecordEvent,
   type NewRecordWithLines,
-  type RecordPatch,
   type RecordRow,
 } from '../billing-records/repository.js';
 import {
@@ -27,10 +25,9 @@ import {
   writeSubscriptions,
   type NewPeriod,
   type NewSubscriptionEvent,
-  type SubscriptionPatch,
   type SubscriptionRow,
 } from '../subscriptions/repository.js';
-import type { SubscriptionWrites } from '../subscriptions/subscription-writes.js';
+import type { SubscriptionUpdate, SubscriptionWrites } from '../subscriptions/subscription-writes.js';
 
 interface Counter {
   tenantId: string;
@@ -70,7 +67,7 @@ export class BatchWrites implements SubscriptionWrites {
   }
 
   /** Locks the invoice counters of the batch's tenants for these years; other years are locked when first used. */
-  async lockCounters(db: Db, tenantIds: readonly string[], years: readonly number[]): Promise<void> {
+  async lockCounters(db: DbTransaction, tenantIds: readonly string[], years: readonly number[]): Promise<void> {
     for (const row of await lockInvoiceSequences(db, tenantIds, years)) {
       const counter = { tenantId: row.tenant_id, year: row.year, last: row.last_seq, stored: row.last_seq };
       this.#counters.set(`${row.tenant_id}|${row.year}`, counter);
@@ -78,14 +75,14 @@ export class BatchWrites implements SubscriptionWrites {
   }
 
   /** Locks records the batch is about to read (its subscriptions' open invoices) in one statement. */
-  async lockRecords(db: Db, refs: readonly { tenant_id: string; id: string }[]): Promise<void> {
+  async lockRecords(db: DbTransaction, refs: readonly { tenant_id: string; id: string }[]): Promise<void> {
     const wanted = new Set(refs.map((ref) => `${ref.tenant_id}|${ref.id}`));
     for (const row of await lockRecords(db, refs)) {
       if (wanted.has(`${row.tenant_id}|${row.id}`)) this.#locked.set(row.id, row);
     }
   }
 
-  async lockRecord(db: Db, scope: TenantScope, recordId: string): Promise<RecordRow | undefined> {
+  async lockRecord(db: DbTransaction, scope: TenantScope, recordId: string): Promise<RecordRow | undefined> {
     const locked = this.#locked.get(recordId);
     if (locked?.tenant_id === scope.tenantId) return locked;
     const read = await directRecordWrites.lockRecord(db, scope, recordId);
@@ -93,7 +90,7 @@ export class BatchWrites implements SubscriptionWrites {
     return read;
   }
 
-  async nextInvoiceSeq(db: Db, scope: TenantScope, year: number): Promise<number> {
+  async nextInvoiceSeq(db: DbTransaction, scope: TenantScope, year: number): Promise<number> {
     const key = `${scope.tenantId}|${year}`;
     const counter = this.#counters.get(key);
     if (counter !== undefined) return (counter.last += 1);
@@ -102,20 +99,15 @@ export class BatchWrites implements SubscriptionWrites {
     return first;
   }
 
-  async insertRecord(_db: Db, scope: TenantScope, written: NewRecordWithLines): Promise<void> {
+  async insertRecord(_db: DbTransaction, scope: TenantScope, written: NewRecordWithLines): Promise<void> {
     this.#records.set(written.record.id, { ...written, events: [...written.events], scope });
   }
 
-  async updateRecord(
-    db: Db,
-    scope: TenantScope,
-    record: RecordRow,
-    patch: RecordPatch,
-    event?: NewRecordEvent,
-  ): Promise<RecordRow> {
+  async updateRecord(update: RecordUpdate): Promise<RecordRow> {
+    const { record, patch, event } = update;
     const held = this.#records.get(record.id);
     if (held === undefined) {
-      const updated = await directRecordWrites.updateRecord(db, scope, record, patch, event);
+      const updated = await directRecordWrites.updateRecord(update);
       this.#locked.set(updated.id, updated);
       return updated;
     }
@@ -124,34 +116,33 @@ export class BatchWrites implements SubscriptionWrites {
     return { ...record, ...patch } as RecordRow;
   }
 
-  async postCredit(db: Db, clock: Clock, scope: TenantScope, movement: CreditMovement): Promise<Result<unknown>> {
+  async postCredit(
+    db: DbTransaction,
+    clock: Clock,
+    scope: TenantScope,
+    movement: CreditMovement,
+  ): Promise<Result<unknown>> {
     if (!this.#holdPostings) return directRecordWrites.postCredit(db, clock, scope, movement);
     this.#postings.push({ ...creditPosting(clock, movement), tenantId: scope.tenantId });
     return ok(undefined);
   }
 
-  async updateSubscription(
-    _db: Db,
-    _scope: TenantScope,
-    sub: SubscriptionRow,
-    patch: SubscriptionPatch,
-    event: NewSubscriptionEvent,
-  ): Promise<SubscriptionRow> {
+  async updateSubscription({ sub, patch, event }: SubscriptionUpdate): Promise<SubscriptionRow> {
     const row = { ...sub, ...patch } as SubscriptionRow;
     const key = `${sub.tenant_id}|${sub.id}`;
     this.#subscriptions.set(key, { row, events: [...(this.#subscriptions.get(key)?.events ?? []), event] });
     return row;
   }
 
-  async insertPeriod(_db: Db, scope: TenantScope, period: NewPeriod): Promise<void> {
+  async insertPeriod(_db: DbTransaction, scope: TenantScope, period: NewPeriod): Promise<void> {
     this.#periods.push({ ...period, tenant_id: scope.tenantId });
   }
 
-  async insertMetered(_db: Db, scope: TenantScope, rows: readonly NewMeteredBilling[]): Promise<void> {
+  async insertMetered(_db: DbTransaction, scope: TenantScope, rows: readonly NewMeteredBilling[]): Promise<void> {
     this.#metered.push(...rows.map((row) => ({ ...row, tenant_id: scope.tenantId })));
   }
 
-  async markInvoiced(_db: Db, scope: TenantScope, invoiced: readonly InvoicedMetering[]): Promise<void> {
+  async markInvoiced(_db: DbTransaction, scope: TenantScope, invoiced: readonly InvoicedMetering[]): Promise<void> {
     this.#invoiced.push(...invoiced.map((row) => ({ scope, invoiced: row })));
   }
 
@@ -159,7 +150,7 @@ export class BatchWrites implements SubscriptionWrites {
    * Writes everything held, referenced rows first (records before the periods and subscriptions
    * that name them), then the credit postings: ledger_post checks each balance as it is then.
    */
-  async flush(db: Db): Promise<void> {
+  async flush(db: DbTransaction): Promise<void> {
     const counters = [...this.#counters.values()].filter((counter) => counter.last !== counter.stored);
     await writeInvoiceSequences(
       db,

@@ -1,4 +1,4 @@
-import type { Db } from '../../db/database.js';
+import type { Db, DbTransaction } from '../../db/database.js';
 import { yearIn } from '../../core/calendar.js';
 import { retryTransaction } from '../../db/retry.js';
 import { cachedPlanLookup, type CachedPlanLookup } from '../plans/plan-lookup.js';
@@ -70,7 +70,7 @@ export const runBilling = async (
       const limit = singles > 0 ? 1 : batchSize;
       // A retry (serialization failure, deadlock) redoes the whole batch from a clean slate.
       const batch = await retryTransaction(() =>
-        db.transaction().execute((trx) => advanceBatch(trx, asOf, skip, limit, plans, progress)),
+        db.transaction().execute((trx) => advanceBatch({ trx, asOf, skip, limit, plans, progress })),
       );
       if (batch.locked === 0) return summary;
       singles = Math.max(0, singles - 1);
@@ -88,15 +88,25 @@ export const runBilling = async (
   }
 };
 
+interface Batch {
+  trx: DbTransaction;
+  asOf: Date;
+  skip: readonly Held[];
+  limit: number;
+  plans: CachedPlanLookup;
+  /** What the batch holds, for the caller to tell which subscription failed. */
+  progress: { locked: Held[]; inFlight: Held | undefined };
+}
+
 /** One transaction's worth: locks up to `limit` due subscriptions, advances each, then writes what they did. */
-const advanceBatch = async (
-  trx: Db,
-  asOf: Date,
-  skip: readonly Held[],
-  limit: number,
-  plans: CachedPlanLookup,
-  progress: { locked: Held[]; inFlight: Held | undefined },
-): Promise<{ locked: number; advanced: DueStepKind[][] }> => {
+const advanceBatch = async ({
+  trx,
+  asOf,
+  skip,
+  limit,
+  plans,
+  progress,
+}: Batch): Promise<{ locked: number; advanced: DueStepKind[][] }> => {
   progress.locked = [];
   progress.inFlight = undefined;
   plans.forgetPlans();

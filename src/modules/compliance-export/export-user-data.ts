@@ -29,14 +29,21 @@ interface AuditEntry {
   tenants: TenantRow[];
 }
 
-const writeAudit = (
-  db: Db,
-  clock: Clock,
-  { exportId, request, tenants }: AuditEntry,
-  event: 'started' | 'completed' | 'failed',
-  counts: RowCounts | null,
-  error: string | null,
-) =>
+const writeAudit = ({
+  db,
+  clock,
+  entry: { exportId, request, tenants },
+  event,
+  counts,
+  error,
+}: {
+  db: Db;
+  clock: Clock;
+  entry: AuditEntry;
+  event: 'started' | 'completed' | 'failed';
+  counts: RowCounts | null;
+  error: string | null;
+}) =>
   db
     .insertInto('export_audit_log')
     .values({
@@ -90,7 +97,7 @@ async function* exportBody(db: Db, clock: Clock, entry: AuditEntry): AsyncGenera
     throw error;
   } finally {
     // Also when the consumer stops early: then neither the end nor the catch above runs.
-    await writeAudit(db, clock, entry, outcome.event, counts, outcome.error);
+    await writeAudit({ db, clock, entry, event: outcome.event, counts, error: outcome.error });
   }
 }
 
@@ -114,6 +121,6 @@ export const exportUserData = async (db: Db, clock: Clock, request: ExportReques
     return fail(notFound(request.tenantId === undefined ? 'user' : 'user in that tenant'));
   }
   const entry = { exportId: newId('userDataExport'), request, tenants };
-  await writeAudit(db, clock, entry, 'started', null, null);
+  await writeAudit({ db, clock, entry, event: 'started', counts: null, error: null });
   return ok(Readable.from(inChunks(exportBody(db, clock, entry))));
 };

@@ -395,7 +395,19 @@ const directMovement = (op: Op): CreditMovement => {
   };
 };
 
-const runOp = async (h: Harness, tally: Tally, op: Op, keyPrefix: string, worker: number): Promise<void> => {
+const runOp = async ({
+  h,
+  tally,
+  op,
+  keyPrefix,
+  worker,
+}: {
+  h: Harness;
+  tally: Tally;
+  op: Op;
+  keyPrefix: string;
+  worker: number;
+}): Promise<void> => {
   if (op.kind === 'direct_credit' || op.kind === 'direct_debit') {
     const db = h.direct[worker % h.direct.length]!;
     const movement = directMovement(op);
@@ -459,7 +471,19 @@ const runOp = async (h: Harness, tally: Tally, op: Op, keyPrefix: string, worker
 };
 
 /** `workers` workers take the next operation as soon as their last one answered. */
-const runWorkload = async (h: Harness, tally: Tally, ops: readonly Op[], workers: number, keyPrefix: string) => {
+const runWorkload = async ({
+  h,
+  tally,
+  ops,
+  workers,
+  keyPrefix,
+}: {
+  h: Harness;
+  tally: Tally;
+  ops: readonly Op[];
+  workers: number;
+  keyPrefix: string;
+}) => {
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -468,7 +492,7 @@ const runWorkload = async (h: Harness, tally: Tally, ops: readonly Op[], workers
         const op = ops[next];
         next += 1;
         if (op === undefined) return;
-        await runOp(h, tally, op, keyPrefix, worker);
+        await runOp({ h, tally, op, keyPrefix, worker });
       }
     }),
   );
@@ -656,7 +680,7 @@ describe.skipIf(!process.env.DATABASE_URL)('credit ledger under concurrent write
   it('one hot tenant: 400 operations from 16 workers keep one straight chain', { timeout: 60_000 }, async () => {
     const tally = newTally();
     const ops = planOps(11, 400, [hotTenant], (t) => h.recordsByTenant.get(t) ?? []);
-    const elapsed = await runWorkload(h, tally, ops, 16, 'hot');
+    const elapsed = await runWorkload({ h, tally, ops, workers: 16, keyPrefix: 'hot' });
     summary('hot tenant', tally, elapsed, ops.length);
     expectCleanRun(h, tally);
     expect(tally.counts['debit refused (insufficient balance)'] ?? 0).toBeGreaterThan(0);
@@ -676,7 +700,7 @@ describe.skipIf(!process.env.DATABASE_URL)('credit ledger under concurrent write
   it('20 tenants at once: 400 operations from 16 workers, each tenant to the cent', { timeout: 60_000 }, async () => {
     const tally = newTally();
     const ops = planOps(22, 400, manyTenants, (t) => h.recordsByTenant.get(t) ?? []);
-    const elapsed = await runWorkload(h, tally, ops, 16, 'many');
+    const elapsed = await runWorkload({ h, tally, ops, workers: 16, keyPrefix: 'many' });
     summary('20 tenants', tally, elapsed, ops.length);
     expectCleanRun(h, tally);
     expect(await compareWithTally(h.database.db, tally, manyTenants)).toEqual({
@@ -773,7 +797,7 @@ describe('credit ledger under concurrent writers (light, server or PGlite)', () 
       ...op,
       n: op.n + hot.length,
     }));
-    const elapsed = await runWorkload(h, tally, [...hot, ...spread], 4, 'light');
+    const elapsed = await runWorkload({ h, tally, ops: [...hot, ...spread], workers: 4, keyPrefix: 'light' });
     summary(`light (${h.database.kind})`, tally, elapsed, hot.length + spread.length);
     expectCleanRun(h, tally);
     expect(await compareWithTally(h.database.db, tally, tenants)).toEqual({

@@ -135,13 +135,19 @@ const inject = (r: Real, url: string, payload: Payload | undefined, key: string)
   });
 
 /** A first request under a fresh key; what it answered is kept for the replay commands. */
-const sendNew = async (
-  m: Model,
-  r: Real,
-  url: string,
-  payload: Payload | undefined,
-  variants: SentRequest['variants'],
-): Promise<LightMyRequestResponse> => {
+const sendNew = async ({
+  m,
+  r,
+  url,
+  payload,
+  variants,
+}: {
+  m: Model;
+  r: Real;
+  url: string;
+  payload?: Payload | undefined;
+  variants: SentRequest['variants'];
+}): Promise<LightMyRequestResponse> => {
   const key = `model-${++keySeq}`;
   const response = await inject(r, url, payload, key);
   expect(response.headers['idempotent-replayed'], response.body).toBe('false');
@@ -461,11 +467,17 @@ class GrantCommand extends LedgerCommand {
       ...(this.remark === undefined ? {} : { remark: this.remark }),
       ...(this.sourceId === undefined ? {} : { source_id: this.sourceId }),
     };
-    const response = await sendNew(m, r, url, payload, [
-      { url: `/admin/credits/${r.tenantId}/${this.path === 'promo' ? 'top-up' : 'promo'}`, payload },
-      { url, payload: { ...payload, amount: toMajor(this.minor + 1n, m.spec) } },
-      { url, payload: { ...payload, remark: `${this.remark ?? ''} (edited)` } },
-    ]);
+    const response = await sendNew({
+      m,
+      r,
+      url,
+      payload,
+      variants: [
+        { url: `/admin/credits/${r.tenantId}/${this.path === 'promo' ? 'top-up' : 'promo'}`, payload },
+        { url, payload: { ...payload, amount: toMajor(this.minor + 1n, m.spec) } },
+        { url, payload: { ...payload, remark: `${this.remark ?? ''} (edited)` } },
+      ],
+    });
     if (overLimit(m, this.minor)) return expectError(response, 422, 'unprocessable');
     expect(response.statusCode, response.body).toBe(201);
     const view = response.json<{ data: TransactionView }>().data;
@@ -500,11 +512,17 @@ class AdjustCommand extends LedgerCommand {
   protected async act(m: Model, r: Real, at: Instant) {
     const url = `/admin/credits/${r.tenantId}/adjust`;
     const payload: Payload = { type: this.type, amount: toMajor(this.minor, m.spec), remark: this.remark };
-    const response = await sendNew(m, r, url, payload, [
-      { url, payload: { ...payload, type: this.type === 'credit' ? 'debit' : 'credit' } },
-      { url, payload: { ...payload, remark: `${this.remark} (edited)` } },
-      { url, payload: { ...payload, amount: toMajor(this.minor + 1n, m.spec) } },
-    ]);
+    const response = await sendNew({
+      m,
+      r,
+      url,
+      payload,
+      variants: [
+        { url, payload: { ...payload, type: this.type === 'credit' ? 'debit' : 'credit' } },
+        { url, payload: { ...payload, remark: `${this.remark} (edited)` } },
+        { url, payload: { ...payload, amount: toMajor(this.minor + 1n, m.spec) } },
+      ],
+    });
     if (this.type === 'debit' && this.minor > m.balance) return expectError(response, 422, 'insufficient_balance');
     if (this.type === 'credit' && overLimit(m, this.minor)) return expectError(response, 422, 'unprocessable');
     expect(response.statusCode, response.body).toBe(201);
@@ -566,10 +584,16 @@ class CreateRecordCommand extends LedgerCommand {
       })),
       finalize: true,
     };
-    const response = await sendNew(m, r, url, payload, [
-      { url, payload: { ...payload, description: `${this.description} (edited)` } },
-      { url, payload: { ...payload, finalize: false } },
-    ]);
+    const response = await sendNew({
+      m,
+      r,
+      url,
+      payload,
+      variants: [
+        { url, payload: { ...payload, description: `${this.description} (edited)` } },
+        { url, payload: { ...payload, finalize: false } },
+      ],
+    });
     expect(response.statusCode, response.body).toBe(201);
 
     // The model's pricing: per line, amount = half-up(quantity × unit price) to the minor unit,
@@ -662,12 +686,18 @@ class PayCommand extends LedgerCommand {
         break;
     }
     if (requested !== undefined) payload = { amount: toMajor(requested, m.spec) };
-    const response = await sendNew(m, r, url, payload, [
-      payload?.amount === undefined
-        ? { url, payload: { amount: toMajor(1n, m.spec) } }
-        : { url, payload: { amount: toMajor((requested ?? 0n) + 1n, m.spec) } },
-      { url: `/admin/records/${r.tenantId}/${record.id}/mark-paid`, payload: undefined },
-    ]);
+    const response = await sendNew({
+      m,
+      r,
+      url,
+      payload,
+      variants: [
+        payload?.amount === undefined
+          ? { url, payload: { amount: toMajor(1n, m.spec) } }
+          : { url, payload: { amount: toMajor((requested ?? 0n) + 1n, m.spec) } },
+        { url: `/admin/records/${r.tenantId}/${record.id}/mark-paid`, payload: undefined },
+      ],
+    });
     if (!payable) return expectError(response, 409, 'conflict');
     if (this.mode.kind === 'too_precise') return expectError(response, 400, 'validation_error');
     const amount = requested ?? outstanding;
@@ -710,10 +740,16 @@ class RefundCommand extends LedgerCommand {
     const record = pick(m.records, this.recordPick);
     const url = `/admin/records/${r.tenantId}/${record.id}/refund`;
     const payload = this.reason === undefined ? undefined : { reason: this.reason };
-    const response = await sendNew(m, r, url, payload, [
-      { url, payload: { reason: `${this.reason ?? ''} (edited)` } },
-      { url: `/admin/records/${r.tenantId}/${record.id}/mark-paid`, payload },
-    ]);
+    const response = await sendNew({
+      m,
+      r,
+      url,
+      payload,
+      variants: [
+        { url, payload: { reason: `${this.reason ?? ''} (edited)` } },
+        { url: `/admin/records/${r.tenantId}/${record.id}/mark-paid`, payload },
+      ],
+    });
     if (record.status !== 'paid') return expectError(response, 409, 'conflict');
     if (overLimit(m, record.total)) return expectError(response, 422, 'unprocessable');
     expect(response.statusCode, response.body).toBe(200);
@@ -749,10 +785,15 @@ class MarkPaidCommand extends LedgerCommand {
   protected async act(m: Model, r: Real) {
     const record = pick(m.records, this.recordPick);
     const url = `/admin/records/${r.tenantId}/${record.id}/mark-paid`;
-    const response = await sendNew(m, r, url, undefined, [
-      { url, payload: { reason: 'wire transfer' } },
-      { url: `/admin/records/${r.tenantId}/${record.id}/refund`, payload: undefined },
-    ]);
+    const response = await sendNew({
+      m,
+      r,
+      url,
+      variants: [
+        { url, payload: { reason: 'wire transfer' } },
+        { url: `/admin/records/${r.tenantId}/${record.id}/refund`, payload: undefined },
+      ],
+    });
     if (record.status !== 'pending' && record.status !== 'failed') return expectError(response, 409, 'conflict');
     expect(response.statusCode, response.body).toBe(200);
     record.status = 'paid';
@@ -778,13 +819,19 @@ class FailOrRetryCommand extends LedgerCommand {
   protected async act(m: Model, r: Real) {
     const record = pick(m.records, this.recordPick);
     const url = `/admin/records/${r.tenantId}/${record.id}/${this.action}`;
-    const response = await sendNew(m, r, url, { reason: 'card declined' }, [
-      { url, payload: undefined },
-      {
-        url: `/admin/records/${r.tenantId}/${record.id}/${this.action === 'retry' ? 'mark-failed' : 'retry'}`,
-        payload: { reason: 'card declined' },
-      },
-    ]);
+    const response = await sendNew({
+      m,
+      r,
+      url,
+      payload: { reason: 'card declined' },
+      variants: [
+        { url, payload: undefined },
+        {
+          url: `/admin/records/${r.tenantId}/${record.id}/${this.action === 'retry' ? 'mark-failed' : 'retry'}`,
+          payload: { reason: 'card declined' },
+        },
+      ],
+    });
     const from = this.action === 'retry' ? 'failed' : 'pending';
     if (record.status !== from) return expectError(response, 409, 'conflict');
     expect(response.statusCode, response.body).toBe(200);

@@ -3,7 +3,7 @@ import { AppError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { maxMinorAmount, toMajorNumber } from '../../core/money.js';
 import { fail, ok, type Result } from '../../core/result.js';
-import type { Db } from '../../db/database.js';
+import type { DbTransaction } from '../../db/database.js';
 import type { LedgerTransactionType } from '../../db/schema.js';
 import type { TenantScope } from '../../core/principal.js';
 import { postToLedger, type CreditTransactionRow, type Posting } from './repository.js';
@@ -37,7 +37,7 @@ export const creditPosting = (clock: Clock, movement: CreditMovement): Posting =
  * carries exactly (`maxMinorAmount`), is an expected failure, and nothing is written.
  */
 export const postCreditTransaction = async (
-  trx: Db,
+  trx: DbTransaction,
   clock: Clock,
   scope: TenantScope,
   movement: CreditMovement,

@@ -1,6 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { PageRequest } from '../../core/pagination.js';
-import type { Db } from '../../db/database.js';
+import type { Db, DbTransaction } from '../../db/database.js';
 import { jsonRows } from '../../db/json-rows.js';
 import { fetchPage } from '../../db/paginate.js';
 import type { LedgerAccountsTable, LedgerTransactionsTable, LedgerTransactionType } from '../../db/schema.js';
@@ -28,7 +28,7 @@ export interface Posting {
  * or null where ledger_post refused it (an overdraft; nothing written for that one).
  */
 export const postManyToLedger = async (
-  db: Db,
+  trx: DbTransaction,
   postings: readonly (Posting & { tenantId: string })[],
 ): Promise<(bigint | null)[]> => {
   if (postings.length === 0) return [];
@@ -53,19 +53,23 @@ export const postManyToLedger = async (
                    as x (i integer, tenant_id text, transaction_id text, type text, amount bigint, source text,
                          source_id text, remark text, at timestamptz, currency text, account_id text,
                          counter_account text)
-             order by x.i) v`.execute(db);
+             order by x.i) v`.execute(trx);
   if (balances.length !== postings.length)
     throw new Error(`ledger_post answered ${balances.length} of ${postings.length} postings`);
   return balances.map((row) => row.balance);
 };
 
 /** Posts in one round trip (see ledger_post); the tenant's new balance, or null when it would overdraw. */
-export const postToLedger = async (db: Db, scope: TenantScope, posting: Posting): Promise<bigint | null> => {
+export const postToLedger = async (
+  trx: DbTransaction,
+  scope: TenantScope,
+  posting: Posting,
+): Promise<bigint | null> => {
   // The hot path of every posting: parameters straight in, not a one-row batch.
   const { rows } = await sql<{ balance: bigint | null }>`
     select ledger_post(${scope.tenantId}, ${posting.transactionId}, ${posting.type}, ${posting.amount}::bigint,
       ${posting.source}, ${posting.sourceId}, ${posting.remark}, ${posting.at}::timestamptz, ${posting.currency},
-      ${posting.accountId ?? tenantCreditAccount}, ${counterAccountFor(posting.source)}) as balance`.execute(db);
+      ${posting.accountId ?? tenantCreditAccount}, ${counterAccountFor(posting.source)}) as balance`.execute(trx);
   return rows[0]?.balance ?? null;
 };
 

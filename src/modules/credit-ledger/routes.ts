@@ -89,13 +89,19 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
     },
   );
 
-  const registerMovement = <Body extends { amount: number }>(
-    path: string,
-    operationId: string,
-    summary: string,
-    body: typeof GrantCreditBody | typeof AdjustCreditBody,
-    movementOf: (input: Body, amount: bigint) => Omit<CreditMovement, 'currency'>,
-  ) =>
+  const registerMovement = <Body extends { amount: number }>({
+    path,
+    operationId,
+    summary,
+    body,
+    movementOf,
+  }: {
+    path: string;
+    operationId: string;
+    summary: string;
+    body: typeof GrantCreditBody | typeof AdjustCreditBody;
+    movementOf: (input: Body, amount: bigint) => Omit<CreditMovement, 'currency'>;
+  }) =>
     app.post(
       `/admin/credits/:tenant_id/${path}`,
       {
@@ -135,25 +141,31 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
     );
 
   for (const { path, operationId, source, summary } of grantRoutes) {
-    registerMovement<GrantCreditInput>(path, operationId, summary, GrantCreditBody, (input, amount) => ({
-      type: 'credit',
-      amount,
-      source,
-      sourceId: input.source_id ?? null,
-      remark: input.remark ?? '',
-    }));
+    registerMovement<GrantCreditInput>({
+      path,
+      operationId,
+      summary,
+      body: GrantCreditBody,
+      movementOf: (input, amount) => ({
+        type: 'credit',
+        amount,
+        source,
+        sourceId: input.source_id ?? null,
+        remark: input.remark ?? '',
+      }),
+    });
   }
-  registerMovement<AdjustCreditInput>(
-    'adjust',
-    'adjustCreditBalance',
-    'Adjust the credit balance by hand (credit or debit); a remark is required',
-    AdjustCreditBody,
-    (input, amount) => ({
+  registerMovement<AdjustCreditInput>({
+    path: 'adjust',
+    operationId: 'adjustCreditBalance',
+    summary: 'Adjust the credit balance by hand (credit or debit); a remark is required',
+    body: AdjustCreditBody,
+    movementOf: (input, amount) => ({
       type: input.type,
       amount,
       source: 'manual_adjust',
       sourceId: input.source_id ?? null,
       remark: input.remark,
     }),
-  );
+  });
 };

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { fail, ok } from '../../core/result.js';
+import type { DbTransaction } from '../../db/database.js';
 import { givenApp, givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, testStart, type TestApp } from '../../testing/test-app.js';
 import { directRecordWrites } from '../billing-records/record-writes.js';
@@ -435,7 +436,7 @@ describe('atomicity of runIdempotent', () => {
   const scope = { tenantId: tenantA };
   const renderError = (error: AppError) => ({ status: error.status, body: { message: error.message } });
 
-  const insertDraft = async (db: typeof t.database.db, id: string) => {
+  const insertDraft = async (db: DbTransaction, id: string) => {
     const at = new Date(testStart);
     await directRecordWrites.insertRecord(db, scope, {
       record: {
@@ -483,33 +484,33 @@ describe('atomicity of runIdempotent', () => {
     const key = freshKey();
     const id = newId('record');
     await expect(
-      runIdempotent(
-        t.database.db,
-        t.clock,
+      runIdempotent({
+        db: t.database.db,
+        clock: t.clock,
         scope,
-        { key, fingerprint: 'f1' },
-        async (trx) => {
+        request: { key, fingerprint: 'f1' },
+        action: async (trx) => {
           await insertDraft(trx, id);
           throw new Error('the payment provider exploded');
         },
         renderError,
-      ),
+      }),
     ).rejects.toThrow('the payment provider exploded');
     expect(await rowsOf(id)).toEqual({ records: [], lines: [] });
     expect(await storedKey(tenantA, key)).toBeUndefined();
 
     // The key is free: a retry runs the action.
-    const retried = await runIdempotent(
-      t.database.db,
-      t.clock,
+    const retried = await runIdempotent({
+      db: t.database.db,
+      clock: t.clock,
       scope,
-      { key, fingerprint: 'f1' },
-      async (trx) => {
+      request: { key, fingerprint: 'f1' },
+      action: async (trx) => {
         await insertDraft(trx, id);
         return ok({ status: 201, body: { id } });
       },
       renderError,
-    );
+    });
     expect(retried).toEqual({ status: 201, body: { id }, replayed: false });
     expect((await rowsOf(id)).records).toHaveLength(1);
   });
@@ -517,53 +518,60 @@ describe('atomicity of runIdempotent', () => {
   it('undoes the writes of an expected failure but stores its response', async () => {
     const key = freshKey();
     const id = newId('record');
-    const action = async (trx: typeof t.database.db) => {
+    const action = async (trx: DbTransaction) => {
       await insertDraft(trx, id);
       return fail(new AppError('conflict', 'not now'));
     };
-    const first = await runIdempotent(t.database.db, t.clock, scope, { key, fingerprint: 'f2' }, action, renderError);
+    const first = await runIdempotent({
+      db: t.database.db,
+      clock: t.clock,
+      scope,
+      request: { key, fingerprint: 'f2' },
+      action,
+      renderError,
+    });
     expect(first).toEqual({ status: 409, body: { message: 'not now' }, replayed: false });
     expect(await rowsOf(id)).toEqual({ records: [], lines: [] });
     expect((await storedKey(tenantA, key))?.response_status).toBe(409);
 
     let ran = false;
-    const replay = await runIdempotent(
-      t.database.db,
-      t.clock,
+    const replay = await runIdempotent({
+      db: t.database.db,
+      clock: t.clock,
       scope,
-      { key, fingerprint: 'f2' },
-      async () => {
+      request: { key, fingerprint: 'f2' },
+      action: async () => {
         ran = true;
         return ok({ status: 200, body: {} });
       },
       renderError,
-    );
+    });
     expect(ran).toBe(false);
     expect(replay).toEqual({ status: 409, body: { message: 'not now' }, replayed: true });
   });
 
   it('does not run the action for a different fingerprint under a live key', async () => {
     const key = freshKey();
-    await runIdempotent(
-      t.database.db,
-      t.clock,
+    await runIdempotent({
+      db: t.database.db,
+      clock: t.clock,
       scope,
-      { key, fingerprint: 'a' },
-      async () => ok({ status: 200, body: 1 }),
+      request: { key, fingerprint: 'a' },
+      action: async () => ok({ status: 200, body: 1 }),
       renderError,
-    );
+    });
     let ran = false;
-    const other = runIdempotent(
-      t.database.db,
-      t.clock,
+    const other = runIdempotent({
+      db: t.database.db,
+      clock: t.clock,
       scope,
-      { key, fingerprint: 'b' },
-      async () => {
+      request: { key, fingerprint: 'b' },
+      action: async () => {
         ran = true;
         return ok({ status: 200, body: 2 });
       },
       renderError,
-    );
+    });
     await expect(other).rejects.toMatchObject({ type: 'unprocessable' });
     expect(ran).toBe(false);
   });

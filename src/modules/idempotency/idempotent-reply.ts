@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { Clock } from '../../core/clock.js';
 import { invalidParameter } from '../../core/errors.js';
 import type { Result } from '../../core/result.js';
-import type { Db } from '../../db/database.js';
+import type { Db, DbTransaction } from '../../db/database.js';
 import { errorBody } from '../../http/error-handler.js';
 import { tenantScopeOf } from '../auth/access.js';
 import { requestFingerprint } from './fingerprint.js';
@@ -25,7 +25,7 @@ export const replyIdempotently = async (
   request: FastifyRequest,
   reply: FastifyReply,
   deps: { db: Db; clock: Clock },
-  action: (trx: Db) => Promise<Result<StoredResponse>>,
+  action: (trx: DbTransaction) => Promise<Result<StoredResponse>>,
 ): Promise<FastifyReply> => {
   const key = request.headers[idempotencyKeyHeader];
   if (typeof key !== 'string' || !keyPattern.test(key)) {
@@ -37,13 +37,13 @@ export const replyIdempotently = async (
     params: request.params,
     body: request.body,
   });
-  const response = await runIdempotent(
-    deps.db,
-    deps.clock,
-    tenantScopeOf(request),
-    { key, fingerprint },
+  const response = await runIdempotent({
+    db: deps.db,
+    clock: deps.clock,
+    scope: tenantScopeOf(request),
+    request: { key, fingerprint },
     action,
-    (error) => ({ status: error.status, body: errorBody(request, error, deps.clock.now()) }),
-  );
+    renderError: (error) => ({ status: error.status, body: errorBody(request, error, deps.clock.now()) }),
+  });
   return reply.status(response.status).header('idempotent-replayed', String(response.replayed)).send(response.body);
 };

@@ -1,10 +1,9 @@
 import { sql } from 'kysely';
-import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import type { Result } from '../../core/result.js';
-import type { Db } from '../../db/database.js';
+import type { DbTransaction } from '../../db/database.js';
 import { retryTransaction } from '../../db/retry.js';
-import type { TenantScope } from '../../core/principal.js';
+import type { TenantContext } from '../tenant-context.js';
 
 /** Keys are kept at least this long (the IETF draft asks for 24 hours). */
 export const idempotencyKeyLifetimeMs = 24 * 60 * 60 * 1000;
@@ -19,6 +18,13 @@ export interface IdempotentRequest {
   fingerprint: string;
 }
 
+export interface IdempotentRun extends TenantContext {
+  request: IdempotentRequest;
+  /** The write, in the transaction that stores its response with the key. */
+  action: (trx: DbTransaction) => Promise<Result<StoredResponse>>;
+  renderError: (error: AppError) => StoredResponse;
+}
+
 /**
  * Runs a write at most once per (tenant, key). The action, its stored response and the key commit
  * in one transaction, so a crash leaves either everything or nothing. A transaction-scoped
@@ -26,24 +32,17 @@ export interface IdempotentRequest {
  * An expected failure (a Result error) is stored and replayed too, after its writes are undone.
  * A deadlock or serialization failure runs the whole transaction again.
  */
-export const runIdempotent = (
-  db: Db,
-  clock: Clock,
-  scope: TenantScope,
-  request: IdempotentRequest,
-  action: (trx: Db) => Promise<Result<StoredResponse>>,
-  renderError: (error: AppError) => StoredResponse,
-): Promise<StoredResponse & { replayed: boolean }> =>
-  retryTransaction(() => runOnce(db, clock, scope, request, action, renderError));
+export const runIdempotent = (run: IdempotentRun): Promise<StoredResponse & { replayed: boolean }> =>
+  retryTransaction(() => runOnce(run));
 
-const runOnce = (
-  db: Db,
-  clock: Clock,
-  scope: TenantScope,
-  request: IdempotentRequest,
-  action: (trx: Db) => Promise<Result<StoredResponse>>,
-  renderError: (error: AppError) => StoredResponse,
-): Promise<StoredResponse & { replayed: boolean }> =>
+const runOnce = ({
+  db,
+  clock,
+  scope,
+  request,
+  action,
+  renderError,
+}: IdempotentRun): Promise<StoredResponse & { replayed: boolean }> =>
   db.transaction().execute(async (trx) => {
     const { rows } = await sql<{ locked: boolean }>`
       select pg_try_advisory_xact_lock(hashtext(${scope.tenantId}), hashtext(${request.key})) as locked`.execute(trx);

@@ -58,12 +58,12 @@ const currentPeriod = async (
   if (resources.length === 0) return [];
   // Through today: the day after it is the exclusive end.
   const tomorrow = Temporal.PlainDate.from(calendarDateIn(clock.now(), timeZone)).add({ days: 1 });
-  const totals = await usageOverDays(
+  const totals = await usageOverDays({
     db,
     scope,
-    calendarDateIn(sub.current_period_start, timeZone),
-    tomorrow.toString(),
-  );
+    from: calendarDateIn(sub.current_period_start, timeZone),
+    until: tomorrow.toString(),
+  });
   return resources.map((resource) => {
     const totalUsage = totals.get(resource.resource_type) ?? 0n;
     return {
@@ -106,7 +106,9 @@ export const listMeteredBillings = async (
   const usageSoFar = new Map<string, Map<string, bigint>>();
   for (const row of stored.filter((stored) => stored.status === 'pending')) {
     const key = `${row.usage_from}/${row.usage_until}`;
-    if (!usageSoFar.has(key)) usageSoFar.set(key, await usageOverDays(db, scope, row.usage_from, row.usage_until));
+    if (!usageSoFar.has(key)) {
+      usageSoFar.set(key, await usageOverDays({ db, scope, from: row.usage_from, until: row.usage_until }));
+    }
   }
   const rows: MeteredBilling[] = [
     ...(await currentPeriod(listing, tenant.time_zone)),

@@ -15,7 +15,7 @@ const spanOf = (tenantId: string, from: string, until: string): UsageSpan => ({ 
 
 export const directMeteringReads: MeteringReads = {
   pending: (db, scope, subscriptionId) => findPendingMetering(db, [{ tenant_id: scope.tenantId, id: subscriptionId }]),
-  usage: (db, scope, from, until) => usageOverDays(db, scope, from, until),
+  usage: (db, scope, from, until) => usageOverDays({ db, scope, from, until }),
 };
 
 /**

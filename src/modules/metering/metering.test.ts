@@ -209,13 +209,25 @@ const ingestAccepted = async (events: Record<string, unknown>[]) => {
 
 let eventSeq = 0;
 /** One usage event of a tenant's app; the id is unique within the test file. */
-const usage = (tenantId: string, appId: string, resourceType: string, quantity: number, timestamp: string) => ({
-  event_id: `evt_${++eventSeq}`,
-  tenant_id: tenantId,
-  app_id: appId,
-  resource_type: resourceType,
+const usage = ({
+  tenant,
+  app,
+  resource,
   quantity,
-  timestamp,
+  at,
+}: {
+  tenant: string;
+  app: string;
+  resource: string;
+  quantity: number;
+  at: string;
+}) => ({
+  event_id: `evt_${++eventSeq}`,
+  tenant_id: tenant,
+  app_id: app,
+  resource_type: resource,
+  quantity,
+  timestamp: at,
 });
 
 const postBillingRun = async (asOf: string) => {
@@ -322,34 +334,36 @@ describe('the usage invoice of a period', () => {
   const ingestJanuary = async () => {
     t.clock.set('2026-01-10T12:00:00Z');
     await ingestAccepted([
-      usage(tenant, web, 'api_requests', 60_000, '2026-01-10T09:00:00Z'),
-      usage(tenant, mobile, 'api_requests', 30_000, '2026-01-10T10:00:00Z'),
-      usage(tenant, web, 'storage_used', 30, '2026-01-10T09:00:00Z'),
-      usage(tenant, mobile, 'storage_used', 20, '2026-01-10T09:00:00Z'),
-      usage(tenant, web, 'user_count', 5, '2026-01-10T09:00:00Z'),
-      usage(tenant, mobile, 'user_count', 5, '2026-01-10T09:00:00Z'),
-      usage(tenant, web, 'login_attempts', 999, '2026-01-10T09:00:00Z'),
+      usage({ tenant, app: web, resource: 'api_requests', quantity: 60_000, at: '2026-01-10T09:00:00Z' }),
+      usage({ tenant, app: mobile, resource: 'api_requests', quantity: 30_000, at: '2026-01-10T10:00:00Z' }),
+      usage({ tenant, app: web, resource: 'storage_used', quantity: 30, at: '2026-01-10T09:00:00Z' }),
+      usage({ tenant, app: mobile, resource: 'storage_used', quantity: 20, at: '2026-01-10T09:00:00Z' }),
+      usage({ tenant, app: web, resource: 'user_count', quantity: 5, at: '2026-01-10T09:00:00Z' }),
+      usage({ tenant, app: mobile, resource: 'user_count', quantity: 5, at: '2026-01-10T09:00:00Z' }),
+      usage({ tenant, app: web, resource: 'login_attempts', quantity: 999, at: '2026-01-10T09:00:00Z' }),
       // Not on the plan: never billed.
-      usage(tenant, web, 'api_calls', 1_000_000, '2026-01-10T09:00:00Z'),
+      usage({ tenant, app: web, resource: 'api_calls', quantity: 1_000_000, at: '2026-01-10T09:00:00Z' }),
     ]);
     t.clock.set('2026-01-20T12:00:00Z');
     await ingestAccepted([
-      usage(tenant, web, 'api_requests', 22_000, '2026-01-19T08:00:00Z'),
-      usage(tenant, mobile, 'api_requests', 350, '2026-01-20T11:00:00Z'),
+      usage({ tenant, app: web, resource: 'api_requests', quantity: 22_000, at: '2026-01-19T08:00:00Z' }),
+      usage({ tenant, app: mobile, resource: 'api_requests', quantity: 350, at: '2026-01-20T11:00:00Z' }),
       // Jan 19: web's highest is 40, mobile's 28 → the tenant held 68. Jan 20: 60.
-      usage(tenant, web, 'storage_used', 40, '2026-01-19T08:00:00Z'),
-      usage(tenant, web, 'storage_used', 35, '2026-01-19T09:00:00Z'),
-      usage(tenant, mobile, 'storage_used', 28, '2026-01-19T10:00:00Z'),
-      usage(tenant, web, 'storage_used', 60, '2026-01-20T08:00:00Z'),
+      usage({ tenant, app: web, resource: 'storage_used', quantity: 40, at: '2026-01-19T08:00:00Z' }),
+      usage({ tenant, app: web, resource: 'storage_used', quantity: 35, at: '2026-01-19T09:00:00Z' }),
+      usage({ tenant, app: mobile, resource: 'storage_used', quantity: 28, at: '2026-01-19T10:00:00Z' }),
+      usage({ tenant, app: web, resource: 'storage_used', quantity: 60, at: '2026-01-20T08:00:00Z' }),
       // Jan 20: web's latest is 6 (10:00), mobile's 7 → 13 users.
-      usage(tenant, web, 'user_count', 8, '2026-01-20T08:00:00Z'),
-      usage(tenant, web, 'user_count', 6, '2026-01-20T10:00:00Z'),
-      usage(tenant, mobile, 'user_count', 7, '2026-01-20T09:00:00Z'),
-      usage(tenant, web, 'mfa_verifications', 12, '2026-01-19T08:00:00Z'),
-      usage(tenant, mobile, 'mfa_verifications', 8, '2026-01-20T08:00:00Z'),
+      usage({ tenant, app: web, resource: 'user_count', quantity: 8, at: '2026-01-20T08:00:00Z' }),
+      usage({ tenant, app: web, resource: 'user_count', quantity: 6, at: '2026-01-20T10:00:00Z' }),
+      usage({ tenant, app: mobile, resource: 'user_count', quantity: 7, at: '2026-01-20T09:00:00Z' }),
+      usage({ tenant, app: web, resource: 'mfa_verifications', quantity: 12, at: '2026-01-19T08:00:00Z' }),
+      usage({ tenant, app: mobile, resource: 'mfa_verifications', quantity: 8, at: '2026-01-20T08:00:00Z' }),
     ]);
     // An older measurement arriving later does not replace web's 6 of 10:00.
-    await ingestAccepted([usage(tenant, web, 'user_count', 9, '2026-01-20T09:00:00Z')]);
+    await ingestAccepted([
+      usage({ tenant, app: web, resource: 'user_count', quantity: 9, at: '2026-01-20T09:00:00Z' }),
+    ]);
   };
 
   // api_requests: 60,000 + 30,000 + 22,000 + 350 = 112,350 (sum over days and apps).
@@ -582,21 +596,71 @@ describe('the quota', () => {
 
     t.clock.set('2026-01-10T12:00:00Z');
     await ingestAccepted([
-      usage(exact, 'app_tnt_exact', 'api_requests', 70_000, '2026-01-09T10:00:00Z'),
-      usage(exact, 'app_tnt_exact', 'api_requests', 30_000, '2026-01-10T10:00:00Z'),
+      usage({
+        tenant: exact,
+        app: 'app_tnt_exact',
+        resource: 'api_requests',
+        quantity: 70_000,
+        at: '2026-01-09T10:00:00Z',
+      }),
+      usage({
+        tenant: exact,
+        app: 'app_tnt_exact',
+        resource: 'api_requests',
+        quantity: 30_000,
+        at: '2026-01-10T10:00:00Z',
+      }),
       // Highest day 50 (Jan 9), 90 over the two days: max, not sum.
-      usage(exact, 'app_tnt_exact', 'storage_used', 50, '2026-01-09T10:00:00Z'),
-      usage(exact, 'app_tnt_exact', 'storage_used', 40, '2026-01-10T10:00:00Z'),
+      usage({
+        tenant: exact,
+        app: 'app_tnt_exact',
+        resource: 'storage_used',
+        quantity: 50,
+        at: '2026-01-09T10:00:00Z',
+      }),
+      usage({
+        tenant: exact,
+        app: 'app_tnt_exact',
+        resource: 'storage_used',
+        quantity: 40,
+        at: '2026-01-10T10:00:00Z',
+      }),
       // The latest of Jan 10 is 10; 12 was earlier that day.
-      usage(exact, 'app_tnt_exact', 'user_count', 12, '2026-01-10T08:00:00Z'),
-      usage(exact, 'app_tnt_exact', 'user_count', 10, '2026-01-10T11:00:00Z'),
+      usage({ tenant: exact, app: 'app_tnt_exact', resource: 'user_count', quantity: 12, at: '2026-01-10T08:00:00Z' }),
+      usage({ tenant: exact, app: 'app_tnt_exact', resource: 'user_count', quantity: 10, at: '2026-01-10T11:00:00Z' }),
       // The largest quantity an event may carry, three times over two days.
-      usage(huge, 'app_tnt_huge', 'api_requests', 1e12, '2026-01-10T08:00:00Z'),
-      usage(huge, 'app_tnt_huge', 'api_requests', 1e12, '2026-01-10T09:00:00Z'),
-      usage(flat, 'app_tnt_flat', 'api_requests', 5_000_000, '2026-01-10T09:00:00Z'),
+      usage({
+        tenant: huge,
+        app: 'app_tnt_huge',
+        resource: 'api_requests',
+        quantity: 1e12,
+        at: '2026-01-10T08:00:00Z',
+      }),
+      usage({
+        tenant: huge,
+        app: 'app_tnt_huge',
+        resource: 'api_requests',
+        quantity: 1e12,
+        at: '2026-01-10T09:00:00Z',
+      }),
+      usage({
+        tenant: flat,
+        app: 'app_tnt_flat',
+        resource: 'api_requests',
+        quantity: 5_000_000,
+        at: '2026-01-10T09:00:00Z',
+      }),
     ]);
     t.clock.set('2026-01-11T12:00:00Z');
-    await ingestAccepted([usage(huge, 'app_tnt_huge', 'api_requests', 1e12, '2026-01-11T08:00:00Z')]);
+    await ingestAccepted([
+      usage({
+        tenant: huge,
+        app: 'app_tnt_huge',
+        resource: 'api_requests',
+        quantity: 1e12,
+        at: '2026-01-11T08:00:00Z',
+      }),
+    ]);
     expect(await metering(flat)).toEqual([]);
 
     expect(await billAt(january.end)).toEqual({ ...noSteps, period_end: 4 });
@@ -686,13 +750,15 @@ describe('late events', () => {
     await subscribe(tenant, { plan_id: 'late', payment_method: 'sandbox_success', trial: false });
     // Exactly the quota by the end of January.
     t.clock.set('2026-01-20T12:00:00Z');
-    await ingestAccepted([usage(tenant, app, 'api_requests', 100_000, '2026-01-20T10:00:00Z')]);
+    await ingestAccepted([
+      usage({ tenant, app, resource: 'api_requests', quantity: 100_000, at: '2026-01-20T10:00:00Z' }),
+    ]);
     expect(await billAt(january.end)).toEqual({ ...noSteps, period_end: 1 });
 
     t.clock.set('2026-02-02T12:00:00Z');
-    const tooOld = usage(tenant, app, 'api_requests', 7_000, '2026-01-30T11:59:59Z');
-    const late = usage(tenant, app, 'api_requests', 2_000, '2026-01-31T23:00:00Z');
-    const firstOfFebruary = usage(tenant, app, 'api_requests', 5, '2026-02-01T00:00:00Z');
+    const tooOld = usage({ tenant, app, resource: 'api_requests', quantity: 7_000, at: '2026-01-30T11:59:59Z' });
+    const late = usage({ tenant, app, resource: 'api_requests', quantity: 2_000, at: '2026-01-31T23:00:00Z' });
+    const firstOfFebruary = usage({ tenant, app, resource: 'api_requests', quantity: 5, at: '2026-02-01T00:00:00Z' });
     const outcome = await ingest([tooOld, late, firstOfFebruary]);
     expect(outcome).toMatchObject({ accepted: 2, duplicates: 0, rejected: 1 });
     expect(outcome.results[0]).toEqual({
@@ -721,7 +787,7 @@ describe('late events', () => {
 
     // Near the end of the window: still in.
     t.clock.set('2026-02-03T23:00:00Z');
-    await ingestAccepted([usage(tenant, app, 'api_requests', 500, '2026-01-31T23:59:59Z')]);
+    await ingestAccepted([usage({ tenant, app, resource: 'api_requests', quantity: 500, at: '2026-01-31T23:59:59Z' })]);
     expect(await billAt('2026-02-03T23:59:59Z')).toEqual(noSteps);
     expect((await metering(tenant))[1]).toMatchObject({ status: 'pending', record_id: null });
 
@@ -751,8 +817,8 @@ describe('late events', () => {
 
     // After the close nothing can reach January any more; the window's edge is February's first instant.
     const afterClose = await ingest([
-      usage(tenant, app, 'api_requests', 1, '2026-01-31T23:59:59Z'),
-      usage(tenant, app, 'api_requests', 1, '2026-02-01T00:00:00Z'),
+      usage({ tenant, app, resource: 'api_requests', quantity: 1, at: '2026-01-31T23:59:59Z' }),
+      usage({ tenant, app, resource: 'api_requests', quantity: 1, at: '2026-02-01T00:00:00Z' }),
     ]);
     expect(afterClose.results.map((result) => result.status)).toEqual(['rejected', 'accepted']);
     expect(await metering(tenant)).toEqual([
@@ -797,9 +863,27 @@ describe('what is metered', () => {
 
     t.clock.set('2026-01-05T12:00:00Z');
     await ingestAccepted([
-      usage(canceled, 'app_tnt_canceled', 'api_requests', 150_000, '2026-01-05T10:00:00Z'),
-      usage(trialing, 'app_tnt_trialing', 'api_requests', 500_000, '2026-01-05T10:00:00Z'),
-      usage(trialCanceled, 'app_tnt_trial_canceled', 'api_requests', 500_000, '2026-01-05T10:00:00Z'),
+      usage({
+        tenant: canceled,
+        app: 'app_tnt_canceled',
+        resource: 'api_requests',
+        quantity: 150_000,
+        at: '2026-01-05T10:00:00Z',
+      }),
+      usage({
+        tenant: trialing,
+        app: 'app_tnt_trialing',
+        resource: 'api_requests',
+        quantity: 500_000,
+        at: '2026-01-05T10:00:00Z',
+      }),
+      usage({
+        tenant: trialCanceled,
+        app: 'app_tnt_trial_canceled',
+        resource: 'api_requests',
+        quantity: 500_000,
+        at: '2026-01-05T10:00:00Z',
+      }),
     ]);
     // A trial shows nothing metered, and canceling it now meters nothing.
     expect(await metering(trialing)).toEqual([]);
@@ -808,7 +892,15 @@ describe('what is metered', () => {
 
     // No period follows a cancellation: the day it is canceled on is the cut-short period's last day.
     t.clock.set('2026-01-10T11:00:00Z');
-    await ingestAccepted([usage(canceled, 'app_tnt_canceled', 'api_requests', 9_000, '2026-01-10T10:00:00Z')]);
+    await ingestAccepted([
+      usage({
+        tenant: canceled,
+        app: 'app_tnt_canceled',
+        resource: 'api_requests',
+        quantity: 9_000,
+        at: '2026-01-10T10:00:00Z',
+      }),
+    ]);
     const canceledAt = '2026-01-10T12:00:00Z';
     t.clock.set(canceledAt);
     expect(await cancelNow(canceled)).toMatchObject({ status: 'canceled', ended_at: canceledAt });
@@ -865,14 +957,30 @@ describe('what is metered', () => {
 
     // The trial's last day, then the first paid period from Jan 15.
     t.clock.set('2026-01-14T12:00:00Z');
-    await ingestAccepted([usage(trialing, 'app_tnt_trialing', 'api_requests', 7_000, '2026-01-14T10:00:00Z')]);
+    await ingestAccepted([
+      usage({
+        tenant: trialing,
+        app: 'app_tnt_trialing',
+        resource: 'api_requests',
+        quantity: 7_000,
+        at: '2026-01-14T10:00:00Z',
+      }),
+    ]);
     expect(await billAt('2026-01-15T00:00:00Z')).toEqual({ ...noSteps, trial_end: 1 });
     const paid = { start: '2026-01-15T00:00:00Z', end: '2026-02-15T00:00:00Z' };
     expect(await metering(trialing)).toEqual([
       meteredRow(paid, 'api_requests', { used: 0, included: 100_000, over: 0, amount: '0', price, status: 'pending' }),
     ]);
     t.clock.set('2026-01-20T12:00:00Z');
-    await ingestAccepted([usage(trialing, 'app_tnt_trialing', 'api_requests', 100_500, '2026-01-20T10:00:00Z')]);
+    await ingestAccepted([
+      usage({
+        tenant: trialing,
+        app: 'app_tnt_trialing',
+        resource: 'api_requests',
+        quantity: 100_500,
+        at: '2026-01-20T10:00:00Z',
+      }),
+    ]);
 
     expect(await billAt(paid.end)).toEqual({ ...noSteps, period_end: 1 });
     expect(await billAt('2026-02-18T00:00:00Z')).toEqual({ ...noSteps, usage_close: 1 });
@@ -928,9 +1036,9 @@ describe('days in the tenant time zone', () => {
 
     await ingestAccepted([
       // Dec 31 local: before the period's first day.
-      usage(tenant, app, 'api_requests', 1_000, shanghai('2025-12-31T23:00:00')),
+      usage({ tenant, app, resource: 'api_requests', quantity: 1_000, at: shanghai('2025-12-31T23:00:00') }),
       // Jan 1 local, before the subscription began (Dec 31 in UTC): the period's first day.
-      usage(tenant, app, 'api_requests', 200, shanghai('2026-01-01T01:00:00')),
+      usage({ tenant, app, resource: 'api_requests', quantity: 200, at: shanghai('2026-01-01T01:00:00') }),
     ]);
     expect(await metering(tenant)).toEqual([
       meteredRow(first, 'api_requests', { used: 200, included: 0, over: 200, amount: '2', price, status: 'pending' }),
@@ -939,13 +1047,15 @@ describe('days in the tenant time zone', () => {
     t.clock.set(shanghai('2026-02-01T07:30:00'));
     await ingestAccepted([
       // Jan 31 local, the period's last day.
-      usage(tenant, app, 'api_requests', 30, shanghai('2026-01-31T23:59:59')),
+      usage({ tenant, app, resource: 'api_requests', quantity: 30, at: shanghai('2026-01-31T23:59:59') }),
       // Feb 1 local, still before the period's end instant (and Jan 31 in UTC): the next period's.
-      usage(tenant, app, 'api_requests', 4_000, shanghai('2026-02-01T00:00:00')),
+      usage({ tenant, app, resource: 'api_requests', quantity: 4_000, at: shanghai('2026-02-01T00:00:00') }),
     ]);
     expect(await billAt(first.end)).toEqual({ ...noSteps, period_end: 1 });
     t.clock.set(shanghai('2026-02-01T09:00:00'));
-    await ingestAccepted([usage(tenant, app, 'api_requests', 50_000, shanghai('2026-02-01T08:30:00'))]);
+    await ingestAccepted([
+      usage({ tenant, app, resource: 'api_requests', quantity: 50_000, at: shanghai('2026-02-01T08:30:00') }),
+    ]);
 
     expect(await billAt('2026-02-04T00:00:00Z')).toEqual({ ...noSteps, usage_close: 1 });
     // 200 + 30 = 230 × 0.01 = 2.30, tax 13.8 fen → 0.14.

@@ -5,7 +5,7 @@ import { AppError, invalidParameter, notFound } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { describeAmountProblem, parseMajorAmount, toMajorNumber } from '../../core/money.js';
 import { fail, ok, type Result } from '../../core/result.js';
-import type { Db } from '../../db/database.js';
+import type { Db, DbTransaction } from '../../db/database.js';
 import type { InstrumentKind, PaygInstrumentsTable } from '../../db/schema.js';
 import type { TenantScope } from '../../core/principal.js';
 import { postCreditTransaction } from '../credit-ledger/post-credit-transaction.js';
@@ -38,7 +38,10 @@ export const accountIdOf = (instrumentId: string): string => `instrument:${instr
  * tenant): with no row to lock, parallel first top-ups would each create one, and all but one
  * fail on payg_instruments_one_marketplace. The lock is taken before any ledger lock.
  */
-const lockMarketplace = async (trx: Db, scope: TenantScope): Promise<Selectable<PaygInstrumentsTable> | undefined> => {
+const lockMarketplace = async (
+  trx: DbTransaction,
+  scope: TenantScope,
+): Promise<Selectable<PaygInstrumentsTable> | undefined> => {
   await sql`select pg_advisory_xact_lock(hashtextextended(${`payg_instruments.cloud_marketplace/${scope.tenantId}`}, 0))`.execute(
     trx,
   );
@@ -56,7 +59,7 @@ const lockMarketplace = async (trx: Db, scope: TenantScope): Promise<Selectable<
  * (created on first top-up): a ledger credit into the instrument's account.
  */
 export const issueInstrument = async (
-  trx: Db,
+  trx: DbTransaction,
   clock: Clock,
   scope: TenantScope,
   request: IssueRequest,

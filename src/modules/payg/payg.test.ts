@@ -233,13 +233,19 @@ const paygRecordsOf = async (tenantId: string): Promise<RecordView[]> => {
 let eventSeq = 0;
 
 /** Consumption of a product, counted through usage ingestion at the clock's time unless told. */
-const consume = async (
-  tenantId: string,
-  appId: string,
-  billingKey: string,
-  quantity: number,
+const consume = async ({
+  tenantId,
+  appId,
+  billingKey,
+  quantity,
   timestamp = t.clock.now().toISOString(),
-): Promise<void> => {
+}: {
+  tenantId: string;
+  appId: string;
+  billingKey: string;
+  quantity: number;
+  timestamp?: string | undefined;
+}): Promise<void> => {
   const response = await t.app.inject({
     method: 'POST',
     url: '/billing/usage/events',
@@ -462,7 +468,12 @@ describe('pay-as-you-go products', () => {
     await givenApp(t, 'tnt_pg_archived', 'app_pg_archived');
     const created = await postProduct({ billing_key: 'pg_prod_retired', display_name: 'Retired', unit_price: '1' });
     expect(created.statusCode, created.body).toBe(201);
-    await consume('tnt_pg_archived', 'app_pg_archived', 'pg_prod_retired', 1);
+    await consume({
+      tenantId: 'tnt_pg_archived',
+      appId: 'app_pg_archived',
+      billingKey: 'pg_prod_retired',
+      quantity: 1,
+    });
     expect((await patchProduct('pg_prod_retired', { status: 'archived' })).statusCode).toBe(200);
     const refused = await t.app.inject({
       method: 'POST',
@@ -654,8 +665,8 @@ describe('daily settlement', () => {
     await givenApp(t, 'tnt_pg_tz_utc', 'app_pg_tz_utc');
     // 18:00 on 1 January in Shanghai, 10:00 in UTC: the same day in both.
     t.clock.set('2026-01-01T10:00:00Z');
-    await consume('tnt_pg_tz_sh', 'app_pg_tz_sh', sms, 5);
-    await consume('tnt_pg_tz_utc', 'app_pg_tz_utc', sms, 5);
+    await consume({ tenantId: 'tnt_pg_tz_sh', appId: 'app_pg_tz_sh', billingKey: sms, quantity: 5 });
+    await consume({ tenantId: 'tnt_pg_tz_utc', appId: 'app_pg_tz_utc', billingKey: sms, quantity: 5 });
 
     t.clock.set('2026-01-01T15:59:59Z');
     await settle();
@@ -730,11 +741,11 @@ describe('daily settlement', () => {
     });
 
     t.clock.set('2026-01-01T12:00:00Z');
-    await consume(tenantId, 'app_pg_order_a', sms, 2);
-    await consume(tenantId, 'app_pg_order_a', sms, 3); // summed with the first: 5
-    await consume(tenantId, 'app_pg_order_a', voice, 10);
-    await consume(tenantId, 'app_pg_order_b', sms, 20);
-    await consume(tenantId, 'app_pg_order_b', voice, 4);
+    await consume({ tenantId, appId: 'app_pg_order_a', billingKey: sms, quantity: 2 });
+    await consume({ tenantId, appId: 'app_pg_order_a', billingKey: sms, quantity: 3 }); // summed with the first: 5
+    await consume({ tenantId, appId: 'app_pg_order_a', billingKey: voice, quantity: 10 });
+    await consume({ tenantId, appId: 'app_pg_order_b', billingKey: sms, quantity: 20 });
+    await consume({ tenantId, appId: 'app_pg_order_b', billingKey: voice, quantity: 4 });
     t.clock.set('2026-01-02T00:00:00Z');
     await settle();
 
@@ -836,12 +847,12 @@ describe('daily settlement', () => {
     const created = await postProduct({ billing_key: 'pg_reprice', display_name: 'Reprice', unit_price: '1.5' });
     expect(created.statusCode, created.body).toBe(201);
     t.clock.set('2026-01-01T12:00:00Z');
-    await consume(tenantId, 'app_pg_reprice', 'pg_reprice', 2);
+    await consume({ tenantId, appId: 'app_pg_reprice', billingKey: 'pg_reprice', quantity: 2 });
     t.clock.set('2026-01-02T00:00:00Z');
     await settle();
     expect((await patchProduct('pg_reprice', { unit_price: '2.345' })).statusCode).toBe(200);
     t.clock.set('2026-01-02T12:00:00Z');
-    await consume(tenantId, 'app_pg_reprice', 'pg_reprice', 3);
+    await consume({ tenantId, appId: 'app_pg_reprice', billingKey: 'pg_reprice', quantity: 3 });
     t.clock.set('2026-01-03T00:00:00Z');
     await settle();
     expect(
@@ -863,7 +874,7 @@ describe('daily settlement', () => {
     await givenApp(t, tenantId, 'app_pg_once');
     await givenCash(tenantId, 0.1);
     t.clock.set('2026-01-01T12:00:00Z');
-    await consume(tenantId, 'app_pg_once', sms, 5);
+    await consume({ tenantId, appId: 'app_pg_once', billingKey: sms, quantity: 5 });
     t.clock.set('2026-01-02T00:00:00Z');
     await settle();
     const settled = await settlementStateOf(tenantId);
@@ -892,9 +903,9 @@ describe('daily settlement', () => {
     await givenApp(t, tenantId, 'app_pg_catchup');
     await givenCash(tenantId, 0.1);
     t.clock.set('2026-01-01T12:00:00Z');
-    await consume(tenantId, 'app_pg_catchup', sms, 2); // 0.09
+    await consume({ tenantId, appId: 'app_pg_catchup', billingKey: sms, quantity: 2 }); // 0.09
     t.clock.set('2026-01-03T12:00:00Z');
-    await consume(tenantId, 'app_pg_catchup', sms, 2); // 0.09
+    await consume({ tenantId, appId: 'app_pg_catchup', billingKey: sms, quantity: 2 }); // 0.09
     // The scheduler did not run for five days.
     t.clock.set('2026-01-06T00:00:00Z');
     await settle();
@@ -935,7 +946,7 @@ describe('daily settlement', () => {
     await givenTenant(t, tenantId, { time_zone: 'UTC' });
     await givenApp(t, tenantId, 'app_pg_late');
     t.clock.set('2026-01-01T12:00:00Z');
-    await consume(tenantId, 'app_pg_late', sms, 5);
+    await consume({ tenantId, appId: 'app_pg_late', billingKey: sms, quantity: 5 });
     t.clock.set('2026-01-02T00:00:00Z');
     await settle();
     // An hour after 1 January was settled, an event of 1 January arrives: inside the 3-day late window.
@@ -974,9 +985,13 @@ describe('daily settlement', () => {
       await givenCash(tenantId, 1);
     }
     t.clock.set('2026-01-01T12:00:00Z');
-    for (const tenantId of tenants) await consume(tenantId, `app_${tenantId.slice(4)}`, sms, 10);
+    for (const tenantId of tenants) {
+      await consume({ tenantId, appId: `app_${tenantId.slice(4)}`, billingKey: sms, quantity: 10 });
+    }
     t.clock.set('2026-01-02T12:00:00Z');
-    for (const tenantId of tenants) await consume(tenantId, `app_${tenantId.slice(4)}`, voice, 8);
+    for (const tenantId of tenants) {
+      await consume({ tenantId, appId: `app_${tenantId.slice(4)}`, billingKey: voice, quantity: 8 });
+    }
     t.clock.set('2026-01-04T00:00:00Z');
     const markerCount = async () =>
       Number(
@@ -1029,8 +1044,8 @@ describe.skipIf(!process.env.DATABASE_URL)('daily settlement against a concurren
       customer_identifier: 'mkt-spent',
     });
     t.clock.set('2026-01-01T12:00:00Z');
-    await consume(tenantId, appId, sms, 10); // 0.45
-    await consume(tenantId, appId, voice, 8); // 0.10
+    await consume({ tenantId, appId, billingKey: sms, quantity: 10 }); // 0.45
+    await consume({ tenantId, appId, billingKey: voice, quantity: 8 }); // 0.10
     t.clock.set('2026-01-02T00:00:00Z');
 
     // Another transaction takes 0.80 of the cash and holds its row: settlement reads 1.00, then waits
@@ -1162,15 +1177,15 @@ describe('GET /api/v1/billing/detail/list', () => {
     otherTenantKey = (await givenApiKey(t, otherTenantId)).key;
 
     t.clock.set('2026-01-01T02:00:00Z'); // 10:00 on 1 January in Shanghai
-    await consume(tenantId, appA, sms, 5);
-    await consume(tenantId, appA, voice, 10);
-    await consume(tenantId, appB, sms, 3);
-    await consume(otherTenantId, 'app_pg_detail_other', sms, 1);
+    await consume({ tenantId, appId: appA, billingKey: sms, quantity: 5 });
+    await consume({ tenantId, appId: appA, billingKey: voice, quantity: 10 });
+    await consume({ tenantId, appId: appB, billingKey: sms, quantity: 3 });
+    await consume({ tenantId: otherTenantId, appId: 'app_pg_detail_other', billingKey: sms, quantity: 1 });
     t.clock.set('2026-01-02T02:00:00Z');
-    await consume(tenantId, appA, sms, 7);
-    await consume(tenantId, appB, voice, 4);
+    await consume({ tenantId, appId: appA, billingKey: sms, quantity: 7 });
+    await consume({ tenantId, appId: appB, billingKey: voice, quantity: 4 });
     t.clock.set('2026-01-03T02:00:00Z');
-    await consume(tenantId, appB, sms, 20);
+    await consume({ tenantId, appId: appB, billingKey: sms, quantity: 20 });
     t.clock.set('2026-01-05T16:00:00Z'); // midnight starting 6 January in Shanghai
     await settle();
   });

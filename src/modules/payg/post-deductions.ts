@@ -1,4 +1,4 @@
-import type { Db } from '../../db/database.js';
+import type { DbTransaction } from '../../db/database.js';
 import type { TenantScope } from '../../core/principal.js';
 import { postManyToLedger } from '../credit-ledger/repository.js';
 
@@ -13,19 +13,22 @@ export interface DeductionPosting {
   accountId: string;
 }
 
+/** Deductions of one tenant to post together, dated `at`, in its currency. */
+export interface DeductionBatch {
+  trx: DbTransaction;
+  scope: TenantScope;
+  currency: string;
+  at: Date;
+  postings: readonly DeductionPosting[];
+}
+
 /**
  * Posts every deduction through ledger_post, in the order given, in one statement: the same
  * function, locks and balance-after chain as one call per posting, one round trip. Each
  * posting's balance after it, or null where ledger_post refused it (nothing written for that one:
  * an overdraft).
  */
-export const postDeductions = (
-  trx: Db,
-  scope: TenantScope,
-  currency: string,
-  at: Date,
-  postings: readonly DeductionPosting[],
-): Promise<(bigint | null)[]> =>
+export const postDeductions = ({ trx, scope, currency, at, postings }: DeductionBatch): Promise<(bigint | null)[]> =>
   postManyToLedger(
     trx,
     postings.map((posting) => ({

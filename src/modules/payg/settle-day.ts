@@ -6,7 +6,7 @@ import { clockAt } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
 import { toMajorText, majorToMinor } from '../../core/money.js';
 import { planDeductions, usableInOrder, type PayingInstrument } from '../../core/payg-deduction.js';
-import type { Db } from '../../db/database.js';
+import type { Db, DbTransaction } from '../../db/database.js';
 import type { PaygDeductionsTable, PaygSettlementLinesTable, PaygSettlementsTable } from '../../db/schema.js';
 import type { TenantScope } from '../../core/principal.js';
 import { writeRecord } from '../billing-records/create-record.js';
@@ -88,7 +88,7 @@ const chunksOf = <T>(rows: T[], size: number): T[][] => {
  * and chunk.
  */
 const insertSettlement = async (
-  trx: Db,
+  trx: DbTransaction,
   marker: Insertable<PaygSettlementsTable>,
   lines: Insertable<PaygSettlementLinesTable>[],
   deductions: Insertable<PaygDeductionsTable>[],
@@ -129,7 +129,7 @@ const insertSettlement = async (
  * midnight that ends the day.
  */
 export const settleDay = async (
-  trx: Db,
+  trx: DbTransaction,
   tenant: TenantRow,
   day: Temporal.PlainDate,
   mode: PostingMode = 'together',
@@ -198,17 +198,17 @@ export const settleDay = async (
     if (owed > 0n) owedLines.push({ description: remark, billingKey: item.billing_key, owed });
   }
   if (postings.length > 0) {
-    const balances = await postDeductions(trx, scope, tenant.currency, clock.now(), postings);
+    const balances = await postDeductions({ trx, scope, currency: tenant.currency, at: clock.now(), postings });
     if (balances.some((balance) => balance === null)) throw new DeductionRefused();
   }
 
   let recordId: string | null = null;
   if (owedLines.length > 0) {
-    const written = await writeRecord(
+    const written = await writeRecord({
       trx,
       clock,
       scope,
-      {
+      draft: {
         appId: null,
         type: 'payg',
         description: `Pay-as-you-go ${settledDay}, owed after deductions`,
@@ -224,8 +224,8 @@ export const settleDay = async (
         finalize: true,
         timeZone: tenant.time_zone,
       },
-      settlementActor,
-    );
+      actor: settlementActor,
+    });
     if (!written.ok) throw written.error;
     recordId = written.value.recordId;
   }

@@ -1,6 +1,6 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { PageRequest } from '../../core/pagination.js';
-import type { Db } from '../../db/database.js';
+import type { Db, DbTransaction } from '../../db/database.js';
 import { fetchPage } from '../../db/paginate.js';
 import type { PlansTable, PlanVersionResourcesTable, PlanVersionsTable } from '../../db/schema.js';
 import type { ListPlansFilter } from './schemas.js';
@@ -21,8 +21,8 @@ export const findPlan = (db: Db, planId: string): Promise<PlanRow | undefined> =
   db.selectFrom('plans').selectAll().where('id', '=', planId).executeTakeFirst();
 
 /** Locks the plan row for the rest of the transaction: version creation serialises on it. */
-export const findPlanForUpdate = (db: Db, planId: string): Promise<PlanRow | undefined> =>
-  db.selectFrom('plans').selectAll().where('id', '=', planId).forUpdate().executeTakeFirst();
+export const findPlanForUpdate = (trx: DbTransaction, planId: string): Promise<PlanRow | undefined> =>
+  trx.selectFrom('plans').selectAll().where('id', '=', planId).forUpdate().executeTakeFirst();
 
 /** Inserts unless the id is taken; returns undefined when it was. */
 export const insertPlan = (db: Db, row: Insertable<PlansTable>): Promise<PlanRow | undefined> =>

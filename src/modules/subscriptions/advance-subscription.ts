@@ -1,5 +1,5 @@
 import { clockAt } from '../../core/clock.js';
-import type { Db } from '../../db/database.js';
+import type { DbTransaction } from '../../db/database.js';
 import type { TenantScope } from '../../core/principal.js';
 import type { PlanLookup } from '../plans/plan-lookup.js';
 import type { CreditBalances } from './credit-balances.js';
@@ -42,7 +42,7 @@ export interface AdvanceOptions {
  * own instant: a run as of T is the same whenever it happens, and a second run finds nothing to do.
  */
 export const advanceSubscription = async (
-  trx: Db,
+  trx: DbTransaction,
   locked: SubscriptionRow,
   asOf: Date,
   { actor = billingRunActor, tenant: known, writes = directWrites, stepLimit, ...shared }: AdvanceOptions = {},
@@ -51,7 +51,7 @@ export const advanceSubscription = async (
   const tenant = known ?? (await findTenant(trx, scope));
   if (tenant === undefined) throw new Error(`tenant ${locked.tenant_id} of subscription ${locked.id} vanished`);
   const ctx: SubscriptionContext = { trx, scope, tenant, actor, writes, ...shared };
-  let sub = await settleIfPaid(trx, scope, locked, actor, writes);
+  let sub = await settleIfPaid({ trx, scope, sub: locked, actor, writes });
   const done: DueStepKind[] = [];
   for (let step = dueStep(sub, asOf); step !== undefined; step = dueStep(sub, asOf)) {
     if (done.length === stepLimit) break;
@@ -67,7 +67,7 @@ export const advanceSubscription = async (
  * a period the billing run has not got to yet. Undefined when none is live (any more).
  */
 export const lockUpToDateSubscription = async (
-  trx: Db,
+  trx: DbTransaction,
   scope: TenantScope,
   now: Date,
 ): Promise<SubscriptionRow | undefined> => {
@@ -83,26 +83,34 @@ const applyStep = async (ctx: SubscriptionContext, sub: SubscriptionRow, step: D
   switch (step.kind) {
     case 'usage_close': {
       const { patch, recordId } = await closeDueMetering(ctx, sub, at);
-      return transition(trx, scope, sub, patch, { kind: 'usage_invoiced', actor, recordId }, at, writes);
+      return transition({ trx, scope, sub, patch, event: { kind: 'usage_invoiced', actor, recordId }, at, writes });
     }
     case 'payment_retry': {
       const recordId = sub.open_record_id;
       if (recordId === null) throw new Error(`past-due subscription ${sub.id} has no open invoice`);
-      const collected = await collectPayment(trx, clockAt(at), scope, sub, recordId, actor, ctx.balances, writes);
-      const patch = afterCollection(sub, collected.paid, recordId, at, tenant.time_zone);
+      const collected = await collectPayment({ ctx, clock: clockAt(at), sub, recordId });
+      const patch = afterCollection({ sub, paid: collected.paid, recordId, at, timeZone: tenant.time_zone });
       const reason = collected.paid ? null : collected.reason;
-      return transition(trx, scope, sub, patch, { kind: 'payment_retried', actor, recordId, reason }, at, writes);
-    }
-    case 'grace_expiry':
-      return transition(
+      return transition({
         trx,
         scope,
         sub,
-        { status: 'suspended', next_payment_attempt_at: null, grace_ends_at: null },
-        { kind: 'suspended', actor, recordId: sub.open_record_id, reason: 'grace period over, invoice unpaid' },
+        patch,
+        event: { kind: 'payment_retried', actor, recordId, reason },
         at,
         writes,
-      );
+      });
+    }
+    case 'grace_expiry':
+      return transition({
+        trx,
+        scope,
+        sub,
+        patch: { status: 'suspended', next_payment_attempt_at: null, grace_ends_at: null },
+        event: { kind: 'suspended', actor, recordId: sub.open_record_id, reason: 'grace period over, invoice unpaid' },
+        at,
+        writes,
+      });
     case 'trial_end':
     case 'period_end':
       return endPeriod(ctx, sub, step);
@@ -128,17 +136,37 @@ const endPeriod = async (ctx: SubscriptionContext, ended: SubscriptionRow, step:
   const sub = { ...ended, ...metering };
   if (ending !== undefined) {
     const event = { kind: ending.status, actor, reason: ending.reason, recordId: sub.open_record_id };
-    return transition(trx, scope, ended, { ...metering, ...endedFields(ending.status, at) }, event, at, writes);
+    return transition({
+      trx,
+      scope,
+      sub: ended,
+      patch: { ...metering, ...endedFields(ending.status, at) },
+      event,
+      at,
+      writes,
+    });
   }
   const terms =
     sub.scheduled_plan_id !== null && sub.scheduled_plan_version !== null && sub.scheduled_billing_cycle !== null
-      ? await pinnedTerms(trx, sub.scheduled_plan_id, sub.scheduled_plan_version, sub.scheduled_billing_cycle, plans)
-      : await pinnedTerms(trx, sub.plan_id, sub.plan_version, sub.billing_cycle, plans);
+      ? await pinnedTerms({
+          db: trx,
+          planId: sub.scheduled_plan_id,
+          versionNumber: sub.scheduled_plan_version,
+          cycle: sub.scheduled_billing_cycle,
+          plans,
+        })
+      : await pinnedTerms({
+          db: trx,
+          planId: sub.plan_id,
+          versionNumber: sub.plan_version,
+          cycle: sub.billing_cycle,
+          plans,
+        });
   // A new cycle starts its own calendar at the boundary; otherwise periods keep counting from the anchor.
   const newCalendar = step.kind === 'trial_end' || terms.cycle !== sub.billing_cycle;
   const period = newCalendar
     ? { terms, anchor: sub.current_period_end, index: 0 }
     : { terms, anchor: sub.billing_anchor, index: sub.period_index + 1 };
   const kind = step.kind === 'trial_end' ? 'trial_ended' : 'renewed';
-  return startPaidPeriod(ctx, ended, period, { kind }, at, metering);
+  return startPaidPeriod({ ctx, sub: ended, period, event: { kind }, at, carried: metering });
 };

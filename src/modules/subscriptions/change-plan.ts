@@ -5,16 +5,15 @@ import { priceLine } from '../../core/invoice-math.js';
 import { toMajorText } from '../../core/money.js';
 import { prorate, remainingSeconds } from '../../core/proration.js';
 import { fail, ok, type Result } from '../../core/result.js';
-import type { Db } from '../../db/database.js';
-import type { TenantScope } from '../../core/principal.js';
 import { postCreditTransaction } from '../credit-ledger/post-credit-transaction.js';
+import type { TenantRequest } from '../tenant-context.js';
 import { findTenant } from '../tenants/repository.js';
 import { collectLockedRecord } from './collect-payment.js';
 import { issueSingleChargeInvoice, type SubscriptionContext } from './issue-invoice.js';
 import { lockUpToDateSubscription } from './advance-subscription.js';
 import { afterCollection } from './lifecycle.js';
 import { termsForSale, type PlanTerms } from './plan-terms.js';
-import type { SubscriptionRow } from './repository.js';
+import type { SubscriptionPatch, SubscriptionRow } from './repository.js';
 import { transition } from './transition.js';
 
 export interface ChangePlanInput {
@@ -50,13 +49,13 @@ const scheduleTo = (terms: PlanTerms) => ({
  *   difference for the rest of the period (and its tax) credited to the credit balance.
  * - The same price: at once. Asking for the current terms drops a scheduled change.
  */
-export const changePlan = async (
-  trx: Db,
-  clock: Clock,
-  scope: TenantScope,
-  input: ChangePlanInput,
-  actor: string,
-): Promise<Result<SubscriptionRow>> => {
+export const changePlan = async ({
+  trx,
+  clock,
+  scope,
+  input,
+  actor,
+}: TenantRequest<ChangePlanInput>): Promise<Result<SubscriptionRow>> => {
   const tenant = await findTenant(trx, scope);
   if (tenant === undefined) return fail(notFound('tenant'));
   const sub = await lockUpToDateSubscription(trx, scope, clock.now());
@@ -70,29 +69,32 @@ export const changePlan = async (
   if (!sold.ok) return sold;
   const terms = sold.value;
   const now = clock.now();
+  // A change that charges nothing, written as it is.
+  const apply = (patch: SubscriptionPatch, kind: string) =>
+    transition({ trx, scope, sub, patch, event: { kind, actor }, at: now });
   const unchanged =
     terms.plan.id === sub.plan_id && terms.version.version === sub.plan_version && terms.cycle === sub.billing_cycle;
   if (unchanged) {
     if (sub.scheduled_plan_id === null) {
       return fail(new AppError('conflict', `the subscription is already on ${sub.plan_id}, ${sub.billing_cycle}`));
     }
-    return ok(await transition(trx, scope, sub, switchTo(terms), { kind: 'change_unscheduled', actor }, now));
+    return ok(await apply(switchTo(terms), 'change_unscheduled'));
   }
   if (sub.status === 'trialing') {
-    return ok(await transition(trx, scope, sub, switchTo(terms), { kind: 'plan_changed', actor }, now));
+    return ok(await apply(switchTo(terms), 'plan_changed'));
   }
   if (terms.cycle !== sub.billing_cycle) {
-    return ok(await transition(trx, scope, sub, scheduleTo(terms), { kind: 'change_scheduled', actor }, now));
+    return ok(await apply(scheduleTo(terms), 'change_scheduled'));
   }
   const ctx = { trx, scope, tenant, actor };
   if (terms.amount > sub.amount) return ok(await upgrade(ctx, clock, sub, terms));
   if (terms.amount < sub.amount) {
     if (terms.version.downgrade_policy === 'at_period_end') {
-      return ok(await transition(trx, scope, sub, scheduleTo(terms), { kind: 'change_scheduled', actor }, now));
+      return ok(await apply(scheduleTo(terms), 'change_scheduled'));
     }
     return downgradeNow(ctx, clock, sub, terms);
   }
-  return ok(await transition(trx, scope, sub, switchTo(terms), { kind: 'plan_changed', actor }, now));
+  return ok(await apply(switchTo(terms), 'plan_changed'));
 };
 
 const prorationWindow = (sub: SubscriptionRow, at: Date) => ({
@@ -115,7 +117,9 @@ const upgrade = async (
   const { trx, scope, tenant, actor } = ctx;
   const now = clock.now();
   const charge = prorate(terms.amount - sub.amount, prorationWindow(sub, now));
-  if (charge === 0n) return transition(trx, scope, sub, switchTo(terms), { kind: 'upgraded', actor }, now);
+  if (charge === 0n) {
+    return transition({ trx, scope, sub, patch: switchTo(terms), event: { kind: 'upgraded', actor }, at: now });
+  }
   const description = `Upgrade from ${describeChange(sub, terms, now)}`;
   const record = await issueSingleChargeInvoice(ctx, clock, {
     type: 'proration',
@@ -125,16 +129,19 @@ const upgrade = async (
   });
   const switched = { ...sub, ...switchTo(terms) };
   const recordId = record.id;
-  const collected = await collectLockedRecord(trx, clock, scope, switched, record, actor, ctx.balances, ctx.writes);
-  return transition(
+  const collected = await collectLockedRecord({ ctx, clock, sub: switched, record });
+  return transition({
     trx,
     scope,
     sub,
-    { ...switchTo(terms), ...afterCollection(switched, collected.paid, recordId, now, tenant.time_zone) },
-    { kind: 'upgraded', actor, recordId, reason: collected.paid ? null : collected.reason },
-    now,
-    ctx.writes,
-  );
+    patch: {
+      ...switchTo(terms),
+      ...afterCollection({ sub: switched, paid: collected.paid, recordId, at: now, timeZone: tenant.time_zone }),
+    },
+    event: { kind: 'upgraded', actor, recordId, reason: collected.paid ? null : collected.reason },
+    at: now,
+    writes: ctx.writes,
+  });
 };
 
 const downgradeNow = async (
@@ -162,5 +169,7 @@ const downgradeNow = async (
     });
     if (!credited.ok) return credited;
   }
-  return ok(await transition(trx, scope, sub, switchTo(terms), { kind: 'downgraded', actor }, now));
+  return ok(
+    await transition({ trx, scope, sub, patch: switchTo(terms), event: { kind: 'downgraded', actor }, at: now }),
+  );
 };

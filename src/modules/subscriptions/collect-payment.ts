@@ -1,11 +1,10 @@
 import type { Clock } from '../../core/clock.js';
-import type { Db } from '../../db/database.js';
 import { moveLockedRecord } from '../billing-records/move-record.js';
-import { directRecordWrites, type RecordWrites } from '../billing-records/record-writes.js';
+import { directRecordWrites } from '../billing-records/record-writes.js';
 import { applyBalancePayment } from '../billing-records/pay-record-from-balance.js';
 import type { RecordRow } from '../billing-records/repository.js';
-import type { TenantScope } from '../../core/principal.js';
-import { ledgerBalances, type CreditBalances } from './credit-balances.js';
+import { ledgerBalances } from './credit-balances.js';
+import type { SubscriptionContext } from './issue-invoice.js';
 import { providerFor } from './payment-providers.js';
 import type { SubscriptionRow } from './repository.js';
 
@@ -17,40 +16,39 @@ const expectOk = <T>(result: { ok: true; value: T } | { ok: false; error: Error 
   return result.value;
 };
 
+/** An invoice of a subscription to collect, with the subscription as it stands, dated by the clock. */
+export interface InvoiceCollection {
+  ctx: SubscriptionContext;
+  clock: Clock;
+  sub: SubscriptionRow;
+}
+
 /**
  * Collects an invoice of a subscription: the credit balance first, as far as it goes, then the
  * subscription's payment method for the rest. A failed record is put back to pending first, so
  * a retry is a new attempt. Locks the record, then (inside postings) the ledger accounts.
  */
-export const collectPayment = async (
-  trx: Db,
-  clock: Clock,
-  scope: TenantScope,
-  sub: SubscriptionRow,
-  recordId: string,
-  actor: string,
-  balances: CreditBalances = ledgerBalances,
-  writes: RecordWrites = directRecordWrites,
-): Promise<Collection> => {
+export const collectPayment = async ({
+  recordId,
+  ...collection
+}: InvoiceCollection & { recordId: string }): Promise<Collection> => {
+  const { trx, scope, writes = directRecordWrites } = collection.ctx;
   const record = await writes.lockRecord(trx, scope, recordId);
-  if (record === undefined) throw new Error(`record ${recordId} of subscription ${sub.id} does not exist`);
-  return collectLockedRecord(trx, clock, scope, sub, record, actor, balances, writes);
+  if (record === undefined) throw new Error(`record ${recordId} of subscription ${collection.sub.id} does not exist`);
+  return collectLockedRecord({ ...collection, record });
 };
 
 /**
  * The same for a record the caller holds locked, as it is now: one it has just written needs no
  * second read (no other transaction can see it yet).
  */
-export const collectLockedRecord = async (
-  trx: Db,
-  clock: Clock,
-  scope: TenantScope,
-  sub: SubscriptionRow,
-  locked: RecordRow,
-  actor: string,
-  balances: CreditBalances = ledgerBalances,
-  writes: RecordWrites = directRecordWrites,
-): Promise<Collection> => {
+export const collectLockedRecord = async ({
+  ctx,
+  clock,
+  sub,
+  record: locked,
+}: InvoiceCollection & { record: RecordRow }): Promise<Collection> => {
+  const { trx, scope, actor, balances = ledgerBalances, writes = directRecordWrites } = ctx;
   let record = locked;
   if (record.status === 'paid') return { paid: true };
   if (record.status === 'refunded' || record.status === 'draft') {
@@ -58,14 +56,14 @@ export const collectLockedRecord = async (
   }
   if (record.status === 'failed') {
     record = expectOk(
-      await moveLockedRecord(trx, clock, scope, record, 'retry', actor, 'payment retry', undefined, writes),
+      await moveLockedRecord({ trx, clock, scope, record, action: 'retry', actor, reason: 'payment retry', writes }),
     );
   }
   const balance = await balances.balance(trx, scope);
   const outstanding = record.total_amount - record.amount_paid;
   const fromBalance = balance === undefined || balance < outstanding ? (balance ?? 0n) : outstanding;
   if (fromBalance > 0n || outstanding === 0n) {
-    const applied = await applyBalancePayment(trx, clock, scope, record, fromBalance, actor, writes);
+    const applied = await applyBalancePayment({ trx, clock, scope, record, amount: fromBalance, actor, writes });
     if (fromBalance > 0n) balances.posted(scope, applied.ok ? -fromBalance : undefined);
     // A concurrent debit may have spent the balance since it was read: then the method pays it all.
     if (!applied.ok && applied.error.type !== 'insufficient_balance') throw applied.error;
@@ -81,12 +79,21 @@ export const collectLockedRecord = async (
   switch (outcome.status) {
     case 'succeeded': {
       const reason = `paid by ${sub.payment_method} (${outcome.reference})`;
-      expectOk(await moveLockedRecord(trx, clock, scope, record, 'mark_paid', actor, reason, undefined, writes));
+      expectOk(await moveLockedRecord({ trx, clock, scope, record, action: 'mark_paid', actor, reason, writes }));
       return { paid: true };
     }
     case 'declined':
       expectOk(
-        await moveLockedRecord(trx, clock, scope, record, 'mark_failed', actor, outcome.reason, undefined, writes),
+        await moveLockedRecord({
+          trx,
+          clock,
+          scope,
+          record,
+          action: 'mark_failed',
+          actor,
+          reason: outcome.reason,
+          writes,
+        }),
       );
       return { paid: false, reason: outcome.reason };
     case 'awaiting_payment':

@@ -1,6 +1,6 @@
 import type { Clock } from '../../core/clock.js';
 import { toMajorText } from '../../core/money.js';
-import type { Db } from '../../db/database.js';
+import type { DbTransaction } from '../../db/database.js';
 import type { RecordType } from '../../db/schema.js';
 import type { TenantScope } from '../../core/principal.js';
 import { writeRecord } from '../billing-records/create-record.js';
@@ -13,7 +13,7 @@ import type { TenantRow } from '../tenants/repository.js';
 
 /** Everything a subscription's invoice needs to be written, and who writes it. */
 export interface SubscriptionContext {
-  trx: Db;
+  trx: DbTransaction;
   scope: TenantScope;
   tenant: TenantRow;
   actor: string;
@@ -44,11 +44,11 @@ export const issueSingleChargeInvoice = async (
   clock: Clock,
   charge: SingleCharge,
 ): Promise<RecordRow> => {
-  const written = await writeRecord(
+  const written = await writeRecord({
     trx,
     clock,
     scope,
-    {
+    draft: {
       appId: null,
       type: charge.type,
       description: charge.description,
@@ -67,7 +67,7 @@ export const issueSingleChargeInvoice = async (
     },
     actor,
     writes,
-  );
+  });
   // Plan prices and their prorations are far below the largest invoice amount: a refusal is a bug.
   if (!written.ok) throw written.error;
   return written.value.record;

@@ -18,7 +18,7 @@ const hour = 3_600_000;
 const day = 24 * hour;
 
 type LifecycleFields = Parameters<typeof pendingSteps>[0];
-type DunningFields = Parameters<typeof afterCollection>[0];
+type DunningFields = Parameters<typeof afterCollection>[0]['sub'];
 
 const lifecycle = (fields: Partial<LifecycleFields> & Pick<LifecycleFields, 'status'>): LifecycleFields => ({
   current_period_end: new Date('2026-02-01T00:00:00Z'),
@@ -45,7 +45,7 @@ type DunnedSub = DunningFields & LifecycleFields & Pick<SubscriptionRow, 'open_r
 /** Applies a collection outcome the way the billing run does: the patch merged over the row. */
 const collect = (sub: DunnedSub, paid: boolean, at: Date, timeZone: string): DunnedSub => ({
   ...sub,
-  ...afterCollection(sub, paid, 'rec_1', at, timeZone),
+  ...afterCollection({ sub, paid, recordId: 'rec_1', at, timeZone }),
 });
 
 describe('pendingSteps', () => {
@@ -191,7 +191,9 @@ describe('afterCollection', () => {
   const failedAt = new Date('2026-01-09T16:00:00Z');
 
   it('starts dunning on the first failure: past due, one attempt, first retry a day later', () => {
-    expect(afterCollection(activeSub(periodEnd, 7), false, 'rec_1', failedAt, timeZone)).toEqual({
+    expect(
+      afterCollection({ sub: activeSub(periodEnd, 7), paid: false, recordId: 'rec_1', at: failedAt, timeZone }),
+    ).toEqual({
       status: 'past_due',
       open_record_id: 'rec_1',
       past_due_since: failedAt,
@@ -204,7 +206,7 @@ describe('afterCollection', () => {
   it('on later failures counts the attempt and moves the next retry, keeping the grace end', () => {
     const pastDue = collect({ ...activeSub(periodEnd, 7), open_record_id: null }, false, failedAt, timeZone);
     const retryInstant = pastDue.next_payment_attempt_at!;
-    const patch = afterCollection(pastDue, false, 'rec_1', retryInstant, timeZone);
+    const patch = afterCollection({ sub: pastDue, paid: false, recordId: 'rec_1', at: retryInstant, timeZone });
     expect(patch).toEqual({ payment_attempts: 2, next_payment_attempt_at: new Date('2026-01-12T16:00:00Z') });
   });
 
@@ -218,10 +220,20 @@ describe('afterCollection', () => {
       payment_attempts: 0,
     };
     const fresh = { ...activeSub(periodEnd, 7), open_record_id: null };
-    expect(afterCollection(fresh, true, 'rec_1', failedAt, timeZone)).toEqual(cleared);
+    expect(afterCollection({ sub: fresh, paid: true, recordId: 'rec_1', at: failedAt, timeZone })).toEqual(cleared);
     const pastDue = collect(fresh, false, failedAt, timeZone);
-    expect(afterCollection(pastDue, true, 'rec_1', new Date('2026-01-12T16:00:00Z'), timeZone)).toEqual(cleared);
-    expect(afterCollection({ ...pastDue, status: 'suspended' }, true, 'rec_1', periodEnd, timeZone)).toEqual(cleared);
+    expect(
+      afterCollection({ sub: pastDue, paid: true, recordId: 'rec_1', at: new Date('2026-01-12T16:00:00Z'), timeZone }),
+    ).toEqual(cleared);
+    expect(
+      afterCollection({
+        sub: { ...pastDue, status: 'suspended' },
+        paid: true,
+        recordId: 'rec_1',
+        at: periodEnd,
+        timeZone,
+      }),
+    ).toEqual(cleared);
   });
 
   it('runs out of retries: 1, 3, 5 days, then no next attempt; the grace expiry and period end follow', () => {

@@ -76,14 +76,17 @@ type DunningFields = Pick<
   'status' | 'grace_period_days' | 'current_period_end' | 'past_due_since' | 'grace_ends_at' | 'payment_attempts'
 >;
 
+/** A subscription's attempt to collect an invoice at `at` (in the tenant's time zone), and whether it was paid. */
+export interface CollectionOutcome {
+  sub: DunningFields;
+  paid: boolean;
+  recordId: string;
+  at: Date;
+  timeZone: string;
+}
+
 /** What a payment's outcome does to a subscription: paid clears dunning; unpaid starts it or schedules the next retry. */
-export const afterCollection = (
-  sub: DunningFields,
-  paid: boolean,
-  recordId: string,
-  at: Date,
-  timeZone: string,
-): Partial<SubscriptionRow> => {
+export const afterCollection = ({ sub, paid, recordId, at, timeZone }: CollectionOutcome): Partial<SubscriptionRow> => {
   if (paid) {
     return {
       status: 'active',

@@ -137,11 +137,11 @@ export const closeDueMetering = async (
     );
     let recordId: string | null = null;
     if (owed) {
-      const written = await writeRecord(
+      const written = await writeRecord({
         trx,
         clock,
         scope,
-        {
+        draft: {
           appId: null,
           type: 'usage',
           description: `Usage overage ${first.usage_from} to ${lastDayBefore(first.usage_until)}`,
@@ -158,14 +158,14 @@ export const closeDueMetering = async (
         },
         actor,
         writes,
-      );
+      });
       if (!written.ok) throw written.error;
       recordId = written.value.recordId;
       lastRecordId = recordId;
       const { record } = written.value;
-      const collected = await collectLockedRecord(trx, clock, scope, sub, record, actor, ctx.balances, writes);
+      const collected = await collectLockedRecord({ ctx, clock, sub, record });
       if (!collected.paid && sub.status === 'active') {
-        patch = { ...patch, ...afterCollection(sub, false, recordId, at, tenant.time_zone) };
+        patch = { ...patch, ...afterCollection({ sub, paid: false, recordId, at, timeZone: tenant.time_zone }) };
       }
     }
     await writes.markInvoiced(

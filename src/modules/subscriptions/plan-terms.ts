@@ -52,14 +52,23 @@ export const termsForSale = async (
   return ok({ plan, version, cycle, amount });
 };
 
+export interface PinnedTermsArgs {
+  db: Db;
+  planId: string;
+  versionNumber: number;
+  cycle: BillingCycle;
+  /** Where plans are read; straight from the database when absent. */
+  plans?: PlanLookup | undefined;
+}
+
 /** The terms a subscription is pinned to (or scheduled for), read back. */
-export const pinnedTerms = async (
-  db: Db,
-  planId: string,
-  versionNumber: number,
-  cycle: BillingCycle,
-  plans: PlanLookup = directPlanLookup,
-): Promise<PlanTerms> => {
+export const pinnedTerms = async ({
+  db,
+  planId,
+  versionNumber,
+  cycle,
+  plans = directPlanLookup,
+}: PinnedTermsArgs): Promise<PlanTerms> => {
   const [plan, version] = await Promise.all([plans.plan(db, planId), plans.version(db, planId, versionNumber)]);
   const amount = version === undefined ? null : priceFor(version, cycle);
   // Foreign keys and the checks at sale keep these present; a missing one is a bug.

@@ -1,5 +1,5 @@
 import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
-import type { Db } from '../../db/database.js';
+import type { Db, DbTransaction } from '../../db/database.js';
 import { jsonRows } from '../../db/json-rows.js';
 import type { SubscriptionEventsTable, SubscriptionPeriodsTable, SubscriptionsTable } from '../../db/schema.js';
 import type { TenantScope } from '../../core/principal.js';
@@ -27,8 +27,8 @@ export const findCurrentSubscription = (db: Db, scope: TenantScope): Promise<Sub
     .executeTakeFirst();
 
 /** Locks the tenant's live subscription for the rest of the transaction. */
-export const lockLiveSubscription = (db: Db, scope: TenantScope): Promise<SubscriptionRow | undefined> =>
-  db
+export const lockLiveSubscription = (trx: DbTransaction, scope: TenantScope): Promise<SubscriptionRow | undefined> =>
+  trx
     .selectFrom('subscriptions')
     .selectAll()
     .where('tenant_id', '=', scope.tenantId)
@@ -55,11 +55,11 @@ export const insertSubscription = (db: Db, scope: TenantScope, row: NewSubscript
 
 /** The live subscription whose open invoice this is, locked unless a billing run holds it (that run settles it). */
 export const lockSubscriptionOwingRecord = (
-  db: Db,
+  trx: DbTransaction,
   scope: TenantScope,
   recordId: string,
 ): Promise<SubscriptionRow | undefined> =>
-  db
+  trx
     .selectFrom('subscriptions')
     .selectAll()
     .where('tenant_id', '=', scope.tenantId)
@@ -86,22 +86,34 @@ const insertEvent = (scope: TenantScope, event: NewEvent) => sql<Record<string, 
      where tenant_id = ${scope.tenantId} and subscription_id = ${event.subscription_id}`;
 
 /** Appends to the lifecycle history; call it with the subscription row locked. */
-export const appendSubscriptionEvent = async (db: Db, scope: TenantScope, event: NewEvent): Promise<void> => {
-  await insertEvent(scope, event).execute(db);
+export const appendSubscriptionEvent = async (
+  trx: DbTransaction,
+  scope: TenantScope,
+  event: NewEvent,
+): Promise<void> => {
+  await insertEvent(scope, event).execute(trx);
 };
+
+export interface SubscriptionUpdateWithEvent {
+  trx: DbTransaction;
+  scope: TenantScope;
+  subscriptionId: string;
+  patch: SubscriptionPatch;
+  event: NewEvent;
+}
 
 /**
  * Updates a locked subscription and appends the event to its history in one statement (one round
  * trip: the billing run does this for every step). The event describes the row as updated.
  */
-export const updateSubscriptionWithEvent = (
-  db: Db,
-  scope: TenantScope,
-  subscriptionId: string,
-  patch: SubscriptionPatch,
-  event: NewEvent,
-): Promise<SubscriptionRow> =>
-  db
+export const updateSubscriptionWithEvent = ({
+  trx,
+  scope,
+  subscriptionId,
+  patch,
+  event,
+}: SubscriptionUpdateWithEvent): Promise<SubscriptionRow> =>
+  trx
     .with('event', () => sql<Record<string, unknown>>`(${insertEvent(scope, event)})`)
     .updateTable('subscriptions')
     .set(patch)
@@ -125,7 +137,7 @@ const mutableColumns = [
  * order, numbered after each one's last), in one statement: a billing run's batch at once.
  */
 export const writeSubscriptions = async (
-  db: Db,
+  trx: DbTransaction,
   items: readonly { row: SubscriptionRow; events: readonly NewEvent[] }[],
 ): Promise<void> => {
   if (items.length === 0) return;
@@ -147,7 +159,7 @@ export const writeSubscriptions = async (
     )
     update subscriptions s set (${columns}) = (${values})
       from jsonb_populate_recordset(null::subscriptions, ${jsonRows(items.map(({ row }) => row))}::jsonb) v
-     where s.tenant_id = v.tenant_id and s.id = v.id`.execute(db);
+     where s.tenant_id = v.tenant_id and s.id = v.id`.execute(trx);
   if (result.numAffectedRows !== BigInt(items.length)) {
     throw new Error(`wrote ${result.numAffectedRows} of ${items.length} subscriptions`);
   }
@@ -159,12 +171,12 @@ export const writeSubscriptions = async (
  * this run gave up on.
  */
 export const lockDueSubscriptions = (
-  db: Db,
+  trx: DbTransaction,
   asOf: Date,
   skip: readonly { tenantId: string; id: string }[],
   limit: number,
 ): Promise<SubscriptionRow[]> => {
-  let query = db.selectFrom('subscriptions').selectAll().where('next_run_at', '<=', asOf);
+  let query = trx.selectFrom('subscriptions').selectAll().where('next_run_at', '<=', asOf);
   for (const row of skip) {
     query = query.where((eb) => eb.or([eb('tenant_id', '!=', row.tenantId), eb('id', '!=', row.id)]));
   }

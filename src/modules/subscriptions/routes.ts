@@ -1,14 +1,12 @@
 import { Type } from 'typebox';
-import type { Clock } from '../../core/clock.js';
 import { notFound } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
-import type { Db } from '../../db/database.js';
 import type { Api, RouteDependencies } from '../../http/api.js';
 import { emptyBodyIfAbsent } from '../../http/validation.js';
 import { errorResponses, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { access, principalOf, tenantScopeOf } from '../auth/access.js';
-import type { TenantScope } from '../../core/principal.js';
 import { IdempotencyKeyHeaders, replyIdempotently } from '../idempotency/idempotent-reply.js';
+import type { TenantRequest } from '../tenant-context.js';
 import { findTenant } from '../tenants/repository.js';
 import { cancelSubscription } from './cancel-subscription.js';
 import { changePlan } from './change-plan.js';
@@ -27,13 +25,7 @@ import { subscribe } from './subscribe.js';
 import { updateSubscriptionSettings } from './update-subscription-settings.js';
 import { toSubscriptionView } from './view.js';
 
-type SubscriptionAction = (
-  trx: Db,
-  clock: Clock,
-  scope: TenantScope,
-  body: never,
-  actor: string,
-) => Promise<Result<SubscriptionRow>>;
+type SubscriptionAction = (request: TenantRequest<never>) => Promise<Result<SubscriptionRow>>;
 
 interface ActionRoute {
   path: string;
@@ -67,8 +59,8 @@ const actionRoutes: ActionRoute[] = [
     summary: 'Cancel at period end (default) or now',
     status: 200,
     body: CancelBody,
-    run: (trx, clock, scope, body: { at_period_end?: boolean; reason?: string }, actor) =>
-      cancelSubscription(trx, clock, scope, body.at_period_end ?? true, actor, body.reason),
+    run: ({ input, ...request }: TenantRequest<{ at_period_end?: boolean; reason?: string }>) =>
+      cancelSubscription({ ...request, atPeriodEnd: input.at_period_end ?? true, reason: input.reason }),
   },
   {
     path: '/resume',
@@ -76,7 +68,7 @@ const actionRoutes: ActionRoute[] = [
     summary: 'Take back a cancellation at period end',
     status: 200,
     body: EmptyBody,
-    run: (trx, clock, scope, _body, actor) => resumeSubscription(trx, clock, scope, actor),
+    run: resumeSubscription,
   },
 ];
 
@@ -126,7 +118,7 @@ export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }
         const actor = principalOf(request).userId;
         return replyIdempotently(request, reply, { db, clock }, async (trx) => {
           if ((await findTenant(trx, scope)) === undefined) return fail(notFound('tenant'));
-          const done = await route.run(trx, clock, scope, request.body as never, actor);
+          const done = await route.run({ trx, clock, scope, input: request.body as never, actor });
           if (!done.ok) return done;
           return ok({
             status: route.status,
@@ -155,7 +147,7 @@ export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }
       const actor = principalOf(request).userId;
       const updated = await db.transaction().execute(async (trx) => {
         if ((await findTenant(trx, scope)) === undefined) throw notFound('tenant');
-        return updateSubscriptionSettings(trx, clock, scope, request.body, actor);
+        return updateSubscriptionSettings({ trx, clock, scope, input: request.body, actor });
       });
       if (!updated.ok) throw updated.error;
       return objectEnvelope(toSubscriptionView(updated.value), clock.now());

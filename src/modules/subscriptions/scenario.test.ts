@@ -339,21 +339,32 @@ const settled = {
   ended_at: null,
 };
 
-const event = (
-  kind: string,
-  from: string | null,
-  to: string,
-  planId: string,
-  at: string,
-  extra: { recordId?: string; actor?: string; reason?: string } = {},
-) => ({
+const event = ({
+  kind,
+  from,
+  to,
+  planId,
+  at,
+  recordId,
+  actor,
+  reason,
+}: {
+  kind: string;
+  from: string | null;
+  to: string;
+  planId: string;
+  at: string;
+  recordId?: string;
+  actor?: string;
+  reason?: string;
+}) => ({
   kind,
   from_status: from,
   to_status: to,
   plan_id: planId,
-  record_id: extra.recordId ?? null,
-  actor: extra.actor ?? 'billing-run',
-  reason: extra.reason ?? null,
+  record_id: recordId ?? null,
+  actor: actor ?? 'billing-run',
+  reason: reason ?? null,
   occurred_at: at,
 });
 
@@ -839,30 +850,99 @@ describe('a year of one subscription', () => {
     expect(await subscription(tenant)).toMatchObject(expected);
 
     expect(await history(tenant)).toEqual([
-      event('subscribed', null, 'trialing', 'basic', subscribedAt, { actor: admin }),
-      event('trial_ended', 'trialing', 'active', 'basic', trialEnd, { recordId: trialInvoiceId }),
-      event('upgraded', 'active', 'active', 'pro', upgradedAt, { actor: admin, recordId: upgradeRecordId }),
-      event('downgraded', 'active', 'active', 'basic', downgradedAt, { actor: admin }),
-      event('renewed', 'active', 'active', 'basic', march.start, { recordId: marchInvoiceId }),
-      event('updated', 'active', 'active', 'basic', declineSetAt, { actor: admin }),
-      event('renewed', 'active', 'past_due', 'basic', april.start, { recordId: aprilInvoiceId, reason: declined }),
+      event({ kind: 'subscribed', from: null, to: 'trialing', planId: 'basic', at: subscribedAt, actor: admin }),
+      event({
+        kind: 'trial_ended',
+        from: 'trialing',
+        to: 'active',
+        planId: 'basic',
+        at: trialEnd,
+        recordId: trialInvoiceId,
+      }),
+      event({
+        kind: 'upgraded',
+        from: 'active',
+        to: 'active',
+        planId: 'pro',
+        at: upgradedAt,
+        actor: admin,
+        recordId: upgradeRecordId,
+      }),
+      event({ kind: 'downgraded', from: 'active', to: 'active', planId: 'basic', at: downgradedAt, actor: admin }),
+      event({
+        kind: 'renewed',
+        from: 'active',
+        to: 'active',
+        planId: 'basic',
+        at: march.start,
+        recordId: marchInvoiceId,
+      }),
+      event({ kind: 'updated', from: 'active', to: 'active', planId: 'basic', at: declineSetAt, actor: admin }),
+      event({
+        kind: 'renewed',
+        from: 'active',
+        to: 'past_due',
+        planId: 'basic',
+        at: april.start,
+        recordId: aprilInvoiceId,
+        reason: declined,
+      }),
       ...['2026-04-02', '2026-04-04', '2026-04-06'].map((day) =>
-        event('payment_retried', 'past_due', 'past_due', 'basic', shanghai(day), {
+        event({
+          kind: 'payment_retried',
+          from: 'past_due',
+          to: 'past_due',
+          planId: 'basic',
+          at: shanghai(day),
           recordId: aprilInvoiceId,
           reason: declined,
         }),
       ),
-      event('payment_recovered', 'past_due', 'active', 'basic', recoveredAt, {
+      event({
+        kind: 'payment_recovered',
+        from: 'past_due',
+        to: 'active',
+        planId: 'basic',
+        at: recoveredAt,
         actor: 'usr_platform',
         recordId: aprilInvoiceId,
       }),
-      event('updated', 'active', 'active', 'basic', cardFixedAt, { actor: admin }),
-      event('change_scheduled', 'active', 'active', 'basic', scheduledAt, { actor: admin }),
-      event('renewed', 'active', 'active', 'lite', may.start, { recordId: mayInvoiceId }),
-      event('renewed', 'active', 'active', 'lite', shanghai('2026-06-01'), { recordId: seen[5]!.record_id }),
-      event('renewed', 'active', 'active', 'lite', july.start, { recordId: seen[6]!.record_id }),
-      event('cancel_scheduled', 'active', 'active', 'lite', cancelAt, { actor: admin, reason: 'moving on' }),
-      event('canceled', 'active', 'canceled', 'lite', july.end, { reason: 'canceled at period end' }),
+      event({ kind: 'updated', from: 'active', to: 'active', planId: 'basic', at: cardFixedAt, actor: admin }),
+      event({ kind: 'change_scheduled', from: 'active', to: 'active', planId: 'basic', at: scheduledAt, actor: admin }),
+      event({ kind: 'renewed', from: 'active', to: 'active', planId: 'lite', at: may.start, recordId: mayInvoiceId }),
+      event({
+        kind: 'renewed',
+        from: 'active',
+        to: 'active',
+        planId: 'lite',
+        at: shanghai('2026-06-01'),
+        recordId: seen[5]!.record_id,
+      }),
+      event({
+        kind: 'renewed',
+        from: 'active',
+        to: 'active',
+        planId: 'lite',
+        at: july.start,
+        recordId: seen[6]!.record_id,
+      }),
+      event({
+        kind: 'cancel_scheduled',
+        from: 'active',
+        to: 'active',
+        planId: 'lite',
+        at: cancelAt,
+        actor: admin,
+        reason: 'moving on',
+      }),
+      event({
+        kind: 'canceled',
+        from: 'active',
+        to: 'canceled',
+        planId: 'lite',
+        at: july.end,
+        reason: 'canceled at period end',
+      }),
     ]);
   });
 });
@@ -1013,13 +1093,40 @@ describe('shorter scenarios', () => {
       ],
     });
     expect(await history(tenant)).toEqual([
-      event('subscribed', null, 'past_due', 'pro', periodStart, { actor: admin, recordId, reason: declined }),
-      event('payment_retried', 'past_due', 'past_due', 'pro', shanghai('2026-03-02'), { recordId, reason: declined }),
-      event('suspended', 'past_due', 'suspended', 'pro', graceEnd, {
+      event({
+        kind: 'subscribed',
+        from: null,
+        to: 'past_due',
+        planId: 'pro',
+        at: periodStart,
+        actor: admin,
+        recordId,
+        reason: declined,
+      }),
+      event({
+        kind: 'payment_retried',
+        from: 'past_due',
+        to: 'past_due',
+        planId: 'pro',
+        at: shanghai('2026-03-02'),
+        recordId,
+        reason: declined,
+      }),
+      event({
+        kind: 'suspended',
+        from: 'past_due',
+        to: 'suspended',
+        planId: 'pro',
+        at: graceEnd,
         recordId,
         reason: 'grace period over, invoice unpaid',
       }),
-      event('canceled', 'suspended', 'canceled', 'pro', periodEnd, {
+      event({
+        kind: 'canceled',
+        from: 'suspended',
+        to: 'canceled',
+        planId: 'pro',
+        at: periodEnd,
         recordId,
         reason: 'invoice unpaid at period end',
       }),
@@ -1072,9 +1179,24 @@ describe('shorter scenarios', () => {
     const seen = await records(tenant);
     expect(seen).toEqual([invoice]);
     expect(await history(tenant)).toEqual([
-      event('subscribed', null, 'active', 'pro', periodStart, { actor: admin, recordId: seen[0]!.record_id }),
-      event('updated', 'active', 'active', 'pro', turnedOffAt, { actor: admin }),
-      event('expired', 'active', 'expired', 'pro', periodEnd, { reason: 'not renewed: auto_renew is off' }),
+      event({
+        kind: 'subscribed',
+        from: null,
+        to: 'active',
+        planId: 'pro',
+        at: periodStart,
+        actor: admin,
+        recordId: seen[0]!.record_id,
+      }),
+      event({ kind: 'updated', from: 'active', to: 'active', planId: 'pro', at: turnedOffAt, actor: admin }),
+      event({
+        kind: 'expired',
+        from: 'active',
+        to: 'expired',
+        planId: 'pro',
+        at: periodEnd,
+        reason: 'not renewed: auto_renew is off',
+      }),
     ]);
   });
 
@@ -1114,15 +1236,25 @@ describe('shorter scenarios', () => {
       current_period_end: shanghai('2027-03-01'),
     });
     expect(await history(tenant)).toEqual([
-      event('subscribed', null, 'active', 'pro', shanghai('2026-11-01'), {
+      event({
+        kind: 'subscribed',
+        from: null,
+        to: 'active',
+        planId: 'pro',
+        at: shanghai('2026-11-01'),
         actor: `usr_admin_of_${tenant}`,
         recordId: seen[0]!.record_id,
       }),
-      ...periods
-        .slice(1)
-        .map((period, index) =>
-          event('renewed', 'active', 'active', 'pro', shanghai(period.from), { recordId: seen[index + 1]!.record_id }),
-        ),
+      ...periods.slice(1).map((period, index) =>
+        event({
+          kind: 'renewed',
+          from: 'active',
+          to: 'active',
+          planId: 'pro',
+          at: shanghai(period.from),
+          recordId: seen[index + 1]!.record_id,
+        }),
+      ),
     ]);
   });
 
@@ -1276,7 +1408,14 @@ describe('shorter scenarios', () => {
       next_payment_attempt_at: null,
     });
     expect((await history(tenant)).slice(-1)).toEqual([
-      event('payment_retried', 'past_due', 'active', 'pro', retryAt, { recordId: marchId! }),
+      event({
+        kind: 'payment_retried',
+        from: 'past_due',
+        to: 'active',
+        planId: 'pro',
+        at: retryAt,
+        recordId: marchId!,
+      }),
     ]);
   });
 });

@@ -15,20 +15,29 @@ export interface PaidPeriod {
   index: number;
 }
 
+export interface PeriodStart {
+  ctx: SubscriptionContext;
+  sub: SubscriptionRow;
+  period: PaidPeriod;
+  event: Omit<TransitionEvent, 'actor'>;
+  at: Date;
+  /** Fields the caller changed on the way here, written with the same update. */
+  carried?: Partial<Pick<SubscriptionRow, 'metering_closes_at'>>;
+}
+
 /**
  * Starts a paid period at `at`: the subscription moves to it (with any scheduled change applied
  * by the caller through `period.terms`), the period is invoiced once — the period table's key
- * refuses a second invoice — and collected. Everything is dated `at`. `carried`: fields the caller
- * changed on the way here, written with the same update.
+ * refuses a second invoice — and collected. Everything is dated `at`.
  */
-export const startPaidPeriod = async (
-  ctx: SubscriptionContext,
-  sub: SubscriptionRow,
-  period: PaidPeriod,
-  event: Omit<TransitionEvent, 'actor'>,
-  at: Date,
-  carried: Partial<Pick<SubscriptionRow, 'metering_closes_at'>> = {},
-): Promise<SubscriptionRow> => {
+export const startPaidPeriod = async ({
+  ctx,
+  sub,
+  period,
+  event,
+  at,
+  carried = {},
+}: PeriodStart): Promise<SubscriptionRow> => {
   const { trx, scope, tenant, actor, writes = directWrites } = ctx;
   const { terms, anchor, index } = period;
   const zone = tenant.time_zone;
@@ -71,15 +80,15 @@ export const startPaidPeriod = async (
     scheduled_billing_cycle: null,
   } satisfies SubscriptionPatch;
   const inPeriod = { ...sub, ...periodPatch };
-  const collected = await collectLockedRecord(trx, clock, scope, inPeriod, record, actor, ctx.balances, writes);
-  const dunning = afterCollection(inPeriod, collected.paid, recordId, at, zone);
-  return transition(
+  const collected = await collectLockedRecord({ ctx, clock, sub: inPeriod, record });
+  const dunning = afterCollection({ sub: inPeriod, paid: collected.paid, recordId, at, timeZone: zone });
+  return transition({
     trx,
     scope,
     sub,
-    { ...periodPatch, ...dunning },
-    { ...event, actor, recordId, reason: collected.paid ? (event.reason ?? null) : collected.reason },
+    patch: { ...periodPatch, ...dunning },
+    event: { ...event, actor, recordId, reason: collected.paid ? (event.reason ?? null) : collected.reason },
     at,
     writes,
-  );
+  });
 };

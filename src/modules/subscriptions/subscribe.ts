@@ -1,11 +1,9 @@
 import { addCalendarDays, periodBoundary, type BillingCycle } from '../../core/billing-calendar.js';
-import type { Clock } from '../../core/clock.js';
 import { AppError, invalidParameter, notFound } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { fail, ok, type Result } from '../../core/result.js';
-import type { Db } from '../../db/database.js';
 import type { PaymentMethod } from '../../db/schema.js';
-import type { TenantScope } from '../../core/principal.js';
+import type { TenantRequest } from '../tenant-context.js';
 import { findTenantForUpdate } from '../tenants/repository.js';
 import { lockUpToDateSubscription } from './advance-subscription.js';
 import { nextRunAt } from './lifecycle.js';
@@ -26,13 +24,13 @@ export interface SubscribeInput {
  * Subscribes a tenant with no live subscription: into the plan's trial (nothing charged until it
  * ends), or straight into a first paid period that is invoiced and collected at once.
  */
-export const subscribe = async (
-  trx: Db,
-  clock: Clock,
-  scope: TenantScope,
-  input: SubscribeInput,
-  actor: string,
-): Promise<Result<SubscriptionRow>> => {
+export const subscribe = async ({
+  trx,
+  clock,
+  scope,
+  input,
+  actor,
+}: TenantRequest<SubscribeInput>): Promise<Result<SubscriptionRow>> => {
   // The tenant row lock queues concurrent subscribes of one tenant, so the live check below holds.
   const tenant = await findTenantForUpdate(trx, scope);
   if (tenant === undefined) return fail(notFound('tenant'));
@@ -122,5 +120,5 @@ export const subscribe = async (
   });
   const ctx = { trx, scope, tenant, actor };
   const event = { kind: 'subscribed', fromStatus: null };
-  return ok(await startPaidPeriod(ctx, sub, { terms, anchor: now, index: 0 }, event, now));
+  return ok(await startPaidPeriod({ ctx, sub, period: { terms, anchor: now, index: 0 }, event, at: now }));
 };

@@ -1,4 +1,4 @@
-import type { Db } from '../../db/database.js';
+import type { DbTransaction } from '../../db/database.js';
 import type { TenantScope } from '../../core/principal.js';
 import { directRecordWrites, type RecordWrites } from '../billing-records/record-writes.js';
 import {
@@ -16,23 +16,26 @@ import {
   type SubscriptionRow,
 } from './repository.js';
 
+/** A locked subscription (as the caller holds it) changed by `patch`, and the history entry of the change. */
+export interface SubscriptionUpdate {
+  trx: DbTransaction;
+  scope: TenantScope;
+  sub: SubscriptionRow;
+  patch: SubscriptionPatch;
+  event: NewSubscriptionEvent;
+}
+
 /**
  * Where a subscription's lifecycle writes go: straight to the database (`directWrites`), or held
  * by a billing run's batch and written as one multi-row statement per table when the batch writes
  * (reads see held writes only after that: the batch takes one step per subscription between writes).
  */
 export interface SubscriptionWrites extends RecordWrites {
-  /** A locked subscription (as the caller holds it) changed by `patch`; returns the row as changed. */
-  updateSubscription(
-    db: Db,
-    scope: TenantScope,
-    sub: SubscriptionRow,
-    patch: SubscriptionPatch,
-    event: NewSubscriptionEvent,
-  ): Promise<SubscriptionRow>;
-  insertPeriod(db: Db, scope: TenantScope, period: NewPeriod): Promise<void>;
-  insertMetered(db: Db, scope: TenantScope, rows: readonly NewMeteredBilling[]): Promise<void>;
-  markInvoiced(db: Db, scope: TenantScope, invoiced: readonly InvoicedMetering[]): Promise<void>;
+  /** Returns the row as changed. */
+  updateSubscription(update: SubscriptionUpdate): Promise<SubscriptionRow>;
+  insertPeriod(trx: DbTransaction, scope: TenantScope, period: NewPeriod): Promise<void>;
+  insertMetered(trx: DbTransaction, scope: TenantScope, rows: readonly NewMeteredBilling[]): Promise<void>;
+  markInvoiced(trx: DbTransaction, scope: TenantScope, invoiced: readonly InvoicedMetering[]): Promise<void>;
 }
 
 const owned = <T extends object>(scope: TenantScope, rows: readonly T[]) =>
@@ -40,12 +43,13 @@ const owned = <T extends object>(scope: TenantScope, rows: readonly T[]) =>
 
 export const directWrites: SubscriptionWrites = {
   ...directRecordWrites,
-  updateSubscription: (db, scope, sub, patch, event) => updateSubscriptionWithEvent(db, scope, sub.id, patch, event),
-  insertPeriod: (db, scope, period) => insertPeriods(db, owned(scope, [period])),
-  insertMetered: (db, scope, rows) => insertMeteredBillings(db, owned(scope, rows)),
-  markInvoiced: (db, scope, invoiced) =>
+  updateSubscription: ({ trx, scope, sub, patch, event }) =>
+    updateSubscriptionWithEvent({ trx, scope, subscriptionId: sub.id, patch, event }),
+  insertPeriod: (trx, scope, period) => insertPeriods(trx, owned(scope, [period])),
+  insertMetered: (trx, scope, rows) => insertMeteredBillings(trx, owned(scope, rows)),
+  markInvoiced: (trx, scope, invoiced) =>
     markInvoiced(
-      db,
+      trx,
       invoiced.map((row) => ({ scope, invoiced: row })),
     ),
 };

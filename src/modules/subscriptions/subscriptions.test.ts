@@ -433,16 +433,28 @@ describe('POST /billing/subscriptions/{tenant_id}', () => {
   });
 
   it.each([
-    ['an unknown plan', 'unknown_plan', { plan_id: 'nonexistent', billing_cycle: 'monthly' }, 404, 'not_found'],
-    ['an archived plan', 'archived_plan', { plan_id: 'retired', billing_cycle: 'monthly' }, 422, 'unprocessable'],
-    [
-      "a plan priced in another currency than the tenant's",
-      'other_currency',
-      { plan_id: 'dollar', billing_cycle: 'monthly' },
-      422,
-      'unprocessable',
-    ],
-  ])('refuses %s and writes nothing', async (_label, tenantLabel, payload, status, type) => {
+    {
+      label: 'an unknown plan',
+      tenantLabel: 'unknown_plan',
+      payload: { plan_id: 'nonexistent', billing_cycle: 'monthly' },
+      status: 404,
+      type: 'not_found',
+    },
+    {
+      label: 'an archived plan',
+      tenantLabel: 'archived_plan',
+      payload: { plan_id: 'retired', billing_cycle: 'monthly' },
+      status: 422,
+      type: 'unprocessable',
+    },
+    {
+      label: "a plan priced in another currency than the tenant's",
+      tenantLabel: 'other_currency',
+      payload: { plan_id: 'dollar', billing_cycle: 'monthly' },
+      status: 422,
+      type: 'unprocessable',
+    },
+  ])('refuses $label and writes nothing', async ({ tenantLabel, payload, status, type }) => {
     const tenantId = await givenFreshTenant(tenantLabel);
     expectError(await subscribe(tenantId, payload), status, type);
     expect(await subscriptionCount(tenantId)).toBe(0);

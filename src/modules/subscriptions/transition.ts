@@ -1,4 +1,4 @@
-import type { Db } from '../../db/database.js';
+import type { DbTransaction } from '../../db/database.js';
 import type { SubscriptionStatus } from '../../db/schema.js';
 import type { TenantScope } from '../../core/principal.js';
 import { nextRunAt } from './lifecycle.js';
@@ -14,27 +14,42 @@ export interface TransitionEvent {
   fromStatus?: SubscriptionStatus | null;
 }
 
+/** A subscription locked in the caller's transaction (as read or last written), and where its writes go. */
+export interface LockedSubscription {
+  trx: DbTransaction;
+  scope: TenantScope;
+  sub: SubscriptionRow;
+  /** Default: straight to the database. */
+  writes?: SubscriptionWrites | undefined;
+}
+
+export interface Transition extends LockedSubscription {
+  patch: SubscriptionPatch;
+  event: TransitionEvent;
+  at: Date;
+}
+
 /**
  * Writes a change to a locked subscription with the billing run's next due time recomputed, and
  * appends it to the subscription's history.
  */
-export const transition = async (
-  trx: Db,
-  scope: TenantScope,
-  sub: SubscriptionRow,
-  patch: SubscriptionPatch,
-  event: TransitionEvent,
-  at: Date,
-  writes: SubscriptionWrites = directWrites,
-): Promise<SubscriptionRow> => {
-  // The row as the update leaves it: `sub` is the locked row as read or last written.
+export const transition = async ({
+  trx,
+  scope,
+  sub,
+  patch,
+  event,
+  at,
+  writes = directWrites,
+}: Transition): Promise<SubscriptionRow> => {
+  // The row as the update leaves it.
   const merged = { ...sub, ...patch } as SubscriptionRow;
-  return writes.updateSubscription(
+  return writes.updateSubscription({
     trx,
     scope,
     sub,
-    { ...patch, next_run_at: nextRunAt(merged), updated_at: at },
-    {
+    patch: { ...patch, next_run_at: nextRunAt(merged), updated_at: at },
+    event: {
       subscription_id: sub.id,
       kind: event.kind,
       from_status: event.fromStatus === undefined ? sub.status : event.fromStatus,
@@ -46,5 +61,5 @@ export const transition = async (
       reason: event.reason ?? null,
       occurred_at: at,
     },
-  );
+  });
 };

@@ -1,9 +1,7 @@
-import type { Clock } from '../../core/clock.js';
 import { notFound } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
-import type { Db } from '../../db/database.js';
 import type { PaymentMethod } from '../../db/schema.js';
-import type { TenantScope } from '../../core/principal.js';
+import type { TenantRequest } from '../tenant-context.js';
 import { lockUpToDateSubscription } from './advance-subscription.js';
 import type { SubscriptionRow } from './repository.js';
 import { transition } from './transition.js';
@@ -14,18 +12,18 @@ export interface SubscriptionSettingsInput {
 }
 
 /** Renewal on or off (off: the subscription expires at period end) and the payment method for what credit does not cover. */
-export const updateSubscriptionSettings = async (
-  trx: Db,
-  clock: Clock,
-  scope: TenantScope,
-  input: SubscriptionSettingsInput,
-  actor: string,
-): Promise<Result<SubscriptionRow>> => {
+export const updateSubscriptionSettings = async ({
+  trx,
+  clock,
+  scope,
+  input,
+  actor,
+}: TenantRequest<SubscriptionSettingsInput>): Promise<Result<SubscriptionRow>> => {
   const sub = await lockUpToDateSubscription(trx, scope, clock.now());
   if (sub === undefined) return fail(notFound('live subscription'));
   const patch = {
     ...(input.auto_renew === undefined ? {} : { auto_renew: input.auto_renew }),
     ...(input.payment_method === undefined ? {} : { payment_method: input.payment_method }),
   };
-  return ok(await transition(trx, scope, sub, patch, { kind: 'updated', actor }, clock.now()));
+  return ok(await transition({ trx, scope, sub, patch, event: { kind: 'updated', actor }, at: clock.now() }));
 };

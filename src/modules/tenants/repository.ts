@@ -1,6 +1,6 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { PageRequest } from '../../core/pagination.js';
-import type { Db } from '../../db/database.js';
+import type { Db, DbTransaction } from '../../db/database.js';
 import { fetchPage } from '../../db/paginate.js';
 import type { TenantsTable } from '../../db/schema.js';
 import type { TenantScope } from '../../core/principal.js';
@@ -12,8 +12,8 @@ export const findTenant = (db: Db, scope: TenantScope): Promise<TenantRow | unde
   db.selectFrom('tenants').selectAll().where('id', '=', scope.tenantId).executeTakeFirst();
 
 /** Locks the tenant row for the rest of the transaction. */
-export const findTenantForUpdate = (db: Db, scope: TenantScope): Promise<TenantRow | undefined> =>
-  db.selectFrom('tenants').selectAll().where('id', '=', scope.tenantId).forUpdate().executeTakeFirst();
+export const findTenantForUpdate = (trx: DbTransaction, scope: TenantScope): Promise<TenantRow | undefined> =>
+  trx.selectFrom('tenants').selectAll().where('id', '=', scope.tenantId).forUpdate().executeTakeFirst();
 
 /** Inserts unless the id is taken; returns undefined when it was. */
 export const insertTenant = (db: Db, row: Insertable<TenantsTable>): Promise<TenantRow | undefined> =>

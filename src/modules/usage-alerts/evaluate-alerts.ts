@@ -62,7 +62,7 @@ const crossingsOf = async (db: Db, clock: Clock, scope: TenantScope, alerts: Ale
     if (includedUnits === 0n) continue;
     let totals = totalsByApp.get(alert.app_id);
     if (totals === undefined) {
-      totals = await usageOverDays(db, scope, from, until, alert.app_id);
+      totals = await usageOverDays({ db, scope, from, until, appId: alert.app_id });
       totalsByApp.set(alert.app_id, totals);
     }
     const usage = totals.get(alert.resource_type) ?? 0n;

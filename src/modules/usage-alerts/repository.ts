@@ -1,6 +1,6 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { PageRequest } from '../../core/pagination.js';
-import type { Db } from '../../db/database.js';
+import type { Db, DbTransaction } from '../../db/database.js';
 import { fetchPage } from '../../db/paginate.js';
 import type { UsageAlertsTable } from '../../db/schema.js';
 import type { TenantScope } from '../../core/principal.js';
@@ -22,8 +22,8 @@ export const findAlert = (db: Db, scope: TenantScope, alertId: string): Promise<
     .where('id', '=', alertId)
     .executeTakeFirst();
 
-export const lockAlert = (db: Db, scope: TenantScope, alertId: string): Promise<AlertRow | undefined> =>
-  db
+export const lockAlert = (trx: DbTransaction, scope: TenantScope, alertId: string): Promise<AlertRow | undefined> =>
+  trx
     .selectFrom('usage_alerts')
     .selectAll()
     .where('tenant_id', '=', scope.tenantId)

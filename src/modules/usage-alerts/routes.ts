@@ -100,7 +100,15 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
       },
     },
     async (request) => {
-      const alert = unwrap(await changeAlert(db, clock, tenantScopeOf(request), request.params.alert_id, request.body));
+      const alert = unwrap(
+        await changeAlert({
+          db,
+          clock,
+          scope: tenantScopeOf(request),
+          alertId: request.params.alert_id,
+          input: request.body,
+        }),
+      );
       return objectEnvelope(toAlertView(alert, { withSecret: true }), clock.now());
     },
   );
@@ -119,7 +127,13 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
     },
     async (request) => {
       const alert = unwrap(
-        await changeAlert(db, clock, tenantScopeOf(request), request.params.alert_id, { status: 'disabled' }),
+        await changeAlert({
+          db,
+          clock,
+          scope: tenantScopeOf(request),
+          alertId: request.params.alert_id,
+          input: { status: 'disabled' },
+        }),
       );
       return objectEnvelope(toAlertView(alert, { withSecret: true }), clock.now());
     },

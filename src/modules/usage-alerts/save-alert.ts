@@ -5,6 +5,7 @@ import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import { findApp } from '../apps/repository.js';
 import type { TenantScope } from '../../core/principal.js';
+import type { TenantContext } from '../tenant-context.js';
 import { findTenant } from '../tenants/repository.js';
 import { newWebhookSecret, validateDelivery } from './alert-settings.js';
 import { insertAlert, lockAlert, updateAlert, type AlertRow } from './repository.js';
@@ -46,14 +47,13 @@ export const createAlert = async (
   );
 };
 
+export interface AlertChange extends TenantContext {
+  alertId: string;
+  input: UpdateAlertInput;
+}
+
 /** Changes an alert; the channels, addresses and URL are checked together as they will stand. */
-export const changeAlert = async (
-  db: Db,
-  clock: Clock,
-  scope: TenantScope,
-  alertId: string,
-  input: UpdateAlertInput,
-): Promise<Result<AlertRow>> =>
+export const changeAlert = async ({ db, clock, scope, alertId, input }: AlertChange): Promise<Result<AlertRow>> =>
   db.transaction().execute(async (trx) => {
     const alert = await lockAlert(trx, scope, alertId);
     if (alert === undefined) return fail(notFound('usage alert'));

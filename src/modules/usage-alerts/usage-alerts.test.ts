@@ -138,13 +138,19 @@ const givenSubscribedTenant = async (on: TestApp = t) => {
 };
 
 /** Ingests `quantity` of a resource for the app at the clock's time; every event must be accepted. */
-const ingest = async (
-  tenantId: string,
-  appId: string,
-  quantity: number,
+const ingest = async ({
+  tenantId,
+  appId,
+  quantity,
   resourceType = 'api_calls',
-  on: TestApp = t,
-): Promise<LightMyRequestResponse> => {
+  on = t,
+}: {
+  tenantId: string;
+  appId: string;
+  quantity: number;
+  resourceType?: string | undefined;
+  on?: TestApp | undefined;
+}): Promise<LightMyRequestResponse> => {
   const response = await on.app.inject({
     method: 'POST',
     url: '/billing/usage/events',
@@ -735,12 +741,12 @@ describe('evaluation after ingestion', () => {
       webhook_url: 'https://hooks.example.com/billing',
     });
 
-    await ingest(tenantId, appId, 799);
+    await ingest({ tenantId, appId, quantity: 799 });
     expect(await fallout(tenantId)).toEqual(nothingFired);
     expect((await getAlert(tenantId, alert.id)).last_triggered_at).toBeNull();
 
     t.clock.set('2026-01-10T13:00:00Z');
-    await ingest(tenantId, appId, 1);
+    await ingest({ tenantId, appId, quantity: 1 });
     expect((await getAlert(tenantId, alert.id)).last_triggered_at).toBe('2026-01-10T13:00:00Z');
     expect(await firingsOf(tenantId)).toEqual([
       {
@@ -809,7 +815,7 @@ describe('evaluation after ingestion', () => {
 
     // More usage in the same period, and a scheduler tick: nothing fires again.
     t.clock.set('2026-01-11T09:00:00Z');
-    await ingest(tenantId, appId, 500);
+    await ingest({ tenantId, appId, quantity: 500 });
     expect(await evaluateAlerts(t.database.db, t.clock, [tenantId])).toBe(0);
     expect(await fallout(tenantId)).toEqual({ firings: 1, notifications: 1, outbox: ['email', 'webhook'] });
     expect((await getAlert(tenantId, alert.id)).last_triggered_at).toBe('2026-01-10T13:00:00Z');
@@ -820,14 +826,14 @@ describe('evaluation after ingestion', () => {
     const appAlert = await givenAlert(tenantId, { name: 'App at half', threshold_percent: 50, app_id: appId });
     const tenantAlert = await givenAlert(tenantId, { name: 'Tenant at half', threshold_percent: 50 });
 
-    await ingest(tenantId, appId, 400);
-    await ingest(tenantId, otherAppId, 600);
+    await ingest({ tenantId, appId, quantity: 400 });
+    await ingest({ tenantId, appId: otherAppId, quantity: 600 });
     expect((await firingsOf(tenantId)).map((firing) => [firing.alert_id, firing.usage])).toEqual([
       [tenantAlert.id, 1000n],
     ]);
     expect((await getAlert(tenantId, appAlert.id)).last_triggered_at).toBeNull();
 
-    await ingest(tenantId, appId, 100);
+    await ingest({ tenantId, appId, quantity: 100 });
     const firings = await firingsOf(tenantId);
     expect(firings.find((firing) => firing.alert_id === appAlert.id)?.usage).toBe(500n);
     expect(firings).toHaveLength(2);
@@ -838,13 +844,13 @@ describe('evaluation after ingestion', () => {
   it('never fires on a resource the plan does not include, nor without a subscription', async () => {
     const { tenantId, appId } = await givenSubscribedTenant();
     await givenAlert(tenantId, { resource_type: 'bandwidth_used', threshold_percent: 1 });
-    await ingest(tenantId, appId, 1_000_000, 'bandwidth_used');
+    await ingest({ tenantId, appId, quantity: 1_000_000, resourceType: 'bandwidth_used' });
     expect(await evaluateAlerts(t.database.db, t.clock, [tenantId])).toBe(0);
     expect(await fallout(tenantId)).toEqual(nothingFired);
 
     const unsubscribed = await givenAlertTenant();
     await givenAlert(unsubscribed.tenantId, { threshold_percent: 1 });
-    await ingest(unsubscribed.tenantId, unsubscribed.appId, 5000);
+    await ingest({ tenantId: unsubscribed.tenantId, appId: unsubscribed.appId, quantity: 5000 });
     expect(await evaluateAlerts(t.database.db, t.clock, [unsubscribed.tenantId])).toBe(0);
     expect(await fallout(unsubscribed.tenantId)).toEqual(nothingFired);
   });
@@ -854,17 +860,17 @@ describe('evaluation after ingestion', () => {
     const at150 = await givenAlert(tenantId, { name: 'At 150', threshold_percent: 150 });
     const at1000 = await givenAlert(tenantId, { name: 'At 1000', threshold_percent: 1000 });
 
-    await ingest(tenantId, appId, 1499);
+    await ingest({ tenantId, appId, quantity: 1499 });
     expect(await firingsOf(tenantId)).toEqual([]);
-    await ingest(tenantId, appId, 1);
+    await ingest({ tenantId, appId, quantity: 1 });
     expect((await firingsOf(tenantId)).map((firing) => [firing.alert_id, firing.usage])).toEqual([[at150.id, 1500n]]);
     expect((await notificationsOf(tenantId))[0]?.body).toContain(
       'reached 1500 of 1000 included units (150%, threshold 150%)',
     );
 
-    await ingest(tenantId, appId, 8499);
+    await ingest({ tenantId, appId, quantity: 8499 });
     expect(await firingsOf(tenantId)).toHaveLength(1);
-    await ingest(tenantId, appId, 1);
+    await ingest({ tenantId, appId, quantity: 1 });
     const firings = await firingsOf(tenantId);
     expect(firings.find((firing) => firing.alert_id === at1000.id)?.usage).toBe(10_000n);
     expect(firings).toHaveLength(2);
@@ -873,11 +879,11 @@ describe('evaluation after ingestion', () => {
   it("measures a max resource by its highest day, not the days' sum", async () => {
     const { tenantId, appId } = await givenSubscribedTenant();
     await givenAlert(tenantId, { resource_type: 'storage_used', threshold_percent: 100 });
-    await ingest(tenantId, appId, 60, 'storage_used');
+    await ingest({ tenantId, appId, quantity: 60, resourceType: 'storage_used' });
     t.clock.set('2026-01-11T12:00:00Z');
-    await ingest(tenantId, appId, 60, 'storage_used');
+    await ingest({ tenantId, appId, quantity: 60, resourceType: 'storage_used' });
     expect(await fallout(tenantId)).toEqual(nothingFired);
-    await ingest(tenantId, appId, 100, 'storage_used');
+    await ingest({ tenantId, appId, quantity: 100, resourceType: 'storage_used' });
     expect((await firingsOf(tenantId)).map((firing) => firing.usage)).toEqual([100n]);
   });
 
@@ -885,7 +891,7 @@ describe('evaluation after ingestion', () => {
     const { tenantId, appId } = await givenSubscribedTenant();
     const alert = await givenAlert(tenantId);
     expectAlert(await deleteAlert(tenantId, alert.id));
-    await ingest(tenantId, appId, 900);
+    await ingest({ tenantId, appId, quantity: 900 });
     expect(await evaluateAlerts(t.database.db, t.clock, [tenantId])).toBe(0);
     expect(await fallout(tenantId)).toEqual(nothingFired);
     expect((await getAlert(tenantId, alert.id)).last_triggered_at).toBeNull();
@@ -913,7 +919,7 @@ describe('evaluation across periods', () => {
     const alert = await givenAlert(tenantId, {}, own);
 
     own.clock.set('2026-01-20T10:00:00Z');
-    await ingest(tenantId, appId, 800, 'api_calls', own);
+    await ingest({ tenantId, appId, quantity: 800, resourceType: 'api_calls', on: own });
     expect((await getAlert(tenantId, alert.id, own)).last_triggered_at).toBe('2026-01-20T10:00:00Z');
 
     own.clock.set('2026-02-02T10:00:00Z');
@@ -926,10 +932,10 @@ describe('evaluation across periods', () => {
     expect(run.statusCode, run.body).toBe(200);
     // January's usage does not count in February.
     expect(await evaluateAlerts(own.database.db, own.clock, [tenantId])).toBe(0);
-    await ingest(tenantId, appId, 799, 'api_calls', own);
+    await ingest({ tenantId, appId, quantity: 799, resourceType: 'api_calls', on: own });
     expect(await firingsOf(tenantId, own)).toHaveLength(1);
     own.clock.set('2026-02-02T11:00:00Z');
-    await ingest(tenantId, appId, 1, 'api_calls', own);
+    await ingest({ tenantId, appId, quantity: 1, resourceType: 'api_calls', on: own });
 
     expect((await firingsOf(tenantId, own)).map((firing) => [firing.period_start.toISOString(), firing.usage])).toEqual(
       [
@@ -947,11 +953,11 @@ describe('evaluation across periods', () => {
     const { tenantId, appId } = await givenSubscribedTenant(own);
     await givenAlert(tenantId, {}, own);
     own.clock.set('2026-01-20T10:00:00Z');
-    await ingest(tenantId, appId, 700, 'api_calls', own);
+    await ingest({ tenantId, appId, quantity: 700, resourceType: 'api_calls', on: own });
 
     // January has ended with 700 of 1,000; the scheduler has not renewed the subscription yet.
     own.clock.set('2026-02-01T06:00:00Z');
-    await ingest(tenantId, appId, 200, 'api_calls', own);
+    await ingest({ tenantId, appId, quantity: 200, resourceType: 'api_calls', on: own });
     await evaluateAlerts(own.database.db, own.clock, [tenantId]);
     expect(await firingsOf(tenantId, own)).toEqual([]);
   });
@@ -963,7 +969,7 @@ describe('exactly once under concurrency', () => {
   it('fires once when ten evaluations of the same crossing race', async () => {
     const { tenantId, appId } = await givenSubscribedTenant();
     // Usage first, the alert after: no ingestion has evaluated this crossing yet.
-    await ingest(tenantId, appId, 900);
+    await ingest({ tenantId, appId, quantity: 900 });
     await givenAlert(tenantId, {
       notification_channels: 'email,in_app,webhook',
       email_recipients: 'ops@example.com',
@@ -986,7 +992,9 @@ describe('exactly once under concurrency', () => {
       webhook_url: 'https://hooks.example.com/billing',
     });
     // Ten batches of 80: none alone crosses 800, all together reach it exactly.
-    await Promise.all(Array.from({ length: 10 }, (_, i) => ingest(tenantId, i % 2 === 0 ? appId : otherAppId, 80)));
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) => ingest({ tenantId, appId: i % 2 === 0 ? appId : otherAppId, quantity: 80 })),
+    );
     // Only all ten together reach 800, so whichever evaluation fired saw exactly that.
     expect((await firingsOf(tenantId)).map((firing) => firing.usage)).toEqual([800n]);
     expect(await fallout(tenantId)).toEqual({ firings: 1, notifications: 1, outbox: ['email', 'webhook'] });
@@ -1005,7 +1013,7 @@ describe('exactly once under concurrency', () => {
 
     it('fires once when evaluations on separate connection pools race', async () => {
       const { tenantId, appId } = await givenSubscribedTenant();
-      await ingest(tenantId, appId, 1000);
+      await ingest({ tenantId, appId, quantity: 1000 });
       await givenAlert(tenantId, {
         notification_channels: 'email,in_app,webhook',
         email_recipients: 'ops@example.com',

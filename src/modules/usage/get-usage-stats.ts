@@ -72,7 +72,7 @@ export const getUsageStats = async (
   if (pageDays.length === 0) return ok({ rows: [], total: days });
   const newest = last.subtract({ days: offset }).toString();
   const oldest = last.subtract({ days: offset + pageDays.length - 1 }).toString();
-  const totals = await dailyTotals(db, scope, oldest, newest, query.app_id);
+  const totals = await dailyTotals({ db, scope, from: oldest, to: newest, appId: query.app_id });
   const byDay = new Map<string, DayStats>(
     pageDays.map((date) => [
       date,

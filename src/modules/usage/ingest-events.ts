@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { calendarDateIn } from '../../core/billing-calendar.js';
 import type { Clock } from '../../core/clock.js';
-import type { Db } from '../../db/database.js';
+import type { Db, DbTransaction } from '../../db/database.js';
 import { retryTransaction } from '../../db/retry.js';
 import { canonicalJson } from '../idempotency/fingerprint.js';
 import {
@@ -34,7 +34,7 @@ export interface IngestResult {
  * settlement (which holds the tenant row for update) cannot commit a day between this check and
  * the batch's commit: consumption is either in a day before it is settled, or refused.
  */
-const settledPaygDays = async (trx: Db, tenantIds: string[]): Promise<Map<string, string>> => {
+const settledPaygDays = async (trx: DbTransaction, tenantIds: string[]): Promise<Map<string, string>> => {
   const ids = [...new Set(tenantIds)].sort();
   if (ids.length === 0) return new Map();
   await trx.selectFrom('tenants').select('id').where('id', 'in', ids).orderBy('id').forShare().execute();

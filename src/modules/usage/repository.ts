@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../../db/database.js';
+import type { Db, DbTransaction } from '../../db/database.js';
 import { jsonRows } from '../../db/json-rows.js';
 import type { TenantScope } from '../../core/principal.js';
 import type { DailyUsage } from './rollup.js';
@@ -25,11 +25,16 @@ export const findBatchOwners = async (db: Db, tenantIds: string[], appIds: strin
 
 /**
  * Stores events whose (tenant, event_id) is new and returns the keys it stored. A concurrent batch
- * holding the same id makes this wait for it, then count the event as already there.
+ * holding the same id makes this wait for it, then count the event as already there. The stored
+ * events and the usage they add (`addToDailyUsage`) commit together: that is what counts each once.
  */
-export const insertNewEvents = async (db: Db, events: StoredEvent[], receivedAt: Date): Promise<Set<string>> => {
+export const insertNewEvents = async (
+  trx: DbTransaction,
+  events: StoredEvent[],
+  receivedAt: Date,
+): Promise<Set<string>> => {
   if (events.length === 0) return new Set();
-  const rows = await db
+  const rows = await trx
     .insertInto('usage_events')
     .values(
       events.map((event) => ({
@@ -67,9 +72,9 @@ export const storedFingerprints = async (db: Db, events: StoredEvent[]): Promise
 };
 
 /** Adds a batch's rollups to the stored ones, each with its resource's aggregation, in key order. */
-export const addToDailyUsage = async (db: Db, days: DailyUsage[], at: Date): Promise<void> => {
+export const addToDailyUsage = async (trx: DbTransaction, days: DailyUsage[], at: Date): Promise<void> => {
   if (days.length === 0) return;
-  await db
+  await trx
     .insertInto('usage_daily')
     .values(
       days.map((day) => ({
@@ -99,8 +104,16 @@ export const addToDailyUsage = async (db: Db, days: DailyUsage[], at: Date): Pro
     .execute();
 };
 
+export interface DailyTotalsQuery {
+  db: Db;
+  scope: TenantScope;
+  from: string;
+  to: string;
+  appId?: string | undefined;
+}
+
 /** The tenant's usage per day and resource in [from, to], summed over its apps (or one app). */
-export const dailyTotals = (db: Db, scope: TenantScope, from: string, to: string, appId?: string) => {
+export const dailyTotals = ({ db, scope, from, to, appId }: DailyTotalsQuery) => {
   let query = db
     .selectFrom('usage_daily')
     .select(['usage_date', 'resource_type', sql<bigint>`sum(quantity)::bigint`.as('quantity')])
@@ -150,14 +163,23 @@ export const usageOverSpans = async (db: Db, spans: readonly UsageSpan[]): Promi
   return totals;
 };
 
-/** A tenant's (or one app's) usage of each resource over whole days [from, to). */
-export const usageOverDays = async (
-  db: Db,
-  scope: TenantScope,
-  from: string,
-  toExclusive: string,
-  appId: string | null = null,
-): Promise<Map<string, bigint>> => {
-  const [totals] = await usageOverSpans(db, [{ tenantId: scope.tenantId, from, until: toExclusive, appId }]);
+export interface UsageOverDaysQuery {
+  db: Db;
+  scope: TenantScope;
+  from: string;
+  until: string;
+  /** One app's usage; default: all the tenant's apps. */
+  appId?: string | null | undefined;
+}
+
+/** A tenant's (or one app's) usage of each resource over whole days [from, until). */
+export const usageOverDays = async ({
+  db,
+  scope,
+  from,
+  until,
+  appId = null,
+}: UsageOverDaysQuery): Promise<Map<string, bigint>> => {
+  const [totals] = await usageOverSpans(db, [{ tenantId: scope.tenantId, from, until, appId }]);
   return totals ?? new Map();
 };
