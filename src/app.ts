@@ -47,12 +47,7 @@ const modules: { register(app: Api, wiring: Wiring): void }[] = [
   { register: registerApiKeyRoutes },
   // A record paid by an admin or from the balance restores the subscription that owed it, in the same transaction.
   {
-    register: (app, wiring) =>
-      registerBillingRecordRoutes(app, {
-        ...wiring,
-        onRecordPaid: ({ trx, clock, scope, recordId, actor }) =>
-          restoreAfterPayment({ trx, clock, scope, recordId, actor }),
-      }),
+    register: (app, wiring) => registerBillingRecordRoutes(app, { ...wiring, onRecordPaid: restoreAfterPayment }),
   },
   { register: registerCreditLedgerRoutes },
   { register: registerSubscriptionRoutes },

@@ -66,16 +66,6 @@ const insertEvent = (scope: TenantScope, recordId: string, event: NewEvent) => s
       from billing_record_events
      where tenant_id = ${scope.tenantId} and record_id = ${recordId}`;
 
-/** Appends to the record's status history; call it with the record row locked. */
-export const appendEvent = async (
-  trx: DbTransaction,
-  scope: TenantScope,
-  recordId: string,
-  event: NewEvent,
-): Promise<void> => {
-  await insertEvent(scope, recordId, event).execute(trx);
-};
-
 export const lockRecord = (trx: DbTransaction, scope: TenantScope, recordId: string): Promise<RecordRow | undefined> =>
   trx
     .selectFrom('billing_records')
