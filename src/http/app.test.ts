@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNothingLeaked } from '../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../testing/test-app.js';
+import { expectNothingLeaked } from '../testing/envelopes.js';
 
 let t: TestApp;
 beforeAll(async () => {

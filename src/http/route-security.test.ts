@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
 import type { AccessCatalogEntry } from '../modules/auth/access.js';
 import { mintToken } from '../modules/auth/tokens.js';
-import { expectNothingLeaked, givenApiKey, givenApp, givenTenant } from '../testing/fixtures.js';
+import { givenApiKey, givenApp, givenTenant } from '../testing/fixtures.js';
 import { bearer, createTestApp, defaultRateLimitsWithout, testSecret, type TestApp } from '../testing/test-app.js';
+import { expectNothingLeaked } from '../testing/envelopes.js';
 
 /**
  * The security checks every guarded route must pass, run over the whole route catalog: a new

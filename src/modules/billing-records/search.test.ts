@@ -2,8 +2,9 @@ import { Decimal } from 'decimal.js';
 import fc from 'fast-check';
 import { Temporal } from 'temporal-polyfill';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNothingLeaked, givenApp, givenTenant } from '../../testing/fixtures.js';
+import { givenApp, givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, defaultRateLimitsWithout, type TestApp } from '../../testing/test-app.js';
+import { expectNothingLeaked } from '../../testing/envelopes.js';
 
 /*
  * Search and list of billing records against an in-memory oracle. One data set, built once over

@@ -3,9 +3,10 @@ import { sql } from 'kysely';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { unwrap } from '../../core/result.js';
-import { expectNothingLeaked, givenApp, givenTenant } from '../../testing/fixtures.js';
+import { givenApp, givenTenant } from '../../testing/fixtures.js';
 import { bearer, createTestApp, type TestApp } from '../../testing/test-app.js';
 import { exportUserData } from './export-user-data.js';
+import { expectNothingLeaked } from '../../testing/envelopes.js';
 
 /*
  * POST /internal/billing/export-user-data over HTTP. The data is built through the API (plans,

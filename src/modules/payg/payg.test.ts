@@ -2,8 +2,9 @@ import type { LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { settlePayg } from '../../jobs/payg-settlement.js';
-import { expectNothingLeaked, givenApiKey, givenApp, givenTenant } from '../../testing/fixtures.js';
+import { givenApiKey, givenApp, givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, testStart, type TestApp } from '../../testing/test-app.js';
+import { expectNothingLeaked } from '../../testing/envelopes.js';
 
 type Headers = Record<string, string>;
 

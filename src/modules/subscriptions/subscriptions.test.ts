@@ -1,8 +1,9 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { expectNothingLeaked, givenTenant } from '../../testing/fixtures.js';
+import { givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, testStart, type TestApp } from '../../testing/test-app.js';
 import type { SubscriptionView } from './schemas.js';
+import { expectNothingLeaked } from '../../testing/envelopes.js';
 
 let t: TestApp;
 

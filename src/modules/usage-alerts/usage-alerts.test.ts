@@ -1,9 +1,10 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defaultPoolConfig, openDatabase, type DatabaseHandle } from '../../db/database.js';
-import { expectNothingLeaked, givenApp, givenTenant } from '../../testing/fixtures.js';
+import { givenApp, givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
 import { evaluateAlerts } from './evaluate-alerts.js';
+import { expectNothingLeaked } from '../../testing/envelopes.js';
 
 /*
  * Usage alerts over the HTTP API: the alert resource (create, list, get, change, disable), its

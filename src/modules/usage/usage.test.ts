@@ -3,8 +3,9 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resourceAggregation, resourceTypes, type ResourceType } from '../../core/resources.js';
-import { expectNothingLeaked, givenApp, givenTenant } from '../../testing/fixtures.js';
+import { givenApp, givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
+import { expectNothingLeaked } from '../../testing/envelopes.js';
 
 type Headers = Record<string, string>;
 
