@@ -9,9 +9,9 @@ export type Caller =
 
 export interface CallOptions {
   /** A POST's Idempotency-Key: a fresh one unless one is given; null sends none. */
-  key?: string | null;
+  key?: string | null | undefined;
   /** Headers over the caller's. */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
 }
 
 type Payload = InjectOptions['payload'];
