@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
 import type { AccessCatalogEntry } from '../modules/auth/access.js';
 import { mintToken } from '../modules/auth/tokens.js';
+import { asTenantAdmin } from '../testing/api.js';
 import { givenApiKey, givenApp, givenTenant } from '../testing/fixtures.js';
 import { bearer, createTestApp, defaultRateLimitsWithout, testSecret, type TestApp } from '../testing/test-app.js';
 import { expectNothingLeaked } from '../testing/envelopes.js';
@@ -75,11 +76,7 @@ beforeAll(async () => {
   activeKey = (await givenApiKey(t, tenantA)).key;
   const revoked = await givenApiKey(t, tenantA);
   revokedKey = revoked.key;
-  const revoke = await t.app.inject({
-    method: 'DELETE',
-    url: `/billing/api-keys/${tenantA}/${revoked.id}`,
-    headers: await t.as.tenant(tenantA),
-  });
+  const revoke = await asTenantAdmin(t, tenantA).delete(`/billing/api-keys/${tenantA}/${revoked.id}`);
   expect(revoke.statusCode).toBe(200);
 });
 afterAll(() => t.close());

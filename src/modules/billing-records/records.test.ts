@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asTenantViewer } from '../../testing/api.js';
 import { givenApp, givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
 
@@ -39,11 +40,7 @@ describe('billing record lifecycle', () => {
     const finalized = await post(`/admin/records/tnt_xyz789/${draft.record_id}/finalize`);
     expect(finalized.statusCode, finalized.body).toBe(200);
 
-    const read = await t.app.inject({
-      method: 'GET',
-      url: `/billing/records/tnt_xyz789/apps/app_001`,
-      headers: await t.as.tenant('tnt_xyz789', 'tenant_viewer'),
-    });
+    const read = await asTenantViewer(t, 'tnt_xyz789').get(`/billing/records/tnt_xyz789/apps/app_001`);
     expect(read.statusCode, read.body).toBe(200);
     expect(read.json()).toEqual({
       code: 200,

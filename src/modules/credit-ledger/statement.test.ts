@@ -1,6 +1,7 @@
 import { Decimal } from 'decimal.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decimalOf, majorToMinor } from '../../core/money.js';
+import { api, asService } from '../../testing/api.js';
 import { atOnce, everyPage, statusCounts } from '../../testing/concurrency.js';
 import { givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
@@ -66,15 +67,13 @@ describe('credit statement under concurrent postings', () => {
     const statement = await everyPage<StatementRow>(t, `/billing/credit-transactions/${tenantId}`, viewer, 5);
     expect(statement).toHaveLength(23);
     expect(chainBreaks(statement)).toEqual([]);
-    const balance = await t.app.inject({ url: `/billing/credit-balance/${tenantId}`, headers: viewer });
+    const balance = await api(t).as({ headers: viewer }).get(`/billing/credit-balance/${tenantId}`);
     expect(balance.json<{ data: { balance: number } }>().data.balance).toBe(statement[0]?.balance);
 
     // The compliance export lists the same postings oldest first: the same chain read the other way.
-    const exported = await t.app.inject({
-      method: 'POST',
-      url: '/internal/billing/export-user-data',
-      headers: await t.as.service(),
-      payload: { user_id: `usr_admin_of_${tenantId}`, tenant_id: tenantId },
+    const exported = await asService(t).post('/internal/billing/export-user-data', {
+      user_id: `usr_admin_of_${tenantId}`,
+      tenant_id: tenantId,
     });
     expect(exported.statusCode, exported.body).toBe(200);
     const [exportedTenant] = exported.json<{ data: { tenants: { credit_transactions: StatementRow[] }[] } }>().data

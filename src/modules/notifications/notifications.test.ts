@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defaultPoolConfig, openDatabase, type DatabaseHandle } from '../../db/database.js';
+import { asTenantAdmin } from '../../testing/api.js';
 import {
   givenAlert as givenAlertOn,
   givenPlan,
@@ -415,11 +416,9 @@ describe('webhooks', () => {
     const alert = await givenAlert(tenantId, 'in_app,webhook');
     await crossThreshold(tenantId);
     // The tenant drops the webhook (and with it the secret) before the message went out.
-    const dropped = await t.app.inject({
-      method: 'PATCH',
-      url: `/billing/usage-alerts/${tenantId}/${alert.id}`,
-      headers: await t.as.tenant(tenantId),
-      payload: { notification_channels: 'in_app', webhook_url: null },
+    const dropped = await asTenantAdmin(t, tenantId).patch(`/billing/usage-alerts/${tenantId}/${alert.id}`, {
+      notification_channels: 'in_app',
+      webhook_url: null,
     });
     expect(dropped.statusCode, dropped.body).toBe(200);
 

@@ -2,7 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { settlePayg } from '../../jobs/payg-settlement.js';
-import { api } from '../../testing/api.js';
+import { api, asService, asTenantAdmin } from '../../testing/api.js';
 import { expectError, expectInvalid, expectNothingLeaked } from '../../testing/envelopes.js';
 import {
   balanceOf,
@@ -249,22 +249,17 @@ describe('pay-as-you-go products', () => {
     expect(created.statusCode, created.body).toBe(201);
     await consume('tnt_pg_archived', 'app_pg_archived', 'pg_prod_retired', 1);
     expect((await patchProduct('pg_prod_retired', { status: 'archived' })).statusCode).toBe(200);
-    const refused = await t.app.inject({
-      method: 'POST',
-      url: '/billing/usage/events',
-      headers: await t.as.service(),
-      payload: {
-        events: [
-          {
-            event_id: 'evt_payg_archived',
-            tenant_id: 'tnt_pg_archived',
-            app_id: 'app_pg_archived',
-            resource_type: 'pg_prod_retired',
-            quantity: 1,
-            timestamp: testStart,
-          },
-        ],
-      },
+    const refused = await asService(t).post('/billing/usage/events', {
+      events: [
+        {
+          event_id: 'evt_payg_archived',
+          tenant_id: 'tnt_pg_archived',
+          app_id: 'app_pg_archived',
+          resource_type: 'pg_prod_retired',
+          quantity: 1,
+          timestamp: testStart,
+        },
+      ],
     });
     expect(refused.statusCode, refused.body).toBe(200);
     expect(refused.json<{ data: { rejected: number } }>().data.rejected).toBe(1);
@@ -421,10 +416,7 @@ describe('pay-as-you-go instruments', () => {
       'forbidden',
     );
     expectError(await issue('tnt_pg_missing', 'stored-cards', { amount: 1 }), 404, 'not_found');
-    const foreign = await t.app.inject({
-      url: '/billing/payg/tnt_pg_access/instruments',
-      headers: await t.as.tenant('tnt_pg_access_other'),
-    });
+    const foreign = await asTenantAdmin(t, 'tnt_pg_access_other').get('/billing/payg/tnt_pg_access/instruments');
     expectError(foreign, 403, 'forbidden');
     expectError(await t.app.inject({ url: '/billing/payg/tnt_pg_access/instruments' }), 401, 'unauthorized');
     expect(await instrumentsOf(t, 'tnt_pg_access')).toHaveLength(1);
@@ -725,22 +717,17 @@ describe('daily settlement', () => {
     await settle();
     // An hour after 1 January was settled, an event of 1 January arrives: inside the 3-day late window.
     t.clock.set('2026-01-02T01:00:00Z');
-    const late = await t.app.inject({
-      method: 'POST',
-      url: '/billing/usage/events',
-      headers: await t.as.service(),
-      payload: {
-        events: [
-          {
-            event_id: 'evt_payg_late',
-            tenant_id: tenantId,
-            app_id: 'app_pg_late',
-            resource_type: sms,
-            quantity: 2,
-            timestamp: '2026-01-01T20:00:00Z',
-          },
-        ],
-      },
+    const late = await asService(t).post('/billing/usage/events', {
+      events: [
+        {
+          event_id: 'evt_payg_late',
+          tenant_id: tenantId,
+          app_id: 'app_pg_late',
+          resource_type: sms,
+          quantity: 2,
+          timestamp: '2026-01-01T20:00:00Z',
+        },
+      ],
     });
     expect(late.statusCode, late.body).toBe(200);
     const accepted = late.json<{ data: { accepted: number } }>().data.accepted === 1;
@@ -890,7 +877,7 @@ describe('GET /api/v1/billing/detail/list', () => {
   let marketplace: InstrumentView;
 
   const detailList = (query: string, headers: Headers = {}) =>
-    t.app.inject({ url: `/api/v1/billing/detail/list${query}`, headers });
+    api(t).as({ headers }).get(`/api/v1/billing/detail/list${query}`);
 
   const withKey = (key: string, requestId = 'trace-detail'): Headers => ({
     'df-api-key': key,
@@ -1234,11 +1221,7 @@ describe('GET /api/v1/billing/detail/list', () => {
 
     const revoked = await givenApiKey(t, tenantId);
     expect(contentOf(await detailList(query, withKey(revoked.key)))).toHaveLength(6);
-    const revocation = await t.app.inject({
-      method: 'DELETE',
-      url: `/billing/api-keys/${tenantId}/${revoked.id}`,
-      headers: await t.as.tenant(tenantId),
-    });
+    const revocation = await asTenantAdmin(t, tenantId).delete(`/billing/api-keys/${tenantId}/${revoked.id}`);
     expect(revocation.statusCode, revocation.body).toBe(200);
     expectDetailError(await detailList(query, withKey(revoked.key)), 401);
 
