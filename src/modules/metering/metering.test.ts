@@ -15,6 +15,7 @@ import {
   updateSubscriptionSettings,
   usageEvent,
 } from '../../testing/fixtures.js';
+import { cny, halfUp, sixPercentTax } from '../../testing/money-by-hand.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
 import type { MeteredBillingView } from '../../testing/views.js';
 
@@ -37,9 +38,6 @@ const recordIdShape = /^rec_[a-z0-9]{16}$/;
 
 // ---------------------------------------------------------------- money, by hand
 
-/** Half-up division of non-negative integers: floor((2n + d) / 2d). */
-const halfUp = (numerator: bigint, denominator: bigint): bigint => (2n * numerator + denominator) / (2n * denominator);
-
 /**
  * An overage line worked out with BigInt only: the exact amount as decimal text in major units
  * and the amount in minor units (fen), rounded half-up. An independent check of the hand figures.
@@ -55,12 +53,6 @@ const overageLine = (units: bigint, price: string) => {
     minor: halfUp(exact * 100n, scale),
   };
 };
-
-/** Tax on a line of `minor` units at 6 %, rounded half-up to the minor unit. */
-const taxOf = (minor: number): number => Number(halfUp(BigInt(minor) * 6n, 100n));
-
-/** Minor units (fen) as the API's major-unit JSON number. */
-const cny = (minor: number): number => minor / 100;
 
 // ---------------------------------------------------------------- HTTP
 
@@ -155,7 +147,7 @@ const overageLineView = (line: {
   quantity: line.over,
   unit_price: Number(line.price),
   amount: cny(line.amountMinor),
-  tax_amount: cny(taxOf(line.amountMinor)),
+  tax_amount: cny(sixPercentTax(line.amountMinor)),
   tax_rate: taxRate,
 });
 
@@ -292,11 +284,11 @@ describe('the usage invoice of a period', () => {
       const { price, included } = prices[line.resourceType];
       expect(used[line.resourceType] - included).toBe(line.over);
       expect(overageLine(BigInt(line.over), price)).toEqual({ exact: line.exact, minor: BigInt(line.amountMinor) });
-      expect(taxOf(line.amountMinor)).toBe(line.taxMinor);
+      expect(sixPercentTax(line.amountMinor)).toBe(line.taxMinor);
     }
     expect(billed.reduce((sum, line) => sum + line.amountMinor, 0)).toBe(usageAmountMinor);
     expect(billed.reduce((sum, line) => sum + line.taxMinor, 0)).toBe(usageTaxMinor);
-    expect(taxOf(usageAmountMinor)).toBe(72);
+    expect(sixPercentTax(usageAmountMinor)).toBe(72);
 
     await givenMeteredTenant(tenant, 'UTC', [web, mobile]);
     await givenMeteredPlan();
@@ -506,7 +498,7 @@ describe('the quota', () => {
     const amountMinor = 37_049_999;
     const taxMinor = 2_223_000;
     expect(overageLine(BigInt(over), hugePrice)).toEqual({ exact: exactAmount, minor: BigInt(amountMinor) });
-    expect(taxOf(amountMinor)).toBe(taxMinor);
+    expect(sixPercentTax(amountMinor)).toBe(taxMinor);
     const usageInvoice = (await records(huge))[2]!;
     expect(usageInvoice).toMatchObject({
       invoice_number: 'INV-2026-003',

@@ -17,6 +17,7 @@ import {
   subscriptionOf,
   updateSubscriptionSettings,
 } from '../../testing/fixtures.js';
+import { cny, halfUp, sixPercentTax } from '../../testing/money-by-hand.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
 import type { RecordDetailView } from '../../testing/views.js';
 
@@ -45,23 +46,13 @@ const shanghai = (local: string): string => {
   return new Date(`${withTime}+08:00`).toISOString().replace('.000Z', 'Z');
 };
 
-/** Half-up division of non-negative integers: floor((2n + d) / 2d). */
-const halfUp = (numerator: number, denominator: number): number =>
-  Math.floor((2 * numerator + denominator) / (2 * denominator));
-
-/** Tax on a line of `minor` units at 6 %, rounded half-up to the minor unit. */
-const taxOf = (minor: number): number => halfUp(minor * 6, 100);
-
-/** Minor units (fen) as the API's major-unit JSON number. */
-const cny = (minor: number): number => minor / 100;
-
 const seconds = (from: string, to: string): number => (Date.parse(to) - Date.parse(from)) / 1000;
 
 /** The prorated share of a per-period difference: difference × seconds left / seconds in the period, half-up. */
 const prorated = (differenceMinor: number, periodStart: string, periodEnd: string, at: string) => {
   const left = seconds(at, periodEnd);
   const of = seconds(periodStart, periodEnd);
-  return { left, of, amount: halfUp(differenceMinor * left, of) };
+  return { left, of, amount: Number(halfUp(BigInt(differenceMinor * left), BigInt(of))) };
 };
 
 // ---------------------------------------------------------------- HTTP
@@ -131,7 +122,7 @@ const periodInvoice = (invoice: {
   to: string;
   status: string;
 }) => {
-  const tax = taxOf(invoice.priceMinor);
+  const tax = sixPercentTax(invoice.priceMinor);
   const description = `${invoice.planName} Monthly Subscription`;
   return {
     record_id: expect.stringMatching(recordIdShape) as unknown,
@@ -317,7 +308,7 @@ describe('a year of one subscription', () => {
     t.clock.set(upgradedAt);
     const upgradeCharge = prorated(pro.minor - basic.minor, february.start, february.end, upgradedAt);
     expect(upgradeCharge).toEqual({ left: 1_598_400, of: 2_419_200, amount: 264_29 });
-    const upgradeTax = taxOf(upgradeCharge.amount);
+    const upgradeTax = sixPercentTax(upgradeCharge.amount);
     expect(upgradeTax).toBe(15_86);
     expect(await changePlan(tenant, 'pro')).toMatchObject({ ...expected, plan_id: 'pro', amount: 499 });
     expected = { ...expected, plan_id: 'pro', amount: 499, grace_period_days: 7 };
@@ -357,7 +348,7 @@ describe('a year of one subscription', () => {
     t.clock.set(downgradedAt);
     const downgradeNet = prorated(pro.minor - basic.minor, february.start, february.end, downgradedAt);
     expect(downgradeNet).toEqual({ left: 734_400, of: 2_419_200, amount: 121_43 });
-    const downgradeCredit = downgradeNet.amount + taxOf(downgradeNet.amount);
+    const downgradeCredit = downgradeNet.amount + sixPercentTax(downgradeNet.amount);
     expect(downgradeCredit).toBe(128_72);
     expected = { ...expected, plan_id: 'basic', amount: 99 };
     expect(await changePlan(tenant, 'basic')).toMatchObject(expected);
@@ -382,7 +373,7 @@ describe('a year of one subscription', () => {
     expect(await billAt(tenant, march.start)).toEqual({ ...noSteps, period_end: 1 });
     expected = { ...expected, current_period_start: march.start, current_period_end: march.end };
     expect(await subscriptionOf(t, tenant)).toMatchObject(expected);
-    const basicTotal = basic.minor + taxOf(basic.minor);
+    const basicTotal = basic.minor + sixPercentTax(basic.minor);
     expect(basicTotal).toBe(104_94);
     invoices.push(
       periodInvoice({
@@ -993,7 +984,7 @@ describe('shorter scenarios', () => {
     const tenant = 'tnt_prepaid';
     await givenTenant(t, tenant, { time_zone: 'Asia/Shanghai', tax_rate: taxRate });
     await givenPlan(t, 'pro', { name: 'Pro', monthly_price: 499 });
-    const proTotal = 499_00 + taxOf(499_00);
+    const proTotal = 499_00 + sixPercentTax(499_00);
     expect(proTotal).toBe(528_94);
 
     const firstTopUpAt = shanghai('2026-01-09T10:00');
