@@ -6,7 +6,7 @@ import { mintToken } from '../modules/auth/tokens.js';
 import { asTenantAdmin } from '../testing/api.js';
 import { givenApiKey, givenApp, givenTenant } from '../testing/fixtures.js';
 import { bearer, createTestApp, defaultRateLimitsWithout, testSecret, type TestApp } from '../testing/test-app.js';
-import { expectNothingLeaked } from '../testing/envelopes.js';
+import { comparable, expectNothingLeaked } from '../testing/envelopes.js';
 
 /**
  * The security checks every guarded route must pass, run over the whole route catalog: a new
@@ -57,12 +57,6 @@ const expectRefused = (response: Awaited<ReturnType<typeof send>>, status: 401 |
       error: { type: status === 401 ? 'unauthorized' : 'forbidden' },
     });
   }
-};
-
-/** A body without the fields that differ per request, to compare two refusals. */
-const stable = (body: string) => {
-  const { timestamp: _t, request_id: _r, ...rest } = JSON.parse(body) as Record<string, unknown>;
-  return rest;
 };
 
 beforeAll(async () => {
@@ -149,7 +143,7 @@ describe('roles and tenants', () => {
       const missingTenant = await send(route, await t.as.tenant('tnt_nonexistent'));
       expectRefused(otherTenant, 403, route);
       expectRefused(missingTenant, 403, route);
-      expect(stable(otherTenant.body)).toEqual(stable(missingTenant.body));
+      expect(comparable(otherTenant.body)).toEqual(comparable(missingTenant.body));
       const own = await send(route, await t.as.tenant(tenantA));
       expect([401, 403], `${route.method} ${route.url} own tenant`).not.toContain(own.statusCode);
       const platform = await send(route, await t.as.platformAdmin());
