@@ -2,7 +2,7 @@ import { Decimal } from 'decimal.js';
 import fc from 'fast-check';
 import { Temporal } from 'temporal-polyfill';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api } from '../../testing/api.js';
+import { api, asPlatformAdmin } from '../../testing/api.js';
 import { expectError } from '../../testing/envelopes.js';
 import { givenTenantWithApps } from '../../testing/fixtures.js';
 import { createTestApp, defaultRateLimitsWithout, type TestApp } from '../../testing/test-app.js';
@@ -153,7 +153,7 @@ const oracle: OracleRecord[] = [];
 const readTime = '2026-04-20T00:00:00Z';
 
 const post = async (url: string, payload: Record<string, unknown>) => {
-  const response = await api(t).as({ role: 'platform_admin' }).post(url, payload);
+  const response = await asPlatformAdmin(t).post(url, payload);
   expect(response.statusCode, `${url}: ${response.body}`).toBeLessThan(300);
   return response.json<SingleBody<RecordView>>().data;
 };

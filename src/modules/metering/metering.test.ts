@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { api } from '../../testing/api.js';
+import { asPlatformAdmin, asTenantViewer } from '../../testing/api.js';
 import { expectAllItems, expectData } from '../../testing/envelopes.js';
 import {
   billingRun,
@@ -70,9 +70,7 @@ const records = async (tenantId: string) => (await recordsOf(t, tenantId)).rever
 
 const metering = async (tenantId: string) =>
   expectAllItems<MeteredBillingView>(
-    await api(t)
-      .as({ role: 'tenant_viewer', tenant: tenantId })
-      .get(`/billing/usage/${tenantId}/metering?page_size=100`),
+    await asTenantViewer(t, tenantId).get(`/billing/usage/${tenantId}/metering?page_size=100`),
   );
 
 const ingest = (events: Record<string, unknown>[]) => ingestEvents(t, events);
@@ -401,9 +399,9 @@ describe('the usage invoice of a period', () => {
     // Paid outside the service: the rows are paid and the subscription active again.
     t.clock.set('2026-02-04T23:30:00Z');
     expectData(
-      await api(t)
-        .as({ role: 'platform_admin' })
-        .post(`/admin/records/${tenant}/${usageInvoice.record_id}/mark-paid`, { reason: 'bank transfer' }),
+      await asPlatformAdmin(t).post(`/admin/records/${tenant}/${usageInvoice.record_id}/mark-paid`, {
+        reason: 'bank transfer',
+      }),
     );
     expect((await metering(tenant)).slice(resourceTypes.length)).toEqual(januaryRows('paid', usageInvoice.record_id));
     expect(await subscriptionOf(t, tenant)).toMatchObject({

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { api } from '../../testing/api.js';
+import { asPlatformAdmin } from '../../testing/api.js';
 import { expectData } from '../../testing/envelopes.js';
 import {
   balanceOf,
@@ -525,9 +525,7 @@ describe('a year of one subscription', () => {
     t.clock.set(recoveredAt);
     const stillOwed = basicTotal - paidByBalanceInApril;
     expect(stillOwed).toBe(81_16);
-    const paid = await api(t)
-      .as({ role: 'platform_admin' })
-      .post(`/admin/records/${tenant}/${aprilInvoiceId}/pay-from-balance`, {});
+    const paid = await asPlatformAdmin(t).post(`/admin/records/${tenant}/${aprilInvoiceId}/pay-from-balance`, {});
     expect(expectData<RecordDetailView>(paid)).toMatchObject({
       status: 'paid',
       amount_paid: cny(basicTotal),
@@ -878,9 +876,7 @@ describe('shorter scenarios', () => {
     // Paying the owed invoice afterwards settles the debt but does not bring an ended subscription back.
     t.clock.set(shanghai('2026-06-02T10:00'));
     expectData(
-      await api(t)
-        .as({ role: 'platform_admin' })
-        .post(`/admin/records/${tenant}/${recordId}/mark-paid`, { reason: 'bank transfer' }),
+      await asPlatformAdmin(t).post(`/admin/records/${tenant}/${recordId}/mark-paid`, { reason: 'bank transfer' }),
     );
     expect((await recordOf(t, tenant, recordId)).status).toBe('paid');
     expect(await subscriptionOf(t, tenant)).toMatchObject({ status: 'canceled', ended_at: periodEnd });

@@ -1,6 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { api, freshKey } from '../../testing/api.js';
+import { api, asPlatformAdmin, freshKey } from '../../testing/api.js';
 import { comparable, expectData, expectError, expectInvalid, rfc3339Utc } from '../../testing/envelopes.js';
 import { creditTransactionsOf, givenPlan, givenTenant, recordsOf, subscriptionUrl } from '../../testing/fixtures.js';
 import { createTestApp, testStart, type TestApp } from '../../testing/test-app.js';
@@ -95,7 +95,7 @@ beforeAll(async () => {
     { plan_id: 'retired', name: 'Retired', currency: 'CNY', monthly_price: 9 },
   ];
   for (const plan of plans) await givenPlan(t, plan.plan_id, plan);
-  expectData(await api(t).as({ role: 'platform_admin' }).patch('/admin/plans/retired', { status: 'archived' }));
+  expectData(await asPlatformAdmin(t).patch('/admin/plans/retired', { status: 'archived' }));
 });
 afterAll(() => t.close());
 
