@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asTenantViewer } from '../../testing/api.js';
+import { asPlatformAdmin, asTenantViewer } from '../../testing/api.js';
 import { givenApp, givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
 
 let t: TestApp;
-let keySeq = 0;
 beforeAll(async () => {
   t = await createTestApp();
   await givenTenant(t, 'tnt_xyz789');
@@ -12,13 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const post = async (url: string, payload?: Record<string, unknown>, key = `key-${++keySeq}`) =>
-  t.app.inject({
-    method: 'POST',
-    url,
-    headers: { ...(await t.as.platformAdmin()), 'idempotency-key': key },
-    ...(payload === undefined ? {} : { payload }),
-  });
+const post = (url: string, payload?: Record<string, unknown>) => asPlatformAdmin(t).post(url, payload);
 
 const subscriptionRecord = {
   app_id: 'app_001',

@@ -5,14 +5,14 @@ import { balanceOf, givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
 
 let t: TestApp;
-let keySeq = 0;
 beforeAll(async () => {
   t = await createTestApp();
   await givenTenant(t, 'tnt_xyz789');
 });
 afterAll(() => t.close());
 
-const post = async (url: string, payload: Record<string, unknown> = {}, key = `ledger-${++keySeq}`) =>
+/** A write as a platform admin, with a fresh Idempotency-Key unless one is given. */
+const post = (url: string, payload: Record<string, unknown> = {}, key?: string) =>
   asPlatformAdmin(t).post(url, payload, { key });
 
 const balance = () => balanceOf(t, 'tnt_xyz789');
