@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asPlatformAdmin } from '../testing/api.js';
-import { createTestApp, type TestApp } from '../testing/test-app.js';
 import { expectNothingLeaked } from '../testing/envelopes.js';
+import { createTestApp, type TestApp } from '../testing/test-app.js';
 
 let t: TestApp;
 beforeAll(async () => {

@@ -4,9 +4,9 @@ import { ManualClock } from '../core/clock.js';
 import type { AccessCatalogEntry } from '../modules/auth/access.js';
 import { mintToken } from '../modules/auth/tokens.js';
 import { asTenantAdmin } from '../testing/api.js';
+import { comparable, expectNothingLeaked } from '../testing/envelopes.js';
 import { givenApiKey, givenApp, givenTenant } from '../testing/fixtures.js';
 import { bearer, createTestApp, defaultRateLimitsWithout, testSecret, type TestApp } from '../testing/test-app.js';
-import { comparable, expectNothingLeaked } from '../testing/envelopes.js';
 
 /**
  * The security checks every guarded route must pass, run over the whole route catalog: a new

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asTenantAdmin } from '../testing/api.js';
+import { expectNothingLeaked } from '../testing/envelopes.js';
 import { givenTenant } from '../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../testing/test-app.js';
-import { expectNothingLeaked } from '../testing/envelopes.js';
 
 /*
  * A unique violation no code path expected (a find-or-create that is not race-free) still answers

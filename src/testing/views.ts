@@ -14,7 +14,6 @@ import type { IngestResultSchema, UsageStatsSchema } from '../modules/usage/sche
  */
 
 export type { PageInfo } from '../core/pagination.js';
-export type { ApiKeyView } from '../modules/api-keys/schemas.js';
 export type { AppView } from '../modules/apps/schemas.js';
 export type { CreditBalanceView, CreditTransactionView } from '../modules/credit-ledger/schemas.js';
 export type { PlanView } from '../modules/plans/schemas.js';
