@@ -1,19 +1,17 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { LightMyRequestResponse } from 'fastify';
-import { sql } from 'kysely';
+import { sql, type ControlledTransaction } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { defaultRateLimits } from '../config.js';
 import { ManualClock } from '../core/clock.js';
-import { buildApp } from '../app.js';
 import type { Api } from '../http/api.js';
-import { createTokenVerifier, mintToken } from '../modules/auth/tokens.js';
-import { bearer, testSecret, testStart } from '../testing/test-app.js';
+import { mintToken } from '../modules/auth/tokens.js';
+import { bearer, buildTestApi, platformAdminClaims, testSecret, testStart } from '../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
-import { checkResponsesAgainstDocument } from '../testing/response-contract.js';
 import { TcpProxy } from '../testing/tcp-proxy.js';
 import { openDatabase, type DatabaseHandle } from './database.js';
+import type { Database } from './schema.js';
 import { isDatabaseUnavailable } from './errors.js';
 
 const pool = { max: 4, connectTimeoutMs: 500, statementTimeoutMs: 1000, idleInTransactionTimeoutMs: 1000 };
@@ -59,6 +57,17 @@ describe.skipIf(!process.env.DATABASE_URL)('database resilience (server mode, th
   const onUnhandledRejection = (reason: unknown) => processFaults.push(`unhandledRejection: ${describeFault(reason)}`);
   const expectProcessUnharmed = () => expect(processFaults).toEqual([]);
 
+  /** A transaction whose connection is gone: its next query fails as "unavailable", and nothing crashes. */
+  const expectTransactionLost = async (trx: ControlledTransaction<Database>) => {
+    const error = await failureOf(sql`select 1`.execute(trx));
+    expect(isDatabaseUnavailable(error), describeFault(error)).toBe(true);
+    await trx
+      .rollback()
+      .execute()
+      .catch(() => undefined);
+    expectProcessUnharmed();
+  };
+
   let requestCount = 0;
   const readyz = () => app.inject({ method: 'GET', url: '/readyz' });
   const listTenants = () =>
@@ -82,17 +91,9 @@ describe.skipIf(!process.env.DATABASE_URL)('database resilience (server mode, th
       poolErrors.push(error),
     );
     const clock = new ManualClock(testStart);
-    app = await buildApp({
-      database: handle,
-      clock,
-      tokens: createTokenVerifier({ secret: testSecret, clock }),
-      logLevel: 'silent',
-      version: 'test',
-      rateLimits: defaultRateLimits,
-    });
-    checkResponsesAgainstDocument(app);
+    app = await buildTestApi(handle, clock);
     await app.ready();
-    adminHeaders = bearer(await mintToken(testSecret, { userId: 'usr_platform', roles: ['platform_admin'] }, clock));
+    adminHeaders = bearer(await mintToken(testSecret, platformAdminClaims, clock));
   });
 
   afterAll(async () => {
@@ -184,13 +185,7 @@ describe.skipIf(!process.env.DATABASE_URL)('database resilience (server mode, th
     proxy.cutAll();
     // The checked-out client learns of the drop while no query is running on it.
     await sleep(200);
-    const error = await failureOf(sql`select 1`.execute(trx));
-    expect(isDatabaseUnavailable(error), describeFault(error)).toBe(true);
-    await trx
-      .rollback()
-      .execute()
-      .catch(() => undefined);
-    expectProcessUnharmed();
+    await expectTransactionLost(trx);
     await handle.ping();
     expect((await readyz()).statusCode).toBe(200);
   });
@@ -219,13 +214,7 @@ describe.skipIf(!process.env.DATABASE_URL)('database resilience (server mode, th
       const gone = await probe.query('select 1 from pg_stat_activity where pid = $1', [pid]);
       expect(gone.rowCount, 'the server terminated the idle-in-transaction session').toBe(0);
 
-      const error = await failureOf(sql`select 1`.execute(trx));
-      expect(isDatabaseUnavailable(error), describeFault(error)).toBe(true);
-      await trx
-        .rollback()
-        .execute()
-        .catch(() => undefined);
-      expectProcessUnharmed();
+      await expectTransactionLost(trx);
 
       const { rows: after } = await sql<{ ok: number }>`select 1 as ok`.execute(handle.db);
       expect(after).toEqual([{ ok: 1 }]);

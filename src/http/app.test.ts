@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNothingLeaked } from '../testing/fixtures.js';
+import { asPlatformAdmin } from '../testing/api.js';
+import { expectNothingLeaked } from '../testing/envelopes.js';
 import { createTestApp, type TestApp } from '../testing/test-app.js';
 
 let t: TestApp;
@@ -104,7 +105,7 @@ describe('request ids and the error model', () => {
 
 describe('query numbers', () => {
   it.each(['%20', '0x10', '1_000', '', '1,5'])('refuses page=%s as not a number', async (raw) => {
-    const response = await t.app.inject({ url: `/admin/tenants?page=${raw}`, headers: await t.as.platformAdmin() });
+    const response = await asPlatformAdmin(t).get(`/admin/tenants?page=${raw}`);
     expect(response.statusCode, response.body).toBe(400);
     expect(response.json()).toMatchObject({ error: { details: [{ in: 'query', parameter: 'page' }] } });
   });

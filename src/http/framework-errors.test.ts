@@ -2,8 +2,7 @@ import type { InjectOptions } from 'fastify';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectErrorBody, expectErrorEnvelope } from '../testing/error-envelope.js';
-import { expectNothingLeaked } from '../testing/fixtures.js';
+import { expectErrorBody, expectErrorEnvelope, expectNothingLeaked } from '../testing/envelopes.js';
 import { createTestApp, type TestApp } from '../testing/test-app.js';
 import { maxJsonDepth } from './json-body.js';
 

@@ -2,7 +2,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { noRateLimits } from '../config.js';
 import type { Access } from './route-access.js';
-import { expectErrorEnvelope } from '../testing/error-envelope.js';
+import { expectErrorEnvelope } from '../testing/envelopes.js';
 import { givenApiKey, givenApp, givenTenant } from '../testing/fixtures.js';
 import { concrete, sampleFor, type JsonSchema } from '../testing/schema-samples.js';
 import { createTestApp, type TestApp } from '../testing/test-app.js';

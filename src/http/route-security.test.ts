@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
 import type { AccessCatalogEntry } from '../modules/auth/access.js';
 import { mintToken } from '../modules/auth/tokens.js';
-import { expectNothingLeaked, givenApiKey, givenApp, givenTenant } from '../testing/fixtures.js';
+import { asTenantAdmin } from '../testing/api.js';
+import { comparable, expectNothingLeaked } from '../testing/envelopes.js';
+import { givenApiKey, givenApp, givenTenant } from '../testing/fixtures.js';
 import { bearer, createTestApp, defaultRateLimitsWithout, testSecret, type TestApp } from '../testing/test-app.js';
 
 /**
@@ -57,12 +59,6 @@ const expectRefused = (response: Awaited<ReturnType<typeof send>>, status: 401 |
   }
 };
 
-/** A body without the fields that differ per request, to compare two refusals. */
-const stable = (body: string) => {
-  const { timestamp: _t, request_id: _r, ...rest } = JSON.parse(body) as Record<string, unknown>;
-  return rest;
-};
-
 beforeAll(async () => {
   // Hundreds of bad credentials from one address, on purpose: the limit on failed authentication
   // would answer 429 after 30 (rate-limits.test.ts tests it); every other limit is the default.
@@ -74,11 +70,7 @@ beforeAll(async () => {
   activeKey = (await givenApiKey(t, tenantA)).key;
   const revoked = await givenApiKey(t, tenantA);
   revokedKey = revoked.key;
-  const revoke = await t.app.inject({
-    method: 'DELETE',
-    url: `/billing/api-keys/${tenantA}/${revoked.id}`,
-    headers: await t.as.tenant(tenantA),
-  });
+  const revoke = await asTenantAdmin(t, tenantA).delete(`/billing/api-keys/${tenantA}/${revoked.id}`);
   expect(revoke.statusCode).toBe(200);
 });
 afterAll(() => t.close());
@@ -151,7 +143,7 @@ describe('roles and tenants', () => {
       const missingTenant = await send(route, await t.as.tenant('tnt_nonexistent'));
       expectRefused(otherTenant, 403, route);
       expectRefused(missingTenant, 403, route);
-      expect(stable(otherTenant.body)).toEqual(stable(missingTenant.body));
+      expect(comparable(otherTenant.body)).toEqual(comparable(missingTenant.body));
       const own = await send(route, await t.as.tenant(tenantA));
       expect([401, 403], `${route.method} ${route.url} own tenant`).not.toContain(own.statusCode);
       const platform = await send(route, await t.as.platformAdmin());

@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNothingLeaked, givenTenant } from '../testing/fixtures.js';
+import { asTenantAdmin } from '../testing/api.js';
+import { expectNothingLeaked } from '../testing/envelopes.js';
+import { givenTenant } from '../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../testing/test-app.js';
 
 /*
@@ -19,13 +21,7 @@ afterAll(() => t.close());
 
 describe('a unique violation that escapes', () => {
   it('answers 409 conflict in the envelope, with nothing of the database in it', async () => {
-    const create = async () =>
-      t.app.inject({
-        method: 'POST',
-        url: '/billing/api-keys/tnt_unique',
-        headers: await t.as.tenant('tnt_unique'),
-        payload: { name: 'twice' },
-      });
+    const create = async () => asTenantAdmin(t, 'tnt_unique').post('/billing/api-keys/tnt_unique', { name: 'twice' });
     expect((await create()).statusCode).toBe(201);
     const duplicate = await create();
     expect(duplicate.statusCode, duplicate.body).toBe(409);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { givenTenant } from '../testing/fixtures.js';
+import { givenPlan, givenSubscription, givenTenant } from '../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../testing/test-app.js';
 import { createTransports } from '../modules/notifications/transports.js';
 import { startScheduler } from './scheduler.js';
@@ -10,20 +10,8 @@ const tenantId = 'tnt_scheduled';
 beforeAll(async () => {
   t = await createTestApp();
   await givenTenant(t, tenantId, { time_zone: 'UTC' });
-  const plan = await t.app.inject({
-    method: 'POST',
-    url: '/admin/plans',
-    headers: await t.as.platformAdmin(),
-    payload: { plan_id: 'starter', name: 'Starter', currency: 'CNY', monthly_price: 10, trial_days: 14 },
-  });
-  expect(plan.statusCode, plan.body).toBe(201);
-  const subscribed = await t.app.inject({
-    method: 'POST',
-    url: `/billing/subscriptions/${tenantId}`,
-    headers: { ...(await t.as.tenant(tenantId)), 'idempotency-key': 'subscribe' },
-    payload: { plan_id: 'starter', billing_cycle: 'monthly', payment_method: 'sandbox_success' },
-  });
-  expect(subscribed.statusCode, subscribed.body).toBe(201);
+  await givenPlan(t, 'starter', { name: 'Starter', monthly_price: 10, trial_days: 14 });
+  await givenSubscription(t, tenantId, { plan_id: 'starter', payment_method: 'sandbox_success' });
 });
 afterAll(() => t.close());
 

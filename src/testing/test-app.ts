@@ -27,21 +27,29 @@ export interface TestApp {
 
 export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
+/** The claims of the platform admin tests act as. */
+export const platformAdminClaims: TokenClaims = { userId: 'usr_platform', roles: ['platform_admin'] };
+
 /** The production limits with some classes off, for a test that is itself the flood they stop. */
 export const defaultRateLimitsWithout = (...off: RateLimitClass[]): RateLimitConfig => ({
   perCaller: { ...defaultRateLimits.perCaller, ...Object.fromEntries(off.map((c) => [c, null])) },
   perTenant: { ...defaultRateLimits.perTenant, ...Object.fromEntries(off.map((c) => [c, null])) },
 });
 
+interface TestAppOptions {
+  rateLimits?: RateLimitConfig;
+  trustProxy?: TrustProxy;
+}
+
 /**
- * The app on a fresh database of its own, with a clock that only moves when told (rate-limit
- * windows too). Rate limits are the production defaults unless a test gives its own.
+ * The app as tests build it on `database`: silent, tokens signed with the test secret, time from
+ * `clock`, every response checked against its document. Not yet ready, so a test may add hooks.
  */
-export const createTestApp = async (
-  options: { rateLimits?: RateLimitConfig; trustProxy?: TrustProxy } = {},
-): Promise<TestApp> => {
-  const database = await createTestDatabase();
-  const clock = new ManualClock(testStart);
+export const buildTestApi = async (
+  database: Parameters<typeof buildApp>[0]['database'],
+  clock: ManualClock,
+  options: TestAppOptions = {},
+): Promise<Api> => {
   const app = await buildApp({
     database,
     clock,
@@ -52,6 +60,17 @@ export const createTestApp = async (
     ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
   });
   checkResponsesAgainstDocument(app);
+  return app;
+};
+
+/**
+ * The app on a fresh database of its own, with a clock that only moves when told (rate-limit
+ * windows too). Rate limits are the production defaults unless a test gives its own.
+ */
+export const createTestApp = async (options: TestAppOptions = {}): Promise<TestApp> => {
+  const database = await createTestDatabase();
+  const clock = new ManualClock(testStart);
+  const app = await buildTestApi(database, clock, options);
   await app.ready();
   const token = (claims: TokenClaims, ttlSeconds?: number) => mintToken(testSecret, claims, clock, ttlSeconds);
   return {
@@ -60,7 +79,7 @@ export const createTestApp = async (
     clock,
     token,
     as: {
-      platformAdmin: async () => bearer(await token({ userId: 'usr_platform', roles: ['platform_admin'] })),
+      platformAdmin: async () => bearer(await token(platformAdminClaims)),
       service: async () => bearer(await token({ userId: 'svc_compliance', roles: ['service'] })),
       tenant: async (tenantId, role = 'tenant_admin') =>
         bearer(await token({ userId: `usr_admin_of_${tenantId}`, tenantId, roles: [role] })),

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asPlatformAdmin, asTenantAdmin } from '../../testing/api.js';
 import { givenApiKey, givenApp, givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
 import { hashApiKey } from './secret.js';
@@ -28,11 +29,7 @@ describe('DF-API-KEY lifecycle', () => {
     expect(stored.secret_hash).toBe(hashApiKey(created.key));
     expect(JSON.stringify(stored)).not.toContain(created.key);
 
-    const listed = await t.app.inject({
-      method: 'GET',
-      url: '/billing/api-keys/tnt_keys',
-      headers: await t.as.tenant('tnt_keys'),
-    });
+    const listed = await asTenantAdmin(t, 'tnt_keys').get('/billing/api-keys/tnt_keys');
     expect(listed.statusCode).toBe(200);
     expect(listed.body).not.toContain(created.key);
     expect(listed.json<{ items: { id: string; key_prefix: string }[] }>().items[0]).toMatchObject({
@@ -57,11 +54,9 @@ describe('DF-API-KEY lifecycle', () => {
     expect((await whoAmI(scoped.key)).json<{ content: { workspaceUuid: string } }>().content.workspaceUuid).toBe(
       'app_keys',
     );
-    const foreign = await t.app.inject({
-      method: 'POST',
-      url: '/billing/api-keys/tnt_keys',
-      headers: await t.as.tenant('tnt_keys'),
-      payload: { name: 'foreign', app_id: 'app_else' },
+    const foreign = await asTenantAdmin(t, 'tnt_keys').post('/billing/api-keys/tnt_keys', {
+      name: 'foreign',
+      app_id: 'app_else',
     });
     expect(foreign.statusCode).toBe(400);
     expect(foreign.json<{ error: { details: { parameter: string }[] } }>().error.details[0]?.parameter).toBe('app_id');
@@ -70,29 +65,20 @@ describe('DF-API-KEY lifecycle', () => {
   it('revokes at once, repeatably, and 404s an unknown key', async () => {
     const key = await givenApiKey(t, 'tnt_keys');
     t.clock.set('2026-01-05T00:00:00Z');
-    let headers = await t.as.tenant('tnt_keys');
-    const revoked = await t.app.inject({ method: 'DELETE', url: `/billing/api-keys/tnt_keys/${key.id}`, headers });
+    const tenantAdmin = asTenantAdmin(t, 'tnt_keys');
+    const revoked = await tenantAdmin.delete(`/billing/api-keys/tnt_keys/${key.id}`);
     expect(revoked.json<{ data: { revoked_at: string } }>().data.revoked_at).toBe('2026-01-05T00:00:00Z');
     t.clock.set('2026-01-06T00:00:00Z');
-    headers = await t.as.tenant('tnt_keys');
-    const again = await t.app.inject({ method: 'DELETE', url: `/billing/api-keys/tnt_keys/${key.id}`, headers });
+    const again = await tenantAdmin.delete(`/billing/api-keys/tnt_keys/${key.id}`);
     expect(again.json<{ data: { revoked_at: string } }>().data.revoked_at).toBe('2026-01-05T00:00:00Z');
     expect((await whoAmI(key.key)).statusCode).toBe(401);
-    const unknown = await t.app.inject({
-      method: 'DELETE',
-      url: '/billing/api-keys/tnt_keys/key_0000000000000000',
-      headers,
-    });
+    const unknown = await tenantAdmin.delete('/billing/api-keys/tnt_keys/key_0000000000000000');
     expect(unknown.statusCode).toBe(404);
   });
 
   it('another tenant cannot revoke the key, even knowing its id', async () => {
     const key = await givenApiKey(t, 'tnt_keys');
-    const attempt = await t.app.inject({
-      method: 'DELETE',
-      url: `/billing/api-keys/tnt_else/${key.id}`,
-      headers: await t.as.tenant('tnt_else'),
-    });
+    const attempt = await asTenantAdmin(t, 'tnt_else').delete(`/billing/api-keys/tnt_else/${key.id}`);
     expect(attempt.statusCode).toBe(404);
     expect((await whoAmI(key.key)).statusCode).toBe(200);
   });
@@ -100,12 +86,7 @@ describe('DF-API-KEY lifecycle', () => {
   it('keys of a suspended tenant stop working', async () => {
     const key = await givenApiKey(t, 'tnt_else');
     expect((await whoAmI(key.key)).statusCode).toBe(200);
-    const suspend = await t.app.inject({
-      method: 'PATCH',
-      url: '/admin/tenants/tnt_else',
-      headers: await t.as.platformAdmin(),
-      payload: { status: 'suspended' },
-    });
+    const suspend = await asPlatformAdmin(t).patch('/admin/tenants/tnt_else', { status: 'suspended' });
     expect(suspend.statusCode).toBe(200);
     expect((await whoAmI(key.key)).statusCode).toBe(401);
   });

@@ -1,8 +1,10 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { givenTenant } from '../../testing/fixtures.js';
+import { asPlatformAdmin, asTenantAdmin } from '../../testing/api.js';
+import { givenRecord, givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
+import type { RecordDetailView, RecordView } from '../../testing/views.js';
 import { finalizeRecord } from './finalize-record.js';
 
 const onServer = process.env.DATABASE_URL !== undefined && process.env.DATABASE_URL !== '';
@@ -13,34 +15,8 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-let keySeq = 0;
-const post = async (url: string, payload?: Record<string, unknown>): Promise<LightMyRequestResponse> =>
-  t.app.inject({
-    method: 'POST',
-    url,
-    headers: { ...(await t.as.platformAdmin()), 'idempotency-key': `numbering-${++keySeq}` },
-    ...(payload === undefined ? {} : { payload }),
-  });
-
-interface LineView {
-  amount: number;
-  quantity: number;
-  tax_amount: number;
-  tax_rate: number;
-  unit_price: number;
-}
-interface RecordView {
-  record_id: string;
-  status: string;
-  invoice_number: string | null;
-  currency: string;
-  amount: number;
-  tax_amount: number;
-  total_amount: number;
-  line_items: LineView[];
-  finalized_at: string | null;
-  status_history: unknown[];
-}
+const post = (url: string, payload?: Record<string, unknown>): Promise<LightMyRequestResponse> =>
+  asPlatformAdmin(t).post(url, payload);
 
 const oneLine = (description: string) => ({
   type: 'one_time',
@@ -48,11 +24,8 @@ const oneLine = (description: string) => ({
   lines: [{ description, resource_type: 'setup', quantity: 1, unit_price: 10 }],
 });
 
-const createDraft = async (tenantId: string, description = 'Draft'): Promise<RecordView> => {
-  const created = await post(`/admin/records/${tenantId}`, oneLine(description));
-  expect(created.statusCode, created.body).toBe(201);
-  return created.json<{ data: RecordView }>().data;
-};
+const createDraft = (tenantId: string, description = 'Draft'): Promise<RecordDetailView> =>
+  givenRecord(t, tenantId, oneLine(description));
 
 const finalize = async (tenantId: string, recordId: string): Promise<LightMyRequestResponse> =>
   post(`/admin/records/${tenantId}/${recordId}/finalize`);
@@ -60,7 +33,7 @@ const finalize = async (tenantId: string, recordId: string): Promise<LightMyRequ
 const finalizeOk = async (tenantId: string, recordId: string): Promise<string> => {
   const response = await finalize(tenantId, recordId);
   expect(response.statusCode, response.body).toBe(200);
-  const number = response.json<{ data: RecordView }>().data.invoice_number;
+  const number = response.json<{ data: RecordDetailView }>().data.invoice_number;
   expect(number).not.toBeNull();
   return number!;
 };
@@ -101,7 +74,7 @@ describe('invoice numbers under concurrency', () => {
     // On PostgreSQL these run on up to 10 pooled connections at once and queue on the counter row.
     const responses = await Promise.all(drafts.map((draft) => finalize(tenantId, draft.record_id)));
     for (const response of responses) expect(response.statusCode, response.body).toBe(200);
-    const numbers = responses.map((response) => response.json<{ data: RecordView }>().data.invoice_number);
+    const numbers = responses.map((response) => response.json<{ data: RecordDetailView }>().data.invoice_number);
 
     expect([...numbers].sort()).toEqual(expected(2026, 40));
     expect(await numbersOf(tenantId)).toEqual(expected(2026, 40));
@@ -265,7 +238,7 @@ describe('invoice numbers per tenant and calendar year in its time zone', () => 
     const draft = await createDraft(tenantId);
     const atOnce = await post(`/admin/records/${tenantId}`, { ...oneLine('At once'), finalize: true });
     expect(atOnce.statusCode, atOnce.body).toBe(201);
-    expect(atOnce.json<{ data: RecordView }>().data).toMatchObject({
+    expect(atOnce.json<{ data: RecordDetailView }>().data).toMatchObject({
       status: 'pending',
       invoice_number: 'INV-2026-001',
       finalized_at: '2026-04-01T00:00:00Z',
@@ -288,18 +261,14 @@ describe('finalisation happens once', () => {
     expect(again.statusCode, again.body).toBe(409);
     expect(again.json<{ error: { type: string } }>().error.type).toBe('conflict');
 
-    const read = await t.app.inject({
-      method: 'GET',
-      url: `/billing/records/${tenantId}/${draft.record_id}`,
-      headers: await t.as.tenant(tenantId),
-    });
+    const read = await asTenantAdmin(t, tenantId).get(`/billing/records/${tenantId}/${draft.record_id}`);
     expect(read.statusCode, read.body).toBe(200);
-    expect(read.json<{ data: RecordView }>().data).toMatchObject({
+    expect(read.json<{ data: RecordDetailView }>().data).toMatchObject({
       status: 'pending',
       invoice_number: 'INV-2026-001',
       finalized_at: '2026-05-01T00:00:00Z',
     });
-    expect(read.json<{ data: RecordView }>().data.status_history).toHaveLength(2);
+    expect(read.json<{ data: RecordDetailView }>().data.status_history).toHaveLength(2);
 
     // The refusal took no number; the draft beside it was never numbered.
     expect(await lastSeq(tenantId, 2026)).toBe(1);
@@ -319,11 +288,7 @@ describe('finalisation happens once', () => {
     t.clock.set('2026-05-03T00:00:00Z');
     await createDraft(tenantId);
     await createDraft(tenantId);
-    const search = await t.app.inject({
-      method: 'GET',
-      url: `/billing/records/${tenantId}/search`,
-      headers: await t.as.tenant(tenantId),
-    });
+    const search = await asTenantAdmin(t, tenantId).get(`/billing/records/${tenantId}/search`);
     expect(search.statusCode, search.body).toBe(200);
     expect(search.json<{ total: number }>().total).toBe(0);
     const missing = await finalize(tenantId, 'rec_0000000000000000');
@@ -369,7 +334,7 @@ describe('amounts to the minor unit', () => {
       ],
     });
     expect(created.statusCode, created.body).toBe(201);
-    const record = created.json<{ data: RecordView }>().data;
+    const record = created.json<{ data: RecordDetailView }>().data;
     expect(record).toMatchObject({
       currency: 'JPY',
       invoice_number: 'INV-2026-001',
@@ -428,7 +393,7 @@ describe('amounts to the minor unit', () => {
       ],
     });
     expect(created.statusCode, created.body).toBe(201);
-    const record = created.json<{ data: RecordView }>().data;
+    const record = created.json<{ data: RecordDetailView }>().data;
     expect(record).toMatchObject({
       currency: 'BHD',
       invoice_number: 'INV-2026-001',
@@ -462,11 +427,9 @@ describe('amounts to the minor unit', () => {
     expect(lines.map((line) => line.unit_price)).toEqual(['0.0005', '1.2345', '0.00105', '2.01', '0.00024']);
 
     // What the list shows is what is stored.
-    const listed = await t.app.inject({
-      method: 'GET',
-      url: `/billing/records/${tenantId}/search?search=${encodeURIComponent('INV-2026-001')}`,
-      headers: await t.as.tenant(tenantId),
-    });
+    const listed = await asTenantAdmin(t, tenantId).get(
+      `/billing/records/${tenantId}/search?search=${encodeURIComponent('INV-2026-001')}`,
+    );
     expect(listed.statusCode, listed.body).toBe(200);
     expect(listed.json<{ items: RecordView[] }>().items[0]).toMatchObject({
       amount: 5.726,

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asPlatformAdmin, asTenantViewer } from '../../testing/api.js';
 import { givenApp, givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
 
 let t: TestApp;
-let keySeq = 0;
 beforeAll(async () => {
   t = await createTestApp();
   await givenTenant(t, 'tnt_xyz789');
@@ -11,13 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const post = async (url: string, payload?: Record<string, unknown>, key = `key-${++keySeq}`) =>
-  t.app.inject({
-    method: 'POST',
-    url,
-    headers: { ...(await t.as.platformAdmin()), 'idempotency-key': key },
-    ...(payload === undefined ? {} : { payload }),
-  });
+const post = (url: string, payload?: Record<string, unknown>) => asPlatformAdmin(t).post(url, payload);
 
 const subscriptionRecord = {
   app_id: 'app_001',
@@ -39,11 +33,7 @@ describe('billing record lifecycle', () => {
     const finalized = await post(`/admin/records/tnt_xyz789/${draft.record_id}/finalize`);
     expect(finalized.statusCode, finalized.body).toBe(200);
 
-    const read = await t.app.inject({
-      method: 'GET',
-      url: `/billing/records/tnt_xyz789/apps/app_001`,
-      headers: await t.as.tenant('tnt_xyz789', 'tenant_viewer'),
-    });
+    const read = await asTenantViewer(t, 'tnt_xyz789').get(`/billing/records/tnt_xyz789/apps/app_001`);
     expect(read.statusCode, read.body).toBe(200);
     expect(read.json()).toEqual({
       code: 200,

@@ -2,8 +2,11 @@ import { Decimal } from 'decimal.js';
 import fc from 'fast-check';
 import { Temporal } from 'temporal-polyfill';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNothingLeaked, givenApp, givenTenant } from '../../testing/fixtures.js';
+import { api, asPlatformAdmin } from '../../testing/api.js';
+import { expectError } from '../../testing/envelopes.js';
+import { givenTenantWithApps } from '../../testing/fixtures.js';
 import { createTestApp, defaultRateLimitsWithout, type TestApp } from '../../testing/test-app.js';
+import type { ErrorBody, ListBody, RecordView, SingleBody } from '../../testing/views.js';
 
 /*
  * Search and list of billing records against an in-memory oracle. One data set, built once over
@@ -49,58 +52,6 @@ interface OracleRecord {
   invoiceNumber: string | null;
   description: string;
   lineDescriptions: string[];
-}
-
-interface LineView {
-  amount: number;
-  description: string;
-  quantity: number;
-  resource_type: string;
-  tax_amount: number;
-  tax_rate: number;
-  unit_price: number;
-}
-
-interface RecordView {
-  amount: number;
-  app_id: string | null;
-  created_at: string;
-  currency: string;
-  description: string;
-  invoice_number: string | null;
-  line_items: LineView[];
-  record_id: string;
-  status: string;
-  tenant_id: string;
-  type: string;
-  tax_amount: number;
-  total_amount: number;
-}
-
-interface PageInfo {
-  page: number;
-  page_size: number;
-  total: number;
-  total_pages: number;
-  has_next: boolean;
-  has_prev: boolean;
-}
-
-interface ListBody {
-  code: number;
-  message: string;
-  items: RecordView[];
-  pagination: PageInfo;
-  total: number;
-  timestamp: string;
-}
-
-interface ErrorBody {
-  code: number;
-  message: string;
-  error: { type: string; details: { in?: string; parameter?: string; reason: string }[] };
-  timestamp: string;
-  request_id: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -197,23 +148,17 @@ const rfc3339 = (epochMs: number): string => new Date(epochMs).toISOString().rep
 // The app and the data set.
 
 let t: TestApp;
-let keySeq = 0;
 const oracle: OracleRecord[] = [];
 /** After the data is built the clock stays here, so tokens minted in the tests stay valid. */
 const readTime = '2026-04-20T00:00:00Z';
 
 const post = async (url: string, payload: Record<string, unknown>) => {
-  const response = await t.app.inject({
-    method: 'POST',
-    url,
-    headers: { ...(await t.as.platformAdmin()), 'idempotency-key': `search-test-${++keySeq}` },
-    payload,
-  });
+  const response = await asPlatformAdmin(t).post(url, payload);
   expect(response.statusCode, `${url}: ${response.body}`).toBeLessThan(300);
-  return response.json<{ data: RecordView }>().data;
+  return response.json<SingleBody<RecordView>>().data;
 };
 
-const get = async (url: string, headers: Record<string, string>) => t.app.inject({ method: 'GET', url, headers });
+const get = (url: string, headers: Record<string, string>) => api(t).as({ headers }).get(url);
 const viewer = (tenantId: string) => t.as.tenant(tenantId, 'tenant_viewer');
 
 /** A query string with every value percent-encoded (a space as %20, never `+`). */
@@ -285,8 +230,7 @@ beforeAll(async () => {
   // Hundreds of searches by one caller at one frozen instant: far past the `expensive` limit.
   t = await createTestApp({ rateLimits: defaultRateLimitsWithout('expensive') });
   for (const tenant of tenants) {
-    await givenTenant(t, tenant.id, { currency: tenant.currency, time_zone: tenant.timeZone });
-    for (const app of tenant.apps) await givenApp(t, tenant.id, app);
+    await givenTenantWithApps(t, tenant.id, tenant.apps, { currency: tenant.currency, time_zone: tenant.timeZone });
   }
   for (const tenant of tenants) {
     const mine: OracleRecord[] = [];
@@ -399,7 +343,7 @@ const walkSearch = async (filter: Filter, expectedTotal: number): Promise<Record
   for (let page = 1; page <= Math.max(totalPages, 1) + 1; page++) {
     const response = await get(searchUrl(filter, page), headers);
     expect(response.statusCode, response.body).toBe(200);
-    const body = response.json<ListBody>();
+    const body = response.json<ListBody<RecordView>>();
     expect(body.code).toBe(200);
     expect(body.total).toBe(expectedTotal);
     expect(body.pagination).toEqual({
@@ -648,7 +592,7 @@ describe('GET /billing/records/:tenant_id/search', () => {
           const filter: Filter = { tenantId: tenant.id, date_from: date, date_to: date, page_size: 100 };
           const response = await get(searchUrl(filter, 1), headers);
           expect(response.statusCode, response.body).toBe(200);
-          const ids = response.json<ListBody>().items.map((item) => item.record_id);
+          const ids = response.json<ListBody<RecordView>>().items.map((item) => item.record_id);
           expect(ids.includes(record.id), `${new Date(record.at).toISOString()} on ${date} in ${tenant.timeZone}`).toBe(
             included,
           );
@@ -679,8 +623,8 @@ describe('search by app and the per-app list agree', () => {
             );
             expect(listed.statusCode, listed.body).toBe(200);
             expect(searched.statusCode, searched.body).toBe(200);
-            const { timestamp: listedAt, ...listedBody } = listed.json<ListBody>();
-            const { timestamp: searchedAt, ...searchedBody } = searched.json<ListBody>();
+            const { timestamp: listedAt, ...listedBody } = listed.json<ListBody<RecordView>>();
+            const { timestamp: searchedAt, ...searchedBody } = searched.json<ListBody<RecordView>>();
             expect(listedAt).toBe(readTime);
             expect(searchedAt).toBe(readTime);
             expect(searchedBody).toEqual(listedBody);
@@ -738,18 +682,10 @@ describe('bad search input', () => {
 
   it.each(titled)('400 naming %s for ?%s', async (parameter, _title, query) => {
     const response = await get(`/billing/records/${tenantA.id}/search?${query}`, await viewer(tenantA.id));
-    expect(response.statusCode, response.body).toBe(400);
-    const body = response.json<ErrorBody>();
-    expect(body).toEqual({
-      code: 400,
-      message: expect.any(String) as string,
-      error: { type: 'validation_error', details: expect.any(Array) as unknown[] },
-      timestamp: readTime,
-      request_id: expect.any(String) as string,
-    });
+    const body = expectError(response, 400, 'validation_error');
+    expect(body.timestamp).toBe(readTime);
     expect(body.error.details.length).toBeGreaterThan(0);
     expect(body.error.details[0]).toEqual({ in: 'query', parameter, reason: expect.any(String) as string });
-    expectNothingLeaked(response.body);
   });
 
   it.each([
@@ -784,7 +720,7 @@ describe('bad search input', () => {
   it('answers a page far past the end with an empty page, not an error', async () => {
     const response = await get(`/billing/records/${tenantA.id}/search?page=100000`, await viewer(tenantA.id));
     expect(response.statusCode, response.body).toBe(200);
-    const body = response.json<ListBody>();
+    const body = response.json<ListBody<RecordView>>();
     expect(body.items).toEqual([]);
     expect(body.total).toBe(50);
     expect(body.pagination).toMatchObject({ page: 100000, has_next: false, has_prev: true, total_pages: 3 });
@@ -802,7 +738,7 @@ describe('bad search input', () => {
     for (const tenant of tenants) {
       const response = await get(`/billing/records/${tenant.id}/search?${query}`, await viewer(tenant.id));
       expect(response.statusCode, `${tenant.timeZone}: ${response.body}`).toBe(200);
-      expect(response.json<ListBody>().total).toBe(count);
+      expect(response.json<ListBody<RecordView>>().total).toBe(count);
     }
   });
 });
@@ -838,7 +774,7 @@ describe('tenant isolation', () => {
 
     const byApp = await get(`/billing/records/${tenantB.id}/search?app_id=${appOfA}`, headers);
     expect(byApp.statusCode, byApp.body).toBe(200);
-    expect(byApp.json<ListBody>()).toMatchObject({ items: [], total: 0 });
+    expect(byApp.json<ListBody<RecordView>>()).toMatchObject({ items: [], total: 0 });
 
     const appList = await get(`/billing/records/${tenantB.id}/apps/${appOfA}`, headers);
     expect(appList.statusCode, appList.body).toBe(404);
@@ -846,7 +782,7 @@ describe('tenant isolation', () => {
     for (const search of [recordOfA().id, recordOfA().id.toUpperCase()]) {
       const bySearch = await get(`/billing/records/${tenantB.id}/search?search=${search}`, headers);
       expect(bySearch.statusCode).toBe(200);
-      expect(bySearch.json<ListBody>().total).toBe(0);
+      expect(bySearch.json<ListBody<RecordView>>().total).toBe(0);
     }
 
     const idsOfA = new Set(oracle.filter((record) => record.tenantId === tenantA.id).map((record) => record.id));
@@ -870,6 +806,6 @@ describe('tenant isolation', () => {
     }
     const own = await get(`/billing/records/${tenantA.id}/search?page_size=1`, headers);
     expect(own.statusCode).toBe(200);
-    expect(own.json<ListBody>().total).toBe(50);
+    expect(own.json<ListBody<RecordView>>().total).toBe(50);
   });
 });

@@ -6,6 +6,8 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../db/database.js';
 import type { PaymentMethod } from '../../db/schema.js';
+import { asPlatformAdmin } from '../../testing/api.js';
+import { givenCredit, givenPlan, givenTenant, noSteps, subscriptionUrl } from '../../testing/fixtures.js';
 import {
   createTestApp,
   defaultRateLimitsWithout,
@@ -13,6 +15,7 @@ import {
   testStart,
   type TestApp,
 } from '../../testing/test-app.js';
+import type { BillingRunView } from '../../testing/views.js';
 import { runBilling, type BillingRunSummary } from './billing-run.js';
 
 /*
@@ -63,7 +66,6 @@ interface Subscriber {
 }
 
 type StepCounts = BillingRunSummary['steps'];
-const noSteps = (): StepCounts => ({ usage_close: 0, trial_end: 0, payment_retry: 0, grace_expiry: 0, period_end: 0 });
 
 interface PeriodState {
   start: string;
@@ -87,7 +89,7 @@ interface TenantState {
  */
 const expectedAt = (subscriber: Subscriber, asOf: Date): { state: TenantState; steps: StepCounts } => {
   const { profile, plan } = subscriber;
-  const steps = noSteps();
+  const steps = { ...noSteps };
   const periods: PeriodState[] = [];
   let balance = profile.credit(plan.total);
   let status = 'active';
@@ -125,34 +127,16 @@ const expectedAt = (subscriber: Subscriber, asOf: Date): { state: TenantState; s
 };
 
 const sumSteps = (counts: StepCounts[]): StepCounts => {
-  const total = noSteps();
+  const total = { ...noSteps };
   for (const count of counts) for (const kind of Object.keys(total) as (keyof StepCounts)[]) total[kind] += count[kind];
   return total;
 };
 
 // --- setup through the API ---------------------------------------------------------------------
 
-let setupKeys = 0;
-const postOk = async (t: TestApp, headers: Record<string, string>, url: string, payload: Record<string, unknown>) => {
-  const response = await t.app.inject({
-    method: 'POST',
-    url,
-    headers: { ...headers, 'idempotency-key': `setup-${++setupKeys}` },
-    payload,
-  });
-  if (response.statusCode !== 201) throw new Error(`setup ${url}: ${response.statusCode} ${response.body}`);
-};
-
 const givenPlans = async (t: TestApp) => {
-  const admin = await t.as.platformAdmin();
   for (const plan of plans) {
-    await postOk(t, admin, '/admin/plans', {
-      plan_id: plan.id,
-      name: plan.name,
-      currency: 'CNY',
-      monthly_price: plan.monthlyPrice,
-      grace_period_days: 7,
-    });
+    await givenPlan(t, plan.id, { name: plan.name, monthly_price: plan.monthlyPrice, grace_period_days: 7 });
   }
 };
 
@@ -162,7 +146,6 @@ const givenPlans = async (t: TestApp) => {
  */
 const givenSubscribers = async (t: TestApp, prefix: string, count: number): Promise<Subscriber[]> => {
   t.clock.set(subscribedAt);
-  const admin = await t.as.platformAdmin();
   const subscribers = Array.from({ length: count }, (_, i) => ({
     tenantId: `tnt_${prefix}_${String(i).padStart(4, '0')}`,
     profile: profiles[i % profiles.length]!,
@@ -173,26 +156,15 @@ const givenSubscribers = async (t: TestApp, prefix: string, count: number): Prom
   const worker = async () => {
     for (let i = next++; i < subscribers.length; i = next++) {
       const { tenantId, profile, plan, timeZone } = subscribers[i]!;
-      await postOk(t, admin, '/admin/tenants', {
-        tenant_id: tenantId,
-        name: `Tenant ${tenantId}`,
-        admin_user_id: `usr_admin_of_${tenantId}`,
-        currency: 'CNY',
-        time_zone: timeZone,
-        tax_rate: 0.06,
-      });
+      await givenTenant(t, tenantId, { currency: 'CNY', time_zone: timeZone, tax_rate: 0.06 });
       const credit = profile.credit(plan.total);
-      if (credit > 0n) {
-        await postOk(t, admin, `/admin/credits/${tenantId}/promo`, {
-          amount: toMajorNumber(credit, 'CNY'),
-          remark: 'prepaid',
-        });
-      }
-      await postOk(t, admin, `/billing/subscriptions/${tenantId}`, {
+      if (credit > 0n) await givenCredit(t, tenantId, { amount: toMajorNumber(credit, 'CNY'), remark: 'prepaid' });
+      const subscribed = await asPlatformAdmin(t).post(subscriptionUrl(tenantId), {
         plan_id: plan.id,
         billing_cycle: 'monthly',
         payment_method: profile.paymentMethod,
       });
+      expect(subscribed.statusCode, subscribed.body).toBe(201);
     }
   };
   await Promise.all(Array.from({ length: 6 }, worker));
@@ -455,7 +427,7 @@ describe('runBilling in process', () => {
 
       const before = await snapshot(t.database.db);
       const second = await runBilling(t.database.db, asOf);
-      expect(second).toEqual({ asOf, subscriptions: 0, steps: noSteps(), failures: [] });
+      expect(second).toEqual({ asOf, subscriptions: 0, steps: noSteps, failures: [] });
       expect(await snapshot(t.database.db)).toEqual(before);
       console.log(
         `in-process run (${t.database.kind}): ${subscribers.length} subscriptions in ${firstMs.toFixed(0)} ms`,
@@ -580,13 +552,6 @@ describe('runBilling in process', () => {
 
 // --- separate OS processes on a PostgreSQL server ------------------------------------------------
 
-interface BillingRunView {
-  as_of: string;
-  subscriptions: number;
-  steps: StepCounts;
-  failures: { tenant_id: string; subscription_id: string; error: string }[];
-}
-
 interface RunnerExit {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -690,7 +655,7 @@ describe.skipIf(!process.env.DATABASE_URL)('the bill command as separate process
 
       const before = await snapshot(t.database.db);
       const final = summaryOf(await startRunner(t.database.url!, asOfText).exited);
-      expect(final).toEqual({ as_of: asOfText, subscriptions: 0, steps: noSteps(), failures: [] });
+      expect(final).toEqual({ as_of: asOfText, subscriptions: 0, steps: noSteps, failures: [] });
       expect(await snapshot(t.database.db)).toEqual(before);
     }),
   );
@@ -764,7 +729,7 @@ describe.skipIf(!process.env.DATABASE_URL)('the bill command as separate process
 
         const before = await snapshot(t.database.db);
         const final = summaryOf(await startRunner(t.database.url!, asOfText).exited);
-        expect(final).toEqual({ as_of: asOfText, subscriptions: 0, steps: noSteps(), failures: [] });
+        expect(final).toEqual({ as_of: asOfText, subscriptions: 0, steps: noSteps, failures: [] });
         expect(await snapshot(t.database.db)).toEqual(before);
       }),
   );

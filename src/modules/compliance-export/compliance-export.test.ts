@@ -3,7 +3,21 @@ import { sql } from 'kysely';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { unwrap } from '../../core/result.js';
-import { expectNothingLeaked, givenApp, givenTenant } from '../../testing/fixtures.js';
+import { asTenantViewer } from '../../testing/api.js';
+import { expectNothingLeaked } from '../../testing/envelopes.js';
+import {
+  billingRun,
+  givenAlert,
+  givenApp,
+  givenCredit,
+  givenPlan,
+  givenRecord,
+  givenSubscription,
+  givenTenant,
+  givenTenantWithApps,
+  ingestEvents,
+  usageEvent,
+} from '../../testing/fixtures.js';
 import { bearer, createTestApp, type TestApp } from '../../testing/test-app.js';
 import { exportUserData } from './export-user-data.js';
 
@@ -17,8 +31,6 @@ import { exportUserData } from './export-user-data.js';
  */
 
 let t: TestApp;
-let keySeq = 0;
-const nextKey = () => `export-${++keySeq}`;
 
 // ---------------------------------------------------------------- the seed's DTOs, by hand
 
@@ -226,52 +238,26 @@ const exported = async (payload: Record<string, unknown>, headers?: Record<strin
 // ---------------------------------------------------------------- the other endpoints
 
 const readAs = async <T>(tenantId: string, url: string): Promise<T> => {
-  const response = await t.app.inject({ url, headers: await t.as.tenant(tenantId, 'tenant_viewer') });
+  const response = await asTenantViewer(t, tenantId).get(url);
   expect(response.statusCode, `${url}: ${response.body}`).toBe(200);
   return response.json<T>();
 };
 
-const adminPost = async (url: string, payload: Record<string, unknown>) => {
-  const response = await t.app.inject({
-    method: 'POST',
-    url,
-    headers: { ...(await t.as.platformAdmin()), 'idempotency-key': nextKey() },
-    payload,
-  });
-  expect(response.statusCode, `${url}: ${response.body}`).toBeLessThan(300);
-  return response.json<{ data: Item }>().data;
-};
-
-const tenantPost = async (tenantId: string, url: string, payload: Record<string, unknown>) => {
-  const response = await t.app.inject({
-    method: 'POST',
-    url,
-    headers: { ...(await t.as.tenant(tenantId)), 'idempotency-key': nextKey() },
-    payload,
-  });
-  expect(response.statusCode, `${url}: ${response.body}`).toBe(201);
-  return response.json<{ data: Item }>().data;
-};
-
-let eventSeq = 0;
+/** Usage ingested through the API, every event accepted. */
 const ingest = async (events: { tenant: string; app: string; resource: string; quantity: number; at: string }[]) => {
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/billing/usage/events',
-    headers: await t.as.service(),
-    payload: {
-      events: events.map((event) => ({
-        event_id: `evt_export_${++eventSeq}`,
-        tenant_id: event.tenant,
-        app_id: event.app,
-        resource_type: event.resource,
+  const result = await ingestEvents(
+    t,
+    events.map((event) =>
+      usageEvent({
+        tenantId: event.tenant,
+        appId: event.app,
+        resourceType: event.resource,
         quantity: event.quantity,
         timestamp: event.at,
-      })),
-    },
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  expect(response.json<{ data: { accepted: number } }>().data.accepted).toBe(events.length);
+      }),
+    ),
+  );
+  expect(result.accepted).toBe(events.length);
 };
 
 // ---------------------------------------------------------------- the data
@@ -316,48 +302,35 @@ const buildData = async () => {
     ['export-metered', 0],
     ['export-trial', 14],
   ] as const) {
-    await adminPost('/admin/plans', {
-      plan_id: planId,
-      name: planId,
-      currency: 'CNY',
-      monthly_price: 99,
-      trial_days: trialDays,
-      resources: meteredResources,
-    });
+    await givenPlan(t, planId, { name: planId, monthly_price: 99, trial_days: trialDays, resources: meteredResources });
   }
   for (const tenant of tenants) {
-    await givenTenant(t, tenant.id, {
+    await givenTenantWithApps(t, tenant.id, tenant.id === alpha ? [tenant.app, alphaMobile] : [tenant.app], {
       admin_user_id: tenant.admin,
       time_zone: tenant.timeZone,
       currency: 'CNY',
       tax_rate: 0.06,
     });
-    await givenApp(t, tenant.id, tenant.app);
-    if (tenant.id === alpha) await givenApp(t, alpha, alphaMobile);
-    await adminPost(`/admin/credits/${tenant.id}/promo`, { amount: 500, remark: 'welcome', source_id: 'campaign-1' });
-    await adminPost(`/admin/credits/${tenant.id}/promo`, { amount: 25.5, remark: 'goodwill' });
-    await tenantPost(tenant.id, `/billing/subscriptions/${tenant.id}`, {
-      plan_id: tenant.plan,
-      billing_cycle: 'monthly',
-      payment_method: 'sandbox_success',
-    });
+    await givenCredit(t, tenant.id, { amount: 500, remark: 'welcome', source_id: 'campaign-1' });
+    await givenCredit(t, tenant.id, { amount: 25.5, remark: 'goodwill' });
+    await givenSubscription(t, tenant.id, { plan_id: tenant.plan, payment_method: 'sandbox_success' });
     const line = { description: 'Setup', resource_type: 'service', quantity: 2, unit_price: 12.5 };
-    await adminPost(`/admin/records/${tenant.id}`, { type: 'one_time', description: 'Draft fee', lines: [line] });
-    await adminPost(`/admin/records/${tenant.id}`, {
+    await givenRecord(t, tenant.id, { type: 'one_time', description: 'Draft fee', lines: [line] });
+    await givenRecord(t, tenant.id, {
       type: 'one_time',
       app_id: tenant.app,
       description: 'Onboarding',
       lines: [line, { ...line, description: 'Training', quantity: 3, unit_price: 40, tax_rate: 0.13 }],
       finalize: true,
     });
-    await tenantPost(tenant.id, `/billing/usage-alerts/${tenant.id}`, {
+    await givenAlert(t, tenant.id, {
       name: 'API half used',
       resource_type: 'api_requests',
       threshold_percent: 50,
       notification_channels: 'in_app',
       app_id: tenant.app,
     });
-    await tenantPost(tenant.id, `/billing/usage-alerts/${tenant.id}`, {
+    await givenAlert(t, tenant.id, {
       name: 'Storage far over',
       resource_type: 'storage_used',
       threshold_percent: 1000,
@@ -383,7 +356,7 @@ const buildData = async () => {
     { tenant: alpha, app: alphaMobile, resource: 'storage_used', quantity: 5, at: '2026-01-18T13:00:00Z' },
   ]);
   t.clock.set('2026-02-05T00:00:00Z');
-  const run = await adminPost('/admin/billing-run', { as_of: '2026-02-05T00:00:00Z' });
+  const run = await billingRun(t, '2026-02-05T00:00:00Z');
   expect(run.failures).toEqual([]);
   // Usage of the current period, so its metering row (metered so far) is not all zeros.
   t.clock.set('2026-02-06T00:00:00Z');

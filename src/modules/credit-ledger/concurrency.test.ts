@@ -6,11 +6,9 @@ import { noRateLimits } from '../../config.js';
 import { ManualClock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { defaultPoolConfig, openDatabase, type DatabaseHandle, type Db } from '../../db/database.js';
-import { buildApp } from '../../app.js';
 import type { Api } from '../../http/api.js';
-import { createTokenVerifier, mintToken } from '../auth/tokens.js';
-import { bearer, testSecret, testStart } from '../../testing/test-app.js';
-import { checkResponsesAgainstDocument } from '../../testing/response-contract.js';
+import { mintToken } from '../auth/tokens.js';
+import { bearer, buildTestApi, platformAdminClaims, testSecret, testStart } from '../../testing/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../../testing/test-database.js';
 import { postCreditTransaction, type CreditMovement } from './post-credit-transaction.js';
 
@@ -196,17 +194,9 @@ const openHarness = async (directHandles: number, directPoolMax: number): Promis
   const database = await createTestDatabase();
   const clock = new ManualClock(testStart);
   const thrown: string[] = [];
-  const app = await buildApp({
-    database,
-    clock,
-    tokens: createTokenVerifier({ secret: testSecret, clock }),
-    logLevel: 'silent',
-    version: 'test',
-    // Sixteen workers as one platform admin, hundreds of writes in one frozen minute: this is
-    // about the ledger under contention, and the limiter would refuse most of them.
-    rateLimits: noRateLimits,
-  });
-  checkResponsesAgainstDocument(app);
+  // Sixteen workers as one platform admin, hundreds of writes in one frozen minute: this is
+  // about the ledger under contention, and the limiter would refuse most of them.
+  const app = await buildTestApi(database, clock, { rateLimits: noRateLimits });
   app.addHook('onError', async (_request, _reply, error) => {
     if (!(error instanceof AppError)) thrown.push(describeError(error));
   });
@@ -223,7 +213,7 @@ const openHarness = async (directHandles: number, directPoolMax: number): Promis
     database,
     app,
     clock,
-    admin: bearer(await mintToken(testSecret, { userId: 'usr_platform', roles: ['platform_admin'] }, clock)),
+    admin: bearer(await mintToken(testSecret, platformAdminClaims, clock)),
     direct: extraHandles.length > 0 ? extraHandles.map((handle) => handle.db) : [database.db],
     extraHandles,
     thrown,

@@ -4,8 +4,10 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toRfc3339 } from '../../core/clock.js';
 import { maxMinorAmount } from '../../core/money.js';
+import { expectError } from '../../testing/envelopes.js';
 import { givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
+import type { CreditTransactionView, RecordDetailView } from '../../testing/views.js';
 
 /**
  * Model-based test of the credit ledger and of paying records from it: random sequences of
@@ -155,36 +157,7 @@ const sendNew = async ({
   return response;
 };
 
-const expectError = (response: LightMyRequestResponse, status: number, type: string): void => {
-  expect(response.statusCode, response.body).toBe(status);
-  expect(response.json<{ error: { type: string } }>().error.type, response.body).toBe(type);
-};
-
-interface TransactionView {
-  id: string;
-  amount: number;
-  balance: number;
-  type: string;
-  source: string;
-  source_id: string | null;
-  remark: string;
-  tenant_id: string;
-  created_at: string;
-}
-
-interface RecordDetailView {
-  record_id: string;
-  status: string;
-  invoice_number: string | null;
-  currency: string;
-  amount: number;
-  tax_amount: number;
-  total_amount: number;
-  amount_paid: number;
-  line_items: { amount: number; tax_amount: number }[];
-}
-
-const expectTransactionView = (view: TransactionView, tx: ModelTransaction, m: Model, r: Real): void => {
+const expectTransactionView = (view: CreditTransactionView, tx: ModelTransaction, m: Model, r: Real): void => {
   expect(
     {
       amount: toMinor(view.amount, m.spec),
@@ -268,7 +241,7 @@ const expectBalance = async (m: Model, r: Real): Promise<void> => {
 const expectListing = async (m: Model, r: Real, pageSize: number, source?: string): Promise<void> => {
   // Newest first in the order they were posted (the model's), whatever their times: a running balance.
   const expected = m.transactions.filter((tx) => source === undefined || tx.source === source).reverse();
-  const items: TransactionView[] = [];
+  const items: CreditTransactionView[] = [];
   const totalPages = Math.ceil(expected.length / pageSize);
   for (let page = 1; page <= Math.max(totalPages, 1); page++) {
     const query = `page=${page}&page_size=${pageSize}${source === undefined ? '' : `&source=${source}`}`;
@@ -277,7 +250,11 @@ const expectListing = async (m: Model, r: Real, pageSize: number, source?: strin
       headers: r.viewer,
     });
     expect(response.statusCode, response.body).toBe(200);
-    const body = response.json<{ items: TransactionView[]; total: number; pagination: Record<string, unknown> }>();
+    const body = response.json<{
+      items: CreditTransactionView[];
+      total: number;
+      pagination: Record<string, unknown>;
+    }>();
     expect(body.total).toBe(expected.length);
     expect(body.pagination).toEqual({
       page,
@@ -478,9 +455,9 @@ class GrantCommand extends LedgerCommand {
         { url, payload: { ...payload, remark: `${this.remark ?? ''} (edited)` } },
       ],
     });
-    if (overLimit(m, this.minor)) return expectError(response, 422, 'unprocessable');
+    if (overLimit(m, this.minor)) return void expectError(response, 422, 'unprocessable');
     expect(response.statusCode, response.body).toBe(201);
-    const view = response.json<{ data: TransactionView }>().data;
+    const view = response.json<{ data: CreditTransactionView }>().data;
     const tx = post(m, {
       id: view.id,
       type: 'credit',
@@ -523,10 +500,10 @@ class AdjustCommand extends LedgerCommand {
         { url, payload: { ...payload, amount: toMajor(this.minor + 1n, m.spec) } },
       ],
     });
-    if (this.type === 'debit' && this.minor > m.balance) return expectError(response, 422, 'insufficient_balance');
-    if (this.type === 'credit' && overLimit(m, this.minor)) return expectError(response, 422, 'unprocessable');
+    if (this.type === 'debit' && this.minor > m.balance) return void expectError(response, 422, 'insufficient_balance');
+    if (this.type === 'credit' && overLimit(m, this.minor)) return void expectError(response, 422, 'unprocessable');
     expect(response.statusCode, response.body).toBe(201);
-    const view = response.json<{ data: TransactionView }>().data;
+    const view = response.json<{ data: CreditTransactionView }>().data;
     const tx = post(m, {
       id: view.id,
       type: this.type,
@@ -698,11 +675,11 @@ class PayCommand extends LedgerCommand {
         { url: `/admin/records/${r.tenantId}/${record.id}/mark-paid`, payload: undefined },
       ],
     });
-    if (!payable) return expectError(response, 409, 'conflict');
-    if (this.mode.kind === 'too_precise') return expectError(response, 400, 'validation_error');
+    if (!payable) return void expectError(response, 409, 'conflict');
+    if (this.mode.kind === 'too_precise') return void expectError(response, 400, 'validation_error');
     const amount = requested ?? outstanding;
-    if (requested !== undefined && requested > outstanding) return expectError(response, 400, 'validation_error');
-    if (amount > m.balance) return expectError(response, 422, 'insufficient_balance');
+    if (requested !== undefined && requested > outstanding) return void expectError(response, 400, 'validation_error');
+    if (amount > m.balance) return void expectError(response, 422, 'insufficient_balance');
     expect(response.statusCode, response.body).toBe(200);
     if (amount > 0n) {
       const tx = post(m, {
@@ -750,8 +727,8 @@ class RefundCommand extends LedgerCommand {
         { url: `/admin/records/${r.tenantId}/${record.id}/mark-paid`, payload },
       ],
     });
-    if (record.status !== 'paid') return expectError(response, 409, 'conflict');
-    if (overLimit(m, record.total)) return expectError(response, 422, 'unprocessable');
+    if (record.status !== 'paid') return void expectError(response, 409, 'conflict');
+    if (overLimit(m, record.total)) return void expectError(response, 422, 'unprocessable');
     expect(response.statusCode, response.body).toBe(200);
     record.status = 'refunded';
     if (record.total > 0n) {
@@ -794,7 +771,7 @@ class MarkPaidCommand extends LedgerCommand {
         { url: `/admin/records/${r.tenantId}/${record.id}/refund`, payload: undefined },
       ],
     });
-    if (record.status !== 'pending' && record.status !== 'failed') return expectError(response, 409, 'conflict');
+    if (record.status !== 'pending' && record.status !== 'failed') return void expectError(response, 409, 'conflict');
     expect(response.statusCode, response.body).toBe(200);
     record.status = 'paid';
     expectRecordView(response.json<{ data: RecordDetailView }>().data, record, m);
@@ -833,7 +810,7 @@ class FailOrRetryCommand extends LedgerCommand {
       ],
     });
     const from = this.action === 'retry' ? 'failed' : 'pending';
-    if (record.status !== from) return expectError(response, 409, 'conflict');
+    if (record.status !== from) return void expectError(response, 409, 'conflict');
     expect(response.statusCode, response.body).toBe(200);
     record.status = this.action === 'retry' ? 'pending' : 'failed';
     expectRecordView(response.json<{ data: RecordDetailView }>().data, record, m);

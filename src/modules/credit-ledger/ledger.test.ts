@@ -1,31 +1,21 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { givenTenant } from '../../testing/fixtures.js';
+import { asPlatformAdmin, asTenantAdmin } from '../../testing/api.js';
+import { balanceOf, givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
 
 let t: TestApp;
-let keySeq = 0;
 beforeAll(async () => {
   t = await createTestApp();
   await givenTenant(t, 'tnt_xyz789');
 });
 afterAll(() => t.close());
 
-const post = async (url: string, payload: Record<string, unknown> = {}, key = `ledger-${++keySeq}`) =>
-  t.app.inject({
-    method: 'POST',
-    url,
-    headers: { ...(await t.as.platformAdmin()), 'idempotency-key': key },
-    payload,
-  });
+/** A write as a platform admin, with a fresh Idempotency-Key unless one is given. */
+const post = (url: string, payload: Record<string, unknown> = {}, key?: string) =>
+  asPlatformAdmin(t).post(url, payload, { key });
 
-const balance = async () =>
-  (
-    await t.app.inject({
-      url: '/billing/credit-balance/tnt_xyz789',
-      headers: await t.as.tenant('tnt_xyz789', 'tenant_viewer'),
-    })
-  ).json<{ data: { balance: number } }>().data.balance;
+const balance = () => balanceOf(t, 'tnt_xyz789');
 
 describe('credit ledger', () => {
   it('starts at zero, takes promo, top-up and adjustments, and lists them newest first with balances', async () => {
@@ -49,20 +39,14 @@ describe('credit ledger', () => {
     expect(debit.json<{ data: { balance: number } }>().data.balance).toBe(150);
     expect(await balance()).toBe(150);
 
-    const list = await t.app.inject({
-      url: '/billing/credit-transactions/tnt_xyz789?page_size=2',
-      headers: await t.as.tenant('tnt_xyz789'),
-    });
+    const list = await asTenantAdmin(t, 'tnt_xyz789').get('/billing/credit-transactions/tnt_xyz789?page_size=2');
     const body = list.json<{ items: { source: string; balance: number }[]; total: number }>();
     expect(body.total).toBe(3);
     expect(body.items.map((item) => [item.source, item.balance])).toEqual([
       ['manual_adjust', 150],
       ['top_up', 150.5],
     ]);
-    const promos = await t.app.inject({
-      url: '/billing/credit-transactions/tnt_xyz789?source=promo',
-      headers: await t.as.tenant('tnt_xyz789'),
-    });
+    const promos = await asTenantAdmin(t, 'tnt_xyz789').get('/billing/credit-transactions/tnt_xyz789?source=promo');
     expect(promos.json<{ total: number }>().total).toBe(1);
   });
 
@@ -119,20 +103,10 @@ describe('credit ledger', () => {
 
 describe('tenant currency', () => {
   it('cannot change once the tenant holds a credit balance in it', async () => {
-    const headers = await t.as.platformAdmin();
-    const change = await t.app.inject({
-      method: 'PATCH',
-      url: '/admin/tenants/tnt_xyz789',
-      headers,
-      payload: { currency: 'USD' },
-    });
+    const admin = asPlatformAdmin(t);
+    const change = await admin.patch('/admin/tenants/tnt_xyz789', { currency: 'USD' });
     expect(change.statusCode).toBe(409);
-    const same = await t.app.inject({
-      method: 'PATCH',
-      url: '/admin/tenants/tnt_xyz789',
-      headers,
-      payload: { currency: 'CNY' },
-    });
+    const same = await admin.patch('/admin/tenants/tnt_xyz789', { currency: 'CNY' });
     expect(same.statusCode).toBe(200);
   });
 });

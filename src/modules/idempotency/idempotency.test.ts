@@ -7,8 +7,10 @@ import { AppError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { fail, ok } from '../../core/result.js';
 import type { DbTransaction } from '../../db/database.js';
-import { givenApp, givenTenant } from '../../testing/fixtures.js';
+import { asPlatformAdmin, freshKey } from '../../testing/api.js';
+import { givenApp, givenRecord, givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, testStart, type TestApp } from '../../testing/test-app.js';
+import type { ErrorBody, RecordDetailView, SingleBody } from '../../testing/views.js';
 import { directRecordWrites } from '../billing-records/record-writes.js';
 import { idempotencyKeyLifetimeMs, runIdempotent } from './run-idempotent.js';
 
@@ -29,26 +31,15 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-let keySeq = 0;
-const freshKey = (): string => `idem-test-${++keySeq}`;
-
-/** A POST as a platform admin; the token is minted now, so it is valid at the clock's current time. */
-const post = async (
+/** A POST as a platform admin (a fresh Idempotency-Key unless one is given or null); text is sent as JSON. */
+const post = (
   url: string,
   options: { key?: string | null; payload?: Record<string, unknown> | string } = {},
-): Promise<LightMyRequestResponse> => {
-  const key = options.key === undefined ? freshKey() : options.key;
-  return t.app.inject({
-    method: 'POST',
-    url,
-    headers: {
-      ...(await t.as.platformAdmin()),
-      ...(key === null ? {} : { 'idempotency-key': key }),
-      ...(typeof options.payload === 'string' ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(options.payload === undefined ? {} : { payload: options.payload }),
+): Promise<LightMyRequestResponse> =>
+  asPlatformAdmin(t).post(url, options.payload, {
+    key: options.key,
+    ...(typeof options.payload === 'string' ? { headers: { 'content-type': 'application/json' } } : {}),
   });
-};
 
 /** A tenant-wide charge (no app_id), so one body fits every tenant. */
 const recordBody = (description = 'Professional Monthly Subscription', unitPrice = 99) => ({
@@ -57,18 +48,10 @@ const recordBody = (description = 'Professional Monthly Subscription', unitPrice
   lines: [{ description, resource_type: 'subscription', quantity: 1, unit_price: unitPrice }],
 });
 
-type Detail = { data: { record_id: string; status: string; invoice_number: string | null }; timestamp: string };
-type ErrorResponse = {
-  code: number;
-  message: string;
-  error: { type: string; details: { in?: string; parameter?: string; reason: string }[] };
-};
+type Detail = SingleBody<RecordDetailView>;
 
-const createRecord = async (tenantId: string, extra: Record<string, unknown> = {}): Promise<string> => {
-  const created = await post(`/admin/records/${tenantId}`, { payload: { ...recordBody(), ...extra } });
-  expect(created.statusCode, created.body).toBe(201);
-  return created.json<Detail>().data.record_id;
-};
+const createRecord = async (tenantId: string, extra: Record<string, unknown> = {}): Promise<string> =>
+  (await givenRecord(t, tenantId, { ...recordBody(), ...extra })).record_id;
 
 const recordCount = async (tenantId: string): Promise<number> => {
   const row = await t.database.db
@@ -92,7 +75,7 @@ describe('the Idempotency-Key header', () => {
     const before = await recordCount(tenantA);
     const response = await post(`/admin/records/${tenantA}`, { key: null, payload: recordBody() });
     expect(response.statusCode, response.body).toBe(400);
-    const body = response.json<ErrorResponse>();
+    const body = response.json<ErrorBody>();
     expect(body.error.type).toBe('validation_error');
     expect(body.message.toLowerCase()).toContain('idempotency-key');
     expect(body.error.details[0]).toMatchObject({ in: 'header' });
@@ -110,7 +93,7 @@ describe('the Idempotency-Key header', () => {
     const before = await recordCount(tenantA);
     const response = await post(`/admin/records/${tenantA}`, { key, payload: recordBody() });
     expect(response.statusCode, response.body).toBe(400);
-    const body = response.json<ErrorResponse>();
+    const body = response.json<ErrorBody>();
     expect(body.error.type).toBe('validation_error');
     expect(body.message.toLowerCase()).toContain('idempotency-key');
     expect(await recordCount(tenantA)).toBe(before);
@@ -196,7 +179,7 @@ describe('a retry with the same key', () => {
 
     const other = await post(`/admin/records/${tenantA}`, { key, payload: recordBody('Body one', 11) });
     expect(other.statusCode, other.body).toBe(422);
-    expect(other.json<ErrorResponse>().error.type).toBe('unprocessable');
+    expect(other.json<ErrorBody>().error.type).toBe('unprocessable');
     expect(other.headers['idempotent-replayed']).toBeUndefined();
     expect(await recordCount(tenantA)).toBe(before);
 
@@ -258,7 +241,7 @@ describe('failures', () => {
       payload: { reason: 'customer request' },
     });
     expect(refused.statusCode, refused.body).toBe(409);
-    expect(refused.json<ErrorResponse>().error.type).toBe('conflict');
+    expect(refused.json<ErrorBody>().error.type).toBe('conflict');
     expect(refused.headers['idempotent-replayed']).toBe('false');
 
     const paid = await post(`/admin/records/${tenantA}/${recordId}/mark-paid`, { payload: {} });
@@ -285,7 +268,7 @@ describe('failures', () => {
     const before = await recordCount(tenantA);
     const refused = await post(`/admin/records/${tenantA}`, { key, payload: body });
     expect(refused.statusCode, refused.body).toBe(400);
-    expect(refused.json<ErrorResponse>().error.details[0]).toMatchObject({ in: 'body', parameter: 'app_id' });
+    expect(refused.json<ErrorBody>().error.details[0]).toMatchObject({ in: 'body', parameter: 'app_id' });
     expect((await storedKey(tenantA, key))?.response_status).toBe(400);
 
     await givenApp(t, tenantA, 'app_later');
@@ -334,7 +317,7 @@ describe('failures', () => {
     ] as const) {
       const refused = await post(`/admin/records/${tenantA}`, { key, payload });
       expect(refused.statusCode, refused.body).toBe(400);
-      expect(refused.json<ErrorResponse>().error.details[0]).toMatchObject({ in: 'body', parameter });
+      expect(refused.json<ErrorBody>().error.details[0]).toMatchObject({ in: 'body', parameter });
     }
     const reason = await post(
       `/admin/records/${tenantA}/${await createRecord(tenantA, { finalize: true })}/mark-paid`,
@@ -369,7 +352,7 @@ describe.skipIf(!onServer)('a retry while the first request is in flight (Postgr
 
       const blocked = await post(`/admin/records/${tenantA}`, { key, payload: recordBody('In flight') });
       expect(blocked.statusCode, blocked.body).toBe(409);
-      expect(blocked.json<ErrorResponse>().error.type).toBe('conflict');
+      expect(blocked.json<ErrorBody>().error.type).toBe('conflict');
       expect(await storedKey(tenantA, key)).toBeUndefined();
       expect(await recordCount(tenantA)).toBe(before);
 
@@ -398,7 +381,7 @@ describe.skipIf(!onServer)('a retry while the first request is in flight (Postgr
     for (const response of responses) {
       if (response === firsts[0]) continue;
       if (response.statusCode === 409) {
-        expect(response.json<ErrorResponse>().error.type).toBe('conflict');
+        expect(response.json<ErrorBody>().error.type).toBe('conflict');
       } else {
         expect(response.statusCode).toBe(201);
         expect(response.body).toBe(firsts[0]!.body);

@@ -1,6 +1,23 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { givenApp, givenTenant } from '../../testing/fixtures.js';
+import { asPlatformAdmin, asTenantViewer } from '../../testing/api.js';
+import { expectAllItems, expectData } from '../../testing/envelopes.js';
+import {
+  billingRun,
+  changeSubscription,
+  givenPlan,
+  givenSubscription,
+  givenTenantWithApps,
+  ingestEvents,
+  noSteps,
+  recordOf,
+  recordsOf,
+  subscriptionOf,
+  updateSubscriptionSettings,
+  usageEvent,
+} from '../../testing/fixtures.js';
+import { cny, halfUp, sixPercentTax } from '../../testing/money-by-hand.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
+import type { MeteredBillingView } from '../../testing/views.js';
 
 /*
  * Metered overage over the HTTP API: usage ingested while the clock moves, periods ended and
@@ -11,7 +28,6 @@ import { createTestApp, type TestApp } from '../../testing/test-app.js';
  */
 
 let t: TestApp;
-let keySeq = 0;
 beforeEach(async () => {
   t = await createTestApp();
 });
@@ -21,9 +37,6 @@ const taxRate = 0.06;
 const recordIdShape = /^rec_[a-z0-9]{16}$/;
 
 // ---------------------------------------------------------------- money, by hand
-
-/** Half-up division of non-negative integers: floor((2n + d) / 2d). */
-const halfUp = (numerator: bigint, denominator: bigint): bigint => (2n * numerator + denominator) / (2n * denominator);
 
 /**
  * An overage line worked out with BigInt only: the exact amount as decimal text in major units
@@ -41,164 +54,26 @@ const overageLine = (units: bigint, price: string) => {
   };
 };
 
-/** Tax on a line of `minor` units at 6 %, rounded half-up to the minor unit. */
-const taxOf = (minor: number): number => Number(halfUp(BigInt(minor) * 6n, 100n));
-
-/** Minor units (fen) as the API's major-unit JSON number. */
-const cny = (minor: number): number => minor / 100;
-
 // ---------------------------------------------------------------- HTTP
 
-interface Envelope<T> {
-  data: T;
-}
-
-interface MeteringView {
-  resource_type: string;
-  period_start: string;
-  period_end: string;
-  total_usage: number;
-  included_units: number;
-  overage_units: number;
-  overage_amount: string;
-  status: string;
-  overage_unit_price: string;
-  record_id: string | null;
-}
-
-interface LineView {
-  amount: number;
-  description: string;
-  quantity: number;
-  resource_type: string;
-  tax_amount: number;
-  tax_rate: number;
-  unit_price: number;
-}
-
-interface RecordView {
-  record_id: string;
-  invoice_number: string | null;
-  status: string;
-  type: string;
-  description: string;
-  created_at: string;
-  amount: number;
-  tax_amount: number;
-  total_amount: number;
-  line_items: LineView[];
-}
-
-interface SubscriptionView {
-  id: string;
-  status: string;
-  open_record_id: string | null;
-  [field: string]: unknown;
-}
-
-interface StepCounts {
-  usage_close: number;
-  trial_end: number;
-  period_end: number;
-  payment_retry: number;
-  grace_expiry: number;
-}
-
-interface IngestView {
-  accepted: number;
-  duplicates: number;
-  rejected: number;
-  results: { index: number; event_id: string | null; status: string; reason?: string }[];
-}
-
-const noSteps: StepCounts = { usage_close: 0, trial_end: 0, period_end: 0, payment_retry: 0, grace_expiry: 0 };
-
-const adminPost = async (url: string, payload: Record<string, unknown> = {}) => {
-  const response = await t.app.inject({
-    method: 'POST',
-    url,
-    headers: { ...(await t.as.platformAdmin()), 'idempotency-key': `metering-${++keySeq}` },
-    payload,
-  });
-  expect(response.statusCode, response.body).toBeLessThan(300);
-  return response;
-};
-
-const givenPlan = (plan: Record<string, unknown>) => adminPost('/admin/plans', { currency: 'CNY', ...plan });
-
 /** A tenant in CNY at 6 % tax with the given time zone, and its apps. */
-const givenMeteredTenant = async (tenantId: string, timeZone: string, appIds: string[]) => {
-  await givenTenant(t, tenantId, { time_zone: timeZone, currency: 'CNY', tax_rate: taxRate });
-  for (const appId of appIds) await givenApp(t, tenantId, appId);
-};
+const givenMeteredTenant = (tenantId: string, timeZone: string, appIds: string[]) =>
+  givenTenantWithApps(t, tenantId, appIds, { time_zone: timeZone, currency: 'CNY', tax_rate: taxRate });
 
-const tenantWrite = async (tenantId: string, path: string, payload: Record<string, unknown>, status = 200) => {
-  const response = await t.app.inject({
-    method: 'POST',
-    url: `/billing/subscriptions/${tenantId}${path}`,
-    headers: { ...(await t.as.tenant(tenantId)), 'idempotency-key': `metering-${++keySeq}` },
-    payload,
-  });
-  expect(response.statusCode, response.body).toBe(status);
-  return response.json<Envelope<SubscriptionView>>().data;
-};
+const subscribe = (tenantId: string, fields: Record<string, unknown> & { plan_id: string }) =>
+  givenSubscription(t, tenantId, fields);
 
-const subscribe = (tenantId: string, payload: Record<string, unknown>) =>
-  tenantWrite(tenantId, '', { billing_cycle: 'monthly', ...payload }, 201);
-
-const cancelNow = (tenantId: string) => tenantWrite(tenantId, '/cancel', { at_period_end: false });
-
-const updateSettings = async (tenantId: string, payload: Record<string, unknown>) => {
-  const response = await t.app.inject({
-    method: 'PATCH',
-    url: `/billing/subscriptions/${tenantId}`,
-    headers: await t.as.tenant(tenantId),
-    payload,
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json<Envelope<SubscriptionView>>().data;
-};
-
-const subscription = async (tenantId: string) => {
-  const response = await t.app.inject({
-    url: `/billing/subscriptions/${tenantId}`,
-    headers: await t.as.tenant(tenantId, 'tenant_viewer'),
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json<Envelope<SubscriptionView>>().data;
-};
+const cancelNow = (tenantId: string) => changeSubscription(t, tenantId, '/cancel', { at_period_end: false });
 
 /** Every record of the tenant, oldest first (the API lists newest first). */
-const records = async (tenantId: string) => {
-  const response = await t.app.inject({
-    url: `/billing/records/${tenantId}/search?page_size=100`,
-    headers: await t.as.tenant(tenantId, 'tenant_viewer'),
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json<{ items: RecordView[] }>().items.reverse();
-};
+const records = async (tenantId: string) => (await recordsOf(t, tenantId)).reverse();
 
-const metering = async (tenantId: string) => {
-  const response = await t.app.inject({
-    url: `/billing/usage/${tenantId}/metering?page_size=100`,
-    headers: await t.as.tenant(tenantId, 'tenant_viewer'),
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  const body = response.json<{ items: MeteringView[]; total: number }>();
-  expect(body.total).toBe(body.items.length);
-  return body.items;
-};
+const metering = async (tenantId: string) =>
+  expectAllItems<MeteredBillingView>(
+    await asTenantViewer(t, tenantId).get(`/billing/usage/${tenantId}/metering?page_size=100`),
+  );
 
-const ingest = async (events: Record<string, unknown>[]) => {
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/billing/usage/events',
-    headers: await t.as.service(),
-    payload: { events },
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json<Envelope<IngestView>>().data;
-};
+const ingest = (events: Record<string, unknown>[]) => ingestEvents(t, events);
 
 /** Ingests events at the clock's current time, each of which must be accepted. */
 const ingestAccepted = async (events: Record<string, unknown>[]) => {
@@ -207,8 +82,7 @@ const ingestAccepted = async (events: Record<string, unknown>[]) => {
   expect(result.accepted).toBe(events.length);
 };
 
-let eventSeq = 0;
-/** One usage event of a tenant's app; the id is unique within the test file. */
+/** One usage event of a tenant's app. */
 const usage = ({
   tenant,
   app,
@@ -221,25 +95,10 @@ const usage = ({
   resource: string;
   quantity: number;
   at: string;
-}) => ({
-  event_id: `evt_${++eventSeq}`,
-  tenant_id: tenant,
-  app_id: app,
-  resource_type: resource,
-  quantity,
-  timestamp: at,
-});
+}) => usageEvent({ tenantId: tenant, appId: app, resourceType: resource, quantity, timestamp: at });
 
 const postBillingRun = async (asOf: string) => {
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/admin/billing-run',
-    headers: await t.as.platformAdmin(),
-    payload: { as_of: asOf },
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  const run =
-    response.json<Envelope<{ as_of: string; subscriptions: number; steps: StepCounts; failures: unknown[] }>>().data;
+  const run = await billingRun(t, asOf);
   expect(run.failures).toEqual([]);
   return run;
 };
@@ -270,7 +129,7 @@ const meteredRow = (
     status: 'pending' | 'invoiced' | 'paid';
     recordId?: string | null;
   },
-): MeteringView => ({
+): MeteredBillingView => ({
   resource_type: resourceType,
   period_start: period.start,
   period_end: period.end,
@@ -297,7 +156,7 @@ const overageLineView = (line: {
   quantity: line.over,
   unit_price: Number(line.price),
   amount: cny(line.amountMinor),
-  tax_amount: cny(taxOf(line.amountMinor)),
+  tax_amount: cny(sixPercentTax(line.amountMinor)),
   tax_rate: taxRate,
 });
 
@@ -319,8 +178,7 @@ describe('the usage invoice of a period', () => {
     user_count: { included: 10, price: '1.25' },
   };
   const givenMeteredPlan = () =>
-    givenPlan({
-      plan_id: 'metered',
+    givenPlan(t, 'metered', {
       name: 'Metered',
       monthly_price: 99,
       resources: Object.entries(prices).map(([resourceType, { included, price }]) => ({
@@ -437,11 +295,11 @@ describe('the usage invoice of a period', () => {
       const { price, included } = prices[line.resourceType];
       expect(used[line.resourceType] - included).toBe(line.over);
       expect(overageLine(BigInt(line.over), price)).toEqual({ exact: line.exact, minor: BigInt(line.amountMinor) });
-      expect(taxOf(line.amountMinor)).toBe(line.taxMinor);
+      expect(sixPercentTax(line.amountMinor)).toBe(line.taxMinor);
     }
     expect(billed.reduce((sum, line) => sum + line.amountMinor, 0)).toBe(usageAmountMinor);
     expect(billed.reduce((sum, line) => sum + line.taxMinor, 0)).toBe(usageTaxMinor);
-    expect(taxOf(usageAmountMinor)).toBe(72);
+    expect(sixPercentTax(usageAmountMinor)).toBe(72);
 
     await givenMeteredTenant(tenant, 'UTC', [web, mobile]);
     await givenMeteredPlan();
@@ -490,7 +348,7 @@ describe('the usage invoice of a period', () => {
       ),
       ...januaryRows('paid', usageInvoice.record_id),
     ]);
-    expect(await subscription(tenant)).toMatchObject({ status: 'active', open_record_id: null });
+    expect(await subscriptionOf(t, tenant)).toMatchObject({ status: 'active', open_record_id: null });
 
     // Run again as of the same instant, and later: January is not closed a second time.
     for (const asOf of [januaryCloses, '2026-02-10T00:00:00Z']) {
@@ -508,7 +366,7 @@ describe('the usage invoice of a period', () => {
     await ingestJanuary();
     // The card starts declining; the request first catches the subscription up (the renewal, paid).
     t.clock.set('2026-02-02T09:00:00Z');
-    expect(await updateSettings(tenant, { payment_method: 'sandbox_decline' })).toMatchObject({
+    expect(await updateSubscriptionSettings(t, tenant, { payment_method: 'sandbox_decline' })).toMatchObject({
       status: 'active',
       current_period_start: february.start,
     });
@@ -523,11 +381,7 @@ describe('the usage invoice of a period', () => {
     ]);
     const usageInvoice = seen[2]!;
     expect(usageInvoice).toMatchObject(usageRecord('INV-2026-003', 'failed', januaryCloses));
-    const detail = await t.app.inject({
-      url: `/billing/records/${tenant}/${usageInvoice.record_id}`,
-      headers: await t.as.tenant(tenant, 'tenant_viewer'),
-    });
-    expect(detail.json<Envelope<Record<string, unknown>>>().data).toMatchObject({
+    expect(await recordOf(t, tenant, usageInvoice.record_id)).toMatchObject({
       finalized_at: januaryCloses,
       amount_paid: 0,
       status_history: [
@@ -542,7 +396,7 @@ describe('the usage invoice of a period', () => {
         },
       ],
     });
-    expect(await subscription(tenant)).toMatchObject({
+    expect(await subscriptionOf(t, tenant)).toMatchObject({
       status: 'past_due',
       open_record_id: usageInvoice.record_id,
       past_due_since: januaryCloses,
@@ -557,9 +411,17 @@ describe('the usage invoice of a period', () => {
 
     // Paid outside the service: the rows are paid and the subscription active again.
     t.clock.set('2026-02-04T23:30:00Z');
-    await adminPost(`/admin/records/${tenant}/${usageInvoice.record_id}/mark-paid`, { reason: 'bank transfer' });
+    expectData(
+      await asPlatformAdmin(t).post(`/admin/records/${tenant}/${usageInvoice.record_id}/mark-paid`, {
+        reason: 'bank transfer',
+      }),
+    );
     expect((await metering(tenant)).slice(resourceTypes.length)).toEqual(januaryRows('paid', usageInvoice.record_id));
-    expect(await subscription(tenant)).toMatchObject({ status: 'active', open_record_id: null, past_due_since: null });
+    expect(await subscriptionOf(t, tenant)).toMatchObject({
+      status: 'active',
+      open_record_id: null,
+      past_due_since: null,
+    });
   });
 });
 
@@ -576,14 +438,13 @@ describe('the quota', () => {
 
   it('exactly met or unused bills nothing; far over is priced exactly; a plan without resources is not metered', async () => {
     const [exact, unused, huge, flat] = ['tnt_exact', 'tnt_unused', 'tnt_huge', 'tnt_flat'];
-    await givenPlan({ plan_id: 'quota', name: 'Quota', monthly_price: 99, resources });
-    await givenPlan({
-      plan_id: 'huge',
+    await givenPlan(t, 'quota', { name: 'Quota', monthly_price: 99, resources });
+    await givenPlan(t, 'huge', {
       name: 'Huge',
       monthly_price: 99,
       resources: [{ resource_type: 'api_requests', included_units: 100_000, overage_unit_price: hugePrice }],
     });
-    await givenPlan({ plan_id: 'flat', name: 'Flat', monthly_price: 99 });
+    await givenPlan(t, 'flat', { name: 'Flat', monthly_price: 99 });
     for (const [tenant, planId] of [
       [exact, 'quota'],
       [unused, 'quota'],
@@ -698,7 +559,7 @@ describe('the quota', () => {
     const amountMinor = 37_049_999;
     const taxMinor = 2_223_000;
     expect(overageLine(BigInt(over), hugePrice)).toEqual({ exact: exactAmount, minor: BigInt(amountMinor) });
-    expect(taxOf(amountMinor)).toBe(taxMinor);
+    expect(sixPercentTax(amountMinor)).toBe(taxMinor);
     const usageInvoice = (await records(huge))[2]!;
     expect(usageInvoice).toMatchObject({
       invoice_number: 'INV-2026-003',
@@ -741,8 +602,7 @@ describe('late events', () => {
     const app = 'app_late';
     const price = '0.0005';
     await givenMeteredTenant(tenant, 'UTC', [app]);
-    await givenPlan({
-      plan_id: 'late',
+    await givenPlan(t, 'late', {
       name: 'Late',
       monthly_price: 99,
       resources: [{ resource_type: 'api_requests', included_units: 100_000, overage_unit_price: price }],
@@ -849,8 +709,8 @@ describe('what is metered', () => {
   it('the used part of a period canceled now, closed after the window; never a trial', async () => {
     const price = '0.0005';
     const apiRequests = [{ resource_type: 'api_requests', included_units: 100_000, overage_unit_price: price }];
-    await givenPlan({ plan_id: 'metered', name: 'Metered', monthly_price: 99, resources: apiRequests });
-    await givenPlan({ plan_id: 'trial', name: 'Trial', monthly_price: 99, trial_days: 14, resources: apiRequests });
+    await givenPlan(t, 'metered', { name: 'Metered', monthly_price: 99, resources: apiRequests });
+    await givenPlan(t, 'trial', { name: 'Trial', monthly_price: 99, trial_days: 14, resources: apiRequests });
     const [canceled, trialing, trialCanceled] = ['tnt_canceled', 'tnt_trialing', 'tnt_trial_canceled'];
     for (const tenant of [canceled, trialing, trialCanceled])
       await givenMeteredTenant(tenant, 'UTC', [`app_${tenant}`]);
@@ -953,7 +813,7 @@ describe('what is metered', () => {
         recordId: canceledUsage.record_id,
       }),
     ]);
-    expect(await subscription(canceled)).toMatchObject({ status: 'canceled', open_record_id: null });
+    expect(await subscriptionOf(t, canceled)).toMatchObject({ status: 'canceled', open_record_id: null });
 
     // The trial's last day, then the first paid period from Jan 15.
     t.clock.set('2026-01-14T12:00:00Z');
@@ -1023,8 +883,7 @@ describe('days in the tenant time zone', () => {
     const app = 'app_shanghai';
     const price = '0.01';
     await givenMeteredTenant(tenant, 'Asia/Shanghai', [app]);
-    await givenPlan({
-      plan_id: 'local',
+    await givenPlan(t, 'local', {
       name: 'Local',
       monthly_price: 99,
       resources: [{ resource_type: 'api_requests', included_units: 0, overage_unit_price: price }],

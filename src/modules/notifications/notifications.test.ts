@@ -5,8 +5,16 @@ import { sql } from 'kysely';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defaultPoolConfig, openDatabase, type DatabaseHandle } from '../../db/database.js';
-import { givenApp, givenTenant } from '../../testing/fixtures.js';
+import { asTenantAdmin } from '../../testing/api.js';
+import {
+  givenAlert as givenAlertOn,
+  givenPlan,
+  givenSubscription,
+  givenTenantWithApps,
+  givenUsage,
+} from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
+import type { AlertView } from '../../testing/views.js';
 import { deliverNotifications, retryDelaysMs } from './deliver-notifications.js';
 import { createTransports, type OutboxMessage, type Transports } from './transports.js';
 
@@ -151,7 +159,6 @@ afterAll(async () => {
 
 let t: TestApp;
 let transports: Transports;
-let eventSeq = 0;
 
 beforeEach(async () => {
   mailbox.length = 0;
@@ -162,19 +169,10 @@ beforeEach(async () => {
   receiverSecrets.clear();
   t = await createTestApp();
   transports = createTransports({ smtpUrl: `smtp://127.0.0.1:${smtpPort}`, smtpFrom, clock: t.clock });
-  const plan = await t.app.inject({
-    method: 'POST',
-    url: '/admin/plans',
-    headers: await t.as.platformAdmin(),
-    payload: {
-      plan_id: 'metered',
-      name: 'Metered',
-      currency: 'CNY',
-      monthly_price: 99,
-      resources: [{ resource_type: 'api_calls', included_units: 1000, overage_unit_price: '0.001' }],
-    },
+  await givenPlan(t, 'metered', {
+    name: 'Metered',
+    resources: [{ resource_type: 'api_calls', included_units: 1000, overage_unit_price: '0.001' }],
   });
-  expect(plan.statusCode, plan.body).toBe(201);
 });
 
 afterEach(async () => {
@@ -182,23 +180,10 @@ afterEach(async () => {
   await t.close();
 });
 
-interface AlertView {
-  id: string;
-  name: string;
-  webhook_secret: string | null;
-}
-
 /** A subscribed tenant (UTC) with one app, the clock at the time alerts fire. */
 const givenSubscribedTenant = async (tenantId = 'tnt_notify') => {
-  await givenTenant(t, tenantId, { time_zone: 'UTC' });
-  await givenApp(t, tenantId, `app_${tenantId}`);
-  const response = await t.app.inject({
-    method: 'POST',
-    url: `/billing/subscriptions/${tenantId}`,
-    headers: { ...(await t.as.tenant(tenantId)), 'idempotency-key': `subscribe-${tenantId}` },
-    payload: { plan_id: 'metered', billing_cycle: 'monthly', payment_method: 'sandbox_success', trial: false },
-  });
-  expect(response.statusCode, response.body).toBe(201);
+  await givenTenantWithApps(t, tenantId, [`app_${tenantId}`], { time_zone: 'UTC' });
+  await givenSubscription(t, tenantId, { plan_id: 'metered', payment_method: 'sandbox_success', trial: false });
   t.clock.set(firedAt);
   return tenantId;
 };
@@ -206,46 +191,19 @@ const givenSubscribedTenant = async (tenantId = 'tnt_notify') => {
 /** An alert at 80 % on the given channels; its webhook has a path of its own, and the receiver its secret. */
 const givenAlert = async (tenantId: string, channels: string, name = 'API calls at 80%'): Promise<AlertView> => {
   const path = `/hooks/${receiverSecrets.size + 1}`;
-  const response = await t.app.inject({
-    method: 'POST',
-    url: `/billing/usage-alerts/${tenantId}`,
-    headers: await t.as.tenant(tenantId),
-    payload: {
-      name,
-      resource_type: 'api_calls',
-      threshold_percent: 80,
-      notification_channels: channels,
-      ...(channels.includes('email') ? { email_recipients: recipients.join(',') } : {}),
-      ...(channels.includes('webhook') ? { webhook_url: `${hookBase}${path}` } : {}),
-    },
+  const alert = await givenAlertOn(t, tenantId, {
+    name,
+    notification_channels: channels,
+    ...(channels.includes('email') ? { email_recipients: recipients.join(',') } : {}),
+    ...(channels.includes('webhook') ? { webhook_url: `${hookBase}${path}` } : {}),
   });
-  expect(response.statusCode, response.body).toBe(201);
-  const alert = response.json<{ data: AlertView }>().data;
   if (alert.webhook_secret !== null) receiverSecrets.set(path, alert.webhook_secret);
   return alert;
 };
 
 /** Ingests 800 api_calls: every 80 % alert of the tenant fires. */
-const crossThreshold = async (tenantId: string) => {
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/billing/usage/events',
-    headers: await t.as.service(),
-    payload: {
-      events: [
-        {
-          event_id: `evt_notify_${++eventSeq}`,
-          tenant_id: tenantId,
-          app_id: `app_${tenantId}`,
-          resource_type: 'api_calls',
-          quantity: 800,
-          timestamp: t.clock.now().toISOString(),
-        },
-      ],
-    },
-  });
-  expect(response.statusCode, response.body).toBe(200);
-};
+const crossThreshold = (tenantId: string) =>
+  givenUsage(t, { tenantId, appId: `app_${tenantId}`, resourceType: 'api_calls', quantity: 800 });
 
 /** The outbox, email before webhook, each alert's messages together. */
 const outbox = (): Promise<OutboxMessage[]> =>
@@ -458,11 +416,9 @@ describe('webhooks', () => {
     const alert = await givenAlert(tenantId, 'in_app,webhook');
     await crossThreshold(tenantId);
     // The tenant drops the webhook (and with it the secret) before the message went out.
-    const dropped = await t.app.inject({
-      method: 'PATCH',
-      url: `/billing/usage-alerts/${tenantId}/${alert.id}`,
-      headers: await t.as.tenant(tenantId),
-      payload: { notification_channels: 'in_app', webhook_url: null },
+    const dropped = await asTenantAdmin(t, tenantId).patch(`/billing/usage-alerts/${tenantId}/${alert.id}`, {
+      notification_channels: 'in_app',
+      webhook_url: null,
     });
     expect(dropped.statusCode, dropped.body).toBe(200);
 

@@ -2,104 +2,26 @@ import type { LightMyRequestResponse } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { settlePayg } from './settle-payg.js';
-import { expectNothingLeaked, givenApiKey, givenApp, givenTenant } from '../../testing/fixtures.js';
+import { api, asService, asTenantAdmin } from '../../testing/api.js';
+import { expectError, expectInvalid, expectNothingLeaked } from '../../testing/envelopes.js';
+import {
+  balanceOf,
+  creditTransactionsOf,
+  givenApiKey,
+  givenApp,
+  givenCredit,
+  givenInstrument,
+  instrumentsOf,
+  givenProduct,
+  givenTenant,
+  givenUsage,
+  recordsOf,
+  type InstrumentPath,
+} from '../../testing/fixtures.js';
 import { createTestApp, testStart, type TestApp } from '../../testing/test-app.js';
+import type { DetailBody, DetailItemView, InstrumentView, ProductView, RecordView } from '../../testing/views.js';
 
 type Headers = Record<string, string>;
-
-interface ErrorBody {
-  code: number;
-  message: string;
-  error: { type: string; details: { in?: string; parameter?: string; reason: string }[] };
-  timestamp: string;
-  request_id: string;
-}
-
-interface ProductView {
-  billing_key: string;
-  display_name: string;
-  unit_price: string;
-  billing_cycle: string;
-  category: string;
-  status: string;
-  created_at: string;
-  updated_at: string;
-}
-
-interface InstrumentView {
-  id: string;
-  tenant_id: string;
-  kind: string;
-  issued_amount: number;
-  balance: number;
-  currency: string;
-  valid_from: string | null;
-  valid_to: string | null;
-  product_keys: string[] | null;
-  customer_identifier: string | null;
-  created_at: string;
-}
-
-interface CreditTransactionView {
-  id: string;
-  type: string;
-  amount: number;
-  balance: number;
-  source: string;
-  source_id: string | null;
-  created_at: string;
-}
-
-interface RecordView {
-  record_id: string;
-  type: string;
-  status: string;
-  invoice_number: string | null;
-  amount: number;
-  tax_amount: number;
-  total_amount: number;
-  created_at: string;
-  line_items: { description: string; resource_type: string | null; amount: number; tax_amount: number }[];
-}
-
-interface DetailItem {
-  consumeTimeOfDay: string;
-  orgName: string;
-  productName: string;
-  productDetail: string;
-  billingKey: string;
-  billingCycle: string;
-  billingResult: number;
-  deductionAmount: number;
-  oweAmount: number;
-  originAmount: number;
-  serviceBillingAmount: number;
-  couponAmount: number;
-  storedCardAmount: number;
-  cashAmount: number;
-  cashCouldAmount: number;
-  commodityCategory: string;
-  consumePlatform: string;
-  customerIdentifier: string;
-  consumption: string;
-  workspaceUuid: string;
-  workspaceName: string;
-  consumeTime: number;
-  tag6: string;
-  billingResultDetails: { instrument: string; amount: number }[];
-  count: number;
-}
-
-interface DetailBody {
-  code: number;
-  content: DetailItem[] | null;
-  errorCode: string;
-  message: string;
-  success: boolean;
-  traceId: string;
-}
-
-const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 // Settlement products, created once: prices chosen so half-up and half-even rounding differ
 // (5 × 0.045 = 0.225 → 0.23; 10 × 0.0125 = 0.125 → 0.13).
@@ -112,160 +34,61 @@ let t: TestApp;
 
 beforeAll(async () => {
   t = await createTestApp();
-  for (const [billingKey, displayName, unitPrice] of [
-    [sms, smsName, '0.045'],
-    [voice, voiceName, '0.0125'],
-  ] as const) {
-    const created = await postProduct({ billing_key: billingKey, display_name: displayName, unit_price: unitPrice });
-    expect(created.statusCode, created.body).toBe(201);
-  }
+  await givenProduct(t, { billing_key: sms, display_name: smsName, unit_price: '0.045' });
+  await givenProduct(t, { billing_key: voice, display_name: voiceName, unit_price: '0.0125' });
 });
 afterAll(() => t.close());
 
 // Tests move the clock; each starts at the test start, when its tenants are created.
 beforeEach(() => t.clock.set(testStart));
 
-let keySeq = 0;
-const freshKey = (): string => `payg-test-${++keySeq}`;
+const platformAdmin = (headers?: Headers) =>
+  api(t).as(headers === undefined ? { role: 'platform_admin' } : { headers });
 
-const postProduct = async (payload: unknown, headers?: Headers) =>
-  t.app.inject({
-    method: 'POST',
-    url: '/admin/payg/products',
-    headers: headers ?? (await t.as.platformAdmin()),
-    payload: payload as Record<string, unknown>,
-  });
+const postProduct = (payload: unknown, headers?: Headers) =>
+  platformAdmin(headers).post('/admin/payg/products', payload as Record<string, unknown>);
 
-const patchProduct = async (billingKey: string, payload: Record<string, unknown>, headers?: Headers) =>
-  t.app.inject({
-    method: 'PATCH',
-    url: `/admin/payg/products/${billingKey}`,
-    headers: headers ?? (await t.as.platformAdmin()),
-    payload,
-  });
+const patchProduct = (billingKey: string, payload: Record<string, unknown>, headers?: Headers) =>
+  platformAdmin(headers).patch(`/admin/payg/products/${billingKey}`, payload);
 
-const listProducts = async (headers?: Headers) =>
-  t.app.inject({ url: '/admin/payg/products?page_size=100', headers: headers ?? (await t.as.platformAdmin()) });
-
-type InstrumentPath = 'coupons' | 'stored-cards' | 'cloud-marketplace';
+const listProducts = (headers?: Headers) => platformAdmin(headers).get('/admin/payg/products?page_size=100');
 
 /** Issues an instrument as a platform admin unless told otherwise, with a fresh Idempotency-Key unless one is given or null. */
-const issue = async (
+const issue = (
   tenantId: string,
   path: InstrumentPath,
   payload: Record<string, unknown>,
   options: { headers?: Headers; key?: string | null } = {},
-): Promise<LightMyRequestResponse> => {
-  const key = options.key === undefined ? freshKey() : options.key;
-  return t.app.inject({
-    method: 'POST',
-    url: `/admin/payg/${tenantId}/${path}`,
-    headers: {
-      ...(options.headers ?? (await t.as.platformAdmin())),
-      ...(key === null ? {} : { 'idempotency-key': key }),
-    },
-    payload,
-  });
-};
-
-const givenInstrument = async (
-  tenantId: string,
-  path: InstrumentPath,
-  payload: Record<string, unknown>,
-): Promise<InstrumentView> => {
-  const response = await issue(tenantId, path, payload);
-  expect(response.statusCode, response.body).toBe(201);
-  return response.json<{ data: InstrumentView }>().data;
-};
-
-const givenCash = async (tenantId: string, amount: number): Promise<void> => {
-  const response = await t.app.inject({
-    method: 'POST',
-    url: `/admin/credits/${tenantId}/promo`,
-    headers: { ...(await t.as.platformAdmin()), 'idempotency-key': freshKey() },
-    payload: { amount },
-  });
-  expect(response.statusCode, response.body).toBe(201);
-};
-
-const instrumentsOf = async (tenantId: string, headers?: Headers): Promise<InstrumentView[]> => {
-  const response = await t.app.inject({
-    url: `/billing/payg/${tenantId}/instruments`,
-    headers: headers ?? (await t.as.tenant(tenantId)),
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json<{ items: InstrumentView[] }>().items;
-};
+): Promise<LightMyRequestResponse> =>
+  platformAdmin(options.headers).post(`/admin/payg/${tenantId}/${path}`, payload, { key: options.key });
 
 const balancesOf = async (tenantId: string): Promise<Record<string, number>> =>
-  Object.fromEntries((await instrumentsOf(tenantId)).map((view) => [view.id, view.balance]));
+  Object.fromEntries((await instrumentsOf(t, tenantId)).map((view) => [view.id, view.balance]));
 
-const cashBalanceOf = async (tenantId: string): Promise<number> => {
-  const response = await t.app.inject({
-    url: `/billing/credit-balance/${tenantId}`,
-    headers: await t.as.tenant(tenantId),
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json<{ data: { balance: number } }>().data.balance;
-};
-
-const cashTransactionsOf = async (tenantId: string, source?: string): Promise<CreditTransactionView[]> => {
-  const response = await t.app.inject({
-    url: `/billing/credit-transactions/${tenantId}?page_size=100${source === undefined ? '' : `&source=${source}`}`,
-    headers: await t.as.tenant(tenantId),
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json<{ items: CreditTransactionView[] }>().items;
-};
-
-const paygRecordsOf = async (tenantId: string): Promise<RecordView[]> => {
-  const response = await t.app.inject({
-    url: `/billing/records/${tenantId}/search?page_size=100`,
-    headers: await t.as.tenant(tenantId),
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  return response
-    .json<{ items: RecordView[] }>()
-    .items.filter((record) => record.type === 'payg')
-    .reverse();
-};
-
-let eventSeq = 0;
+const paygRecordsOf = async (tenantId: string): Promise<RecordView[]> =>
+  (await recordsOf(t, tenantId)).filter((record) => record.type === 'payg').reverse();
 
 /** Consumption of a product, counted through usage ingestion at the clock's time unless told. */
-const consume = async ({
+const consume = ({
   tenantId,
   appId,
   billingKey,
   quantity,
-  timestamp = t.clock.now().toISOString(),
+  timestamp,
 }: {
   tenantId: string;
   appId: string;
   billingKey: string;
   quantity: number;
   timestamp?: string | undefined;
-}): Promise<void> => {
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/billing/usage/events',
-    headers: await t.as.service(),
-    payload: {
-      events: [
-        {
-          event_id: `evt_payg_${++eventSeq}`,
-          tenant_id: tenantId,
-          app_id: appId,
-          resource_type: billingKey,
-          quantity,
-          timestamp,
-        },
-      ],
-    },
+}) =>
+  givenUsage(t, {
+    tenantId,
+    appId,
+    resourceType: billingKey,
+    quantity,
+    ...(timestamp === undefined ? {} : { timestamp }),
   });
-  expect(response.statusCode, response.body).toBe(200);
-  expect(response.json<{ data: { accepted: number } }>().data.accepted, response.body).toBe(1);
-};
 
 /** The scheduler's job at the clock's time; no tenant may fail. */
 const settle = async () => {
@@ -325,32 +148,6 @@ const settlementStateOf = async (tenantId: string) => ({
     .orderBy('id')
     .execute(),
 });
-
-const expectError = (response: LightMyRequestResponse, status: number, type: string): ErrorBody => {
-  expect(response.statusCode, response.body).toBe(status);
-  expectNothingLeaked(response.body);
-  const body = response.json<ErrorBody>();
-  expect(body).toEqual({
-    code: status,
-    message: expect.any(String) as string,
-    error: { type, details: expect.any(Array) as unknown[] },
-    timestamp: expect.stringMatching(rfc3339) as string,
-    request_id: expect.any(String) as string,
-  });
-  return body;
-};
-
-/** A 400 whose details and message name the bad parameter, where it was. */
-const expectInvalid = (response: LightMyRequestResponse, parameter: string, location = 'body'): ErrorBody => {
-  const body = expectError(response, 400, 'validation_error');
-  expect(body.error.details, response.body).toContainEqual({
-    in: location,
-    parameter,
-    reason: expect.any(String) as string,
-  });
-  expect(body.message).toContain(parameter);
-  return body;
-};
 
 describe('pay-as-you-go products', () => {
   it('creates a product with the documented defaults, and lists and reprices it', async () => {
@@ -475,22 +272,17 @@ describe('pay-as-you-go products', () => {
       quantity: 1,
     });
     expect((await patchProduct('pg_prod_retired', { status: 'archived' })).statusCode).toBe(200);
-    const refused = await t.app.inject({
-      method: 'POST',
-      url: '/billing/usage/events',
-      headers: await t.as.service(),
-      payload: {
-        events: [
-          {
-            event_id: 'evt_payg_archived',
-            tenant_id: 'tnt_pg_archived',
-            app_id: 'app_pg_archived',
-            resource_type: 'pg_prod_retired',
-            quantity: 1,
-            timestamp: testStart,
-          },
-        ],
-      },
+    const refused = await asService(t).post('/billing/usage/events', {
+      events: [
+        {
+          event_id: 'evt_payg_archived',
+          tenant_id: 'tnt_pg_archived',
+          app_id: 'app_pg_archived',
+          resource_type: 'pg_prod_retired',
+          quantity: 1,
+          timestamp: testStart,
+        },
+      ],
     });
     expect(refused.statusCode, refused.body).toBe(200);
     expect(refused.json<{ data: { rejected: number } }>().data.rejected).toBe(1);
@@ -528,22 +320,22 @@ describe('pay-as-you-go instruments', () => {
     expect(replay.statusCode).toBe(201);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.body).toBe(first.body);
-    expect(await instrumentsOf('tnt_pg_coupon')).toEqual([coupon]);
+    expect(await instrumentsOf(t, 'tnt_pg_coupon')).toEqual([coupon]);
     const issues = (await ledgerTransactionsOf('tnt_pg_coupon')).filter((row) => row.source === 'coupon_issue');
     expect(issues.map((row) => [row.type, row.amount, row.source_id])).toEqual([['credit', 1050n, coupon.id]]);
     // An instrument's money is not cash: its credit is not a credit transaction of the tenant.
-    expect(await cashTransactionsOf('tnt_pg_coupon')).toEqual([]);
-    expect(await cashBalanceOf('tnt_pg_coupon')).toBe(0);
+    expect(await creditTransactionsOf(t, 'tnt_pg_coupon')).toEqual([]);
+    expect(await balanceOf(t, 'tnt_pg_coupon')).toBe(0);
 
     // The same key with another body is refused and issues nothing.
     const reused = await issue('tnt_pg_coupon', 'coupons', { ...payload, amount: 11 }, { key: 'coupon-once' });
     expectError(reused, 422, 'unprocessable');
-    expect(await instrumentsOf('tnt_pg_coupon')).toHaveLength(1);
+    expect(await instrumentsOf(t, 'tnt_pg_coupon')).toHaveLength(1);
   });
 
   it('issues stored-value cards and keeps one marketplace balance, topped up by its account', async () => {
     await givenTenant(t, 'tnt_pg_cards');
-    const card = await givenInstrument('tnt_pg_cards', 'stored-cards', { amount: 20 });
+    const card = await givenInstrument(t, 'tnt_pg_cards', 'stored-cards', { amount: 20 });
     expect(card).toMatchObject({
       id: expect.stringMatching(/^svc_[a-z0-9]{16}$/) as string,
       kind: 'stored_card',
@@ -552,7 +344,7 @@ describe('pay-as-you-go instruments', () => {
       valid_to: null,
       product_keys: null,
     });
-    const expiring = await givenInstrument('tnt_pg_cards', 'stored-cards', {
+    const expiring = await givenInstrument(t, 'tnt_pg_cards', 'stored-cards', {
       amount: 5.25,
       valid_to: '2026-03-01T00:00:00Z',
     });
@@ -587,7 +379,7 @@ describe('pay-as-you-go instruments', () => {
     });
     expectError(otherAccount, 409, 'conflict');
 
-    const listed = await instrumentsOf('tnt_pg_cards', await t.as.tenant('tnt_pg_cards', 'tenant_viewer'));
+    const listed = await instrumentsOf(t, 'tnt_pg_cards', 'tenant_viewer');
     expect(listed.map((view) => [view.id, view.kind, view.balance, view.issued_amount])).toEqual(
       expect.arrayContaining([
         [card.id, 'stored_card', 20, 20],
@@ -632,7 +424,7 @@ describe('pay-as-you-go instruments', () => {
       'idempotency-key',
       'header',
     );
-    expect(await instrumentsOf('tnt_pg_invalid')).toEqual([]);
+    expect(await instrumentsOf(t, 'tnt_pg_invalid')).toEqual([]);
     expect(await ledgerTransactionsOf('tnt_pg_invalid')).toEqual([]);
   });
 
@@ -647,13 +439,10 @@ describe('pay-as-you-go instruments', () => {
       'forbidden',
     );
     expectError(await issue('tnt_pg_missing', 'stored-cards', { amount: 1 }), 404, 'not_found');
-    const foreign = await t.app.inject({
-      url: '/billing/payg/tnt_pg_access/instruments',
-      headers: await t.as.tenant('tnt_pg_access_other'),
-    });
+    const foreign = await asTenantAdmin(t, 'tnt_pg_access_other').get('/billing/payg/tnt_pg_access/instruments');
     expectError(foreign, 403, 'forbidden');
     expectError(await t.app.inject({ url: '/billing/payg/tnt_pg_access/instruments' }), 401, 'unauthorized');
-    expect(await instrumentsOf('tnt_pg_access')).toHaveLength(1);
+    expect(await instrumentsOf(t, 'tnt_pg_access')).toHaveLength(1);
   });
 });
 
@@ -717,25 +506,25 @@ describe('daily settlement', () => {
     await givenApp(t, tenantId, 'app_pg_order_a');
     await givenApp(t, tenantId, 'app_pg_order_b');
     // Issued in an order the deductions must not follow: the later-expiring sms coupon first.
-    const smsCoupon = await givenInstrument(tenantId, 'coupons', {
+    const smsCoupon = await givenInstrument(t, tenantId, 'coupons', {
       amount: 0.1,
       valid_to: '2026-03-01T00:00:00Z',
       product_keys: [sms],
     });
-    const anyCoupon = await givenInstrument(tenantId, 'coupons', { amount: 0.05, valid_to: '2026-02-01T00:00:00Z' });
-    const card = await givenInstrument(tenantId, 'stored-cards', { amount: 0.1, valid_to: '2026-06-01T00:00:00Z' });
-    await givenCash(tenantId, 0.2);
-    const marketplace = await givenInstrument(tenantId, 'cloud-marketplace', {
+    const anyCoupon = await givenInstrument(t, tenantId, 'coupons', { amount: 0.05, valid_to: '2026-02-01T00:00:00Z' });
+    const card = await givenInstrument(t, tenantId, 'stored-cards', { amount: 0.1, valid_to: '2026-06-01T00:00:00Z' });
+    await givenCredit(t, tenantId, { amount: 0.2 });
+    const marketplace = await givenInstrument(t, tenantId, 'cloud-marketplace', {
       amount: 0.5,
       customer_identifier: 'mkt-order',
     });
     // Instruments not valid on the day, which must not pay: expired before it, valid only after it.
-    const expired = await givenInstrument(tenantId, 'coupons', {
+    const expired = await givenInstrument(t, tenantId, 'coupons', {
       amount: 5,
       valid_from: '2025-12-01T00:00:00Z',
       valid_to: '2026-01-01T00:00:00Z',
     });
-    const future = await givenInstrument(tenantId, 'stored-cards', {
+    const future = await givenInstrument(t, tenantId, 'stored-cards', {
       amount: 5,
       valid_from: '2026-01-02T00:00:00Z',
     });
@@ -797,7 +586,7 @@ describe('daily settlement', () => {
     }
 
     // Cash deductions are the tenant's credit transactions; the instruments' are not.
-    const cashDeductions = await cashTransactionsOf(tenantId, 'payg_deduction');
+    const cashDeductions = await creditTransactionsOf(t, tenantId, 'payg_deduction');
     // Both are dated at the day's midnight; the list breaks that tie by id, so compare as a set.
     expect(cashDeductions).toHaveLength(2);
     expect(cashDeductions.map((row) => [row.type, row.amount, row.balance, row.created_at])).toEqual(
@@ -806,8 +595,8 @@ describe('daily settlement', () => {
         ['debit', 0.09, 0, '2026-01-02T00:00:00Z'],
       ]),
     );
-    expect(await cashTransactionsOf(tenantId)).toHaveLength(3); // the promo and the two deductions
-    expect(await cashBalanceOf(tenantId)).toBe(0);
+    expect(await creditTransactionsOf(t, tenantId)).toHaveLength(3); // the promo and the two deductions
+    expect(await balanceOf(t, tenantId)).toBe(0);
     expect(await balancesOf(tenantId)).toEqual({
       [smsCoupon.id]: 0,
       [anyCoupon.id]: 0,
@@ -872,7 +661,7 @@ describe('daily settlement', () => {
     const tenantId = 'tnt_pg_once';
     await givenTenant(t, tenantId, { time_zone: 'UTC' });
     await givenApp(t, tenantId, 'app_pg_once');
-    await givenCash(tenantId, 0.1);
+    await givenCredit(t, tenantId, { amount: 0.1 });
     t.clock.set('2026-01-01T12:00:00Z');
     await consume({ tenantId, appId: 'app_pg_once', billingKey: sms, quantity: 5 });
     t.clock.set('2026-01-02T00:00:00Z');
@@ -901,7 +690,7 @@ describe('daily settlement', () => {
     const tenantId = 'tnt_pg_catchup';
     await givenTenant(t, tenantId, { time_zone: 'UTC' });
     await givenApp(t, tenantId, 'app_pg_catchup');
-    await givenCash(tenantId, 0.1);
+    await givenCredit(t, tenantId, { amount: 0.1 });
     t.clock.set('2026-01-01T12:00:00Z');
     await consume({ tenantId, appId: 'app_pg_catchup', billingKey: sms, quantity: 2 }); // 0.09
     t.clock.set('2026-01-03T12:00:00Z');
@@ -934,7 +723,7 @@ describe('daily settlement', () => {
     expect(records.map((record) => [record.total_amount, record.created_at])).toEqual([[0.08, '2026-01-04T00:00:00Z']]);
     expect(markers.map((marker) => marker.record_id)).toEqual([null, null, records[0]?.record_id, null, null]);
     expect(
-      (await cashTransactionsOf(tenantId, 'payg_deduction')).map((row) => [row.amount, row.created_at]).reverse(),
+      (await creditTransactionsOf(t, tenantId, 'payg_deduction')).map((row) => [row.amount, row.created_at]).reverse(),
     ).toEqual([
       [0.09, '2026-01-02T00:00:00Z'],
       [0.01, '2026-01-04T00:00:00Z'],
@@ -951,22 +740,17 @@ describe('daily settlement', () => {
     await settle();
     // An hour after 1 January was settled, an event of 1 January arrives: inside the 3-day late window.
     t.clock.set('2026-01-02T01:00:00Z');
-    const late = await t.app.inject({
-      method: 'POST',
-      url: '/billing/usage/events',
-      headers: await t.as.service(),
-      payload: {
-        events: [
-          {
-            event_id: 'evt_payg_late',
-            tenant_id: tenantId,
-            app_id: 'app_pg_late',
-            resource_type: sms,
-            quantity: 2,
-            timestamp: '2026-01-01T20:00:00Z',
-          },
-        ],
-      },
+    const late = await asService(t).post('/billing/usage/events', {
+      events: [
+        {
+          event_id: 'evt_payg_late',
+          tenant_id: tenantId,
+          app_id: 'app_pg_late',
+          resource_type: sms,
+          quantity: 2,
+          timestamp: '2026-01-01T20:00:00Z',
+        },
+      ],
     });
     expect(late.statusCode, late.body).toBe(200);
     const accepted = late.json<{ data: { accepted: number } }>().data.accepted === 1;
@@ -982,7 +766,7 @@ describe('daily settlement', () => {
     for (const tenantId of tenants) {
       await givenTenant(t, tenantId, { time_zone: 'UTC' });
       await givenApp(t, tenantId, `app_${tenantId.slice(4)}`);
-      await givenCash(tenantId, 1);
+      await givenCredit(t, tenantId, { amount: 1 });
     }
     t.clock.set('2026-01-01T12:00:00Z');
     for (const tenantId of tenants) {
@@ -1025,9 +809,9 @@ describe('daily settlement', () => {
         ['2026-01-02', voice, 10n, 0n],
       ]);
       expect(
-        (await cashTransactionsOf(tenantId, 'payg_deduction')).map((row) => row.amount).sort((a, b) => a - b),
+        (await creditTransactionsOf(t, tenantId, 'payg_deduction')).map((row) => row.amount).sort((a, b) => a - b),
       ).toEqual([0.1, 0.45]);
-      expect(await cashBalanceOf(tenantId)).toBe(0.45);
+      expect(await balanceOf(t, tenantId)).toBe(0.45);
     }
   });
 });
@@ -1038,8 +822,8 @@ describe.skipIf(!process.env.DATABASE_URL)('daily settlement against a concurren
     const appId = 'app_pg_spent';
     await givenTenant(t, tenantId, { time_zone: 'UTC' });
     await givenApp(t, tenantId, appId);
-    await givenCash(tenantId, 1);
-    const marketplace = await givenInstrument(tenantId, 'cloud-marketplace', {
+    await givenCredit(t, tenantId, { amount: 1 });
+    const marketplace = await givenInstrument(t, tenantId, 'cloud-marketplace', {
       amount: 1,
       customer_identifier: 'mkt-spent',
     });
@@ -1101,7 +885,7 @@ describe.skipIf(!process.env.DATABASE_URL)('daily settlement against a concurren
       (row) => row.source === 'payg_deduction',
     );
     expect(deductionTransactions.map((row) => row.amount).sort((a, b) => Number(a - b))).toEqual([10n, 20n, 25n]);
-    expect(await cashBalanceOf(tenantId)).toBe(0);
+    expect(await balanceOf(t, tenantId)).toBe(0);
     expect(await balancesOf(tenantId)).toEqual({ [marketplace.id]: 0.65 });
     expect(await paygRecordsOf(tenantId)).toEqual([]);
   });
@@ -1120,26 +904,30 @@ describe('GET /api/v1/billing/detail/list', () => {
   let marketplace: InstrumentView;
 
   const detailList = (query: string, headers: Headers = {}) =>
-    t.app.inject({ url: `/api/v1/billing/detail/list${query}`, headers });
+    api(t).as({ headers }).get(`/api/v1/billing/detail/list${query}`);
 
   const withKey = (key: string, requestId = 'trace-detail'): Headers => ({
     'df-api-key': key,
     'x-request-id': requestId,
   });
 
-  const contentOf = (response: LightMyRequestResponse): DetailItem[] => {
+  const contentOf = (response: LightMyRequestResponse): DetailItemView[] => {
     expect(response.statusCode, response.body).toBe(200);
-    const body = response.json<DetailBody>();
+    const body = response.json<DetailBody<DetailItemView[]>>();
     expect(body).toMatchObject({ code: 200, errorCode: '', message: '', success: true });
     expect(body.content).not.toBeNull();
     return body.content ?? [];
   };
 
   /** A refusal in the seed's envelope, nothing more, nothing leaked. */
-  const expectDetailError = (response: LightMyRequestResponse, status: number, parameter?: string): DetailBody => {
+  const expectDetailError = (
+    response: LightMyRequestResponse,
+    status: number,
+    parameter?: string,
+  ): DetailBody<DetailItemView[]> => {
     expect(response.statusCode, response.body).toBe(status);
     expectNothingLeaked(response.body);
-    const body = response.json<DetailBody>();
+    const body = response.json<DetailBody<DetailItemView[]>>();
     expect(body).toEqual({
       code: status,
       content: null,
@@ -1161,14 +949,14 @@ describe('GET /api/v1/billing/detail/list', () => {
     await givenApp(t, tenantId, appB);
     await givenTenant(t, otherTenantId, { time_zone: 'UTC' });
     await givenApp(t, otherTenantId, 'app_pg_detail_other');
-    coupon = await givenInstrument(tenantId, 'coupons', {
+    coupon = await givenInstrument(t, tenantId, 'coupons', {
       amount: 0.3,
       valid_to: '2026-02-01T00:00:00Z',
       product_keys: [sms],
     });
-    card = await givenInstrument(tenantId, 'stored-cards', { amount: 0.2 });
-    await givenCash(tenantId, 0.1);
-    marketplace = await givenInstrument(tenantId, 'cloud-marketplace', {
+    card = await givenInstrument(t, tenantId, 'stored-cards', { amount: 0.2 });
+    await givenCredit(t, tenantId, { amount: 0.1 });
+    marketplace = await givenInstrument(t, tenantId, 'cloud-marketplace', {
       amount: 0.1,
       customer_identifier: 'mkt-acct-detail',
     });
@@ -1198,7 +986,7 @@ describe('GET /api/v1/billing/detail/list', () => {
     appId: string,
     billingKey: string,
     amounts: Pick<
-      DetailItem,
+      DetailItemView,
       | 'consumption'
       | 'count'
       | 'originAmount'
@@ -1211,7 +999,7 @@ describe('GET /api/v1/billing/detail/list', () => {
       | 'oweAmount'
       | 'billingResultDetails'
     >,
-  ): DetailItem => ({
+  ): DetailItemView => ({
     consumeTimeOfDay: day,
     orgName: `Tenant ${tenantId}`,
     productName: 'dataFlux',
@@ -1230,7 +1018,7 @@ describe('GET /api/v1/billing/detail/list', () => {
   });
 
   const none = { couponAmount: 0, storedCardAmount: 0, cashAmount: 0, cashCouldAmount: 0 };
-  const expectedLines = (): DetailItem[] => [
+  const expectedLines = (): DetailItemView[] => [
     line('2026-01-01', appA, sms, {
       ...none,
       consumption: '5',
@@ -1460,11 +1248,7 @@ describe('GET /api/v1/billing/detail/list', () => {
 
     const revoked = await givenApiKey(t, tenantId);
     expect(contentOf(await detailList(query, withKey(revoked.key)))).toHaveLength(6);
-    const revocation = await t.app.inject({
-      method: 'DELETE',
-      url: `/billing/api-keys/${tenantId}/${revoked.id}`,
-      headers: await t.as.tenant(tenantId),
-    });
+    const revocation = await asTenantAdmin(t, tenantId).delete(`/billing/api-keys/${tenantId}/${revoked.id}`);
     expect(revocation.statusCode, revocation.body).toBe(200);
     expectDetailError(await detailList(query, withKey(revoked.key)), 401);
 

@@ -1,8 +1,11 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toRfc3339 } from '../../core/clock.js';
+import { asPlatformAdmin } from '../../testing/api.js';
+import { expectError, expectInvalid } from '../../testing/envelopes.js';
+import { givenPlan, planBody } from '../../testing/fixtures.js';
 import { createTestApp, testStart, type TestApp } from '../../testing/test-app.js';
-import type { PlanView } from './schemas.js';
+import type { PlanView } from '../../testing/views.js';
 
 let t: TestApp;
 
@@ -11,68 +14,18 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-interface ErrorBody {
-  code: number;
-  message: string;
-  error: { type: string; details: { in?: string; parameter?: string; reason: string }[] };
-  timestamp: string;
-  request_id: string;
-}
-
 const dataOf = (response: LightMyRequestResponse): PlanView => response.json<{ data: PlanView }>().data;
 
-/** Platform-admin headers minted now: the tests move the clock past a token's lifetime. */
-const admin = () => t.as.platformAdmin();
+/** Platform-admin calls, each with a token minted then: the tests move the clock past a token's lifetime. */
+const admin = () => asPlatformAdmin(t);
 
-const post = async (url: string, payload: Record<string, unknown>) =>
-  t.app.inject({ method: 'POST', url, headers: await admin(), payload });
+const post = (url: string, payload: Record<string, unknown>) => admin().post(url, payload);
 
 const createPlan = (payload: Record<string, unknown>) => post('/admin/plans', payload);
 
-const get = async (url: string) => t.app.inject({ method: 'GET', url, headers: await admin() });
+const get = (url: string) => admin().get(url);
 
-const patch = async (url: string, payload: Record<string, unknown>) =>
-  t.app.inject({ method: 'PATCH', url, headers: await admin(), payload });
-
-/** A minimal valid create body; tests override what they are about. */
-const planBody = (planId: string, overrides: Record<string, unknown> = {}) => ({
-  plan_id: planId,
-  name: `Plan ${planId}`,
-  currency: 'CNY',
-  monthly_price: 99,
-  ...overrides,
-});
-
-const givenPlan = async (planId: string, overrides: Record<string, unknown> = {}): Promise<PlanView> => {
-  const response = await createPlan(planBody(planId, overrides));
-  expect(response.statusCode, response.body).toBe(201);
-  return dataOf(response);
-};
-
-const expectError = (response: LightMyRequestResponse, status: number, type: string): ErrorBody => {
-  expect(response.statusCode, response.body).toBe(status);
-  const body = response.json<ErrorBody>();
-  expect(body).toEqual({
-    code: status,
-    message: expect.any(String) as string,
-    error: { type, details: expect.any(Array) as unknown[] },
-    timestamp: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/) as string,
-    request_id: expect.any(String) as string,
-  });
-  return body;
-};
-
-/** A 400 whose details name the bad parameter, where it was. */
-const expectInvalid = (response: LightMyRequestResponse, parameter: string, location = 'body'): ErrorBody => {
-  const body = expectError(response, 400, 'validation_error');
-  expect(body.error.details, response.body).toContainEqual({
-    in: location,
-    parameter,
-    reason: expect.any(String) as string,
-  });
-  expect(body.message).toContain(parameter);
-  return body;
-};
+const patch = (url: string, payload: Record<string, unknown>) => admin().patch(url, payload);
 
 const storedVersion = (planId: string, version: number) =>
   t.database.db
@@ -126,7 +79,7 @@ describe('POST /admin/plans', () => {
   });
 
   it('applies the defaults: no trial, 7 grace days, downgrade at period end, no resources', async () => {
-    const plan = await givenPlan('defaults', { monthly_price: undefined, yearly_price: 990 });
+    const plan = await givenPlan(t, 'defaults', { monthly_price: undefined, yearly_price: 990 });
     expect(plan).toMatchObject({
       description: '',
       monthly_price: null,
@@ -139,18 +92,18 @@ describe('POST /admin/plans', () => {
   });
 
   it('takes a null price as "no price for that cycle", never as 0', async () => {
-    const plan = await givenPlan('yearly-only', { monthly_price: null, yearly_price: 990 });
+    const plan = await givenPlan(t, 'yearly-only', { monthly_price: null, yearly_price: 990 });
     expect(plan).toMatchObject({ monthly_price: null, yearly_price: 990 });
     expect(await storedVersion('yearly-only', 1)).toMatchObject({ monthly_price: null, yearly_price: 99000n });
   });
 
   it('accepts a free plan (price 0)', async () => {
-    const plan = await givenPlan('free', { monthly_price: 0 });
+    const plan = await givenPlan(t, 'free', { monthly_price: 0 });
     expect(plan).toMatchObject({ monthly_price: 0, yearly_price: null });
   });
 
   it('refuses a taken plan id with 409 and leaves the plan as it was', async () => {
-    await givenPlan('dup');
+    await givenPlan(t, 'dup');
     const response = await createPlan(planBody('dup', { name: 'Other', monthly_price: 1 }));
     expectError(response, 409, 'conflict');
     expect(dataOf(await get('/admin/plans/dup'))).toMatchObject({ name: 'Plan dup', monthly_price: 99, versions: [1] });
@@ -231,7 +184,7 @@ describe('POST /admin/plans', () => {
 
 describe('GET /admin/plans/:plan_id', () => {
   it('returns the plan with its current version', async () => {
-    const created = await givenPlan('basic', {
+    const created = await givenPlan(t, 'basic', {
       resources: [{ resource_type: 'storage_used', included_units: 5, overage_unit_price: '2' }],
     });
     const response = await get('/admin/plans/basic');
@@ -242,7 +195,7 @@ describe('GET /admin/plans/:plan_id', () => {
 
   it('404s an unknown plan and an unknown version', async () => {
     expectError(await get('/admin/plans/nope'), 404, 'not_found');
-    await givenPlan('one-version');
+    await givenPlan(t, 'one-version');
     expectError(await get('/admin/plans/one-version?version=2'), 404, 'not_found');
     expectError(await get('/admin/plans/one-version?version=2147483647'), 404, 'not_found');
   });
@@ -258,7 +211,7 @@ describe('GET /admin/plans/:plan_id', () => {
 
 describe('POST /admin/plans/:plan_id/versions', () => {
   it('adds a version that becomes current and leaves the old one readable and unchanged', async () => {
-    const v1 = await givenPlan('team', {
+    const v1 = await givenPlan(t, 'team', {
       yearly_price: 990,
       trial_days: 7,
       resources: [{ resource_type: 'api_requests', included_units: 1000, overage_unit_price: '0.001' }],
@@ -308,7 +261,7 @@ describe('POST /admin/plans/:plan_id/versions', () => {
   });
 
   it('gives concurrent version creations distinct, consecutive numbers', async () => {
-    await givenPlan('busy');
+    await givenPlan(t, 'busy');
     const responses = await Promise.all(
       [1, 2, 3, 4, 5].map((price) => post('/admin/plans/busy/versions', { currency: 'CNY', monthly_price: price })),
     );
@@ -325,7 +278,7 @@ describe('POST /admin/plans/:plan_id/versions', () => {
   });
 
   it('validates like create, 404s an unknown plan, and writes nothing when refused', async () => {
-    await givenPlan('strict');
+    await givenPlan(t, 'strict');
     expectInvalid(await post('/admin/plans/strict/versions', { currency: 'XYZ', monthly_price: 1 }), 'currency');
     expectInvalid(await post('/admin/plans/strict/versions', { currency: 'CNY' }), 'monthly_price');
     expectInvalid(await post('/admin/plans/strict/versions', { currency: 'JPY', monthly_price: 1.5 }), 'monthly_price');
@@ -340,7 +293,7 @@ describe('POST /admin/plans/:plan_id/versions', () => {
 
 describe('PATCH /admin/plans/:plan_id', () => {
   it('changes name, description and status, never the prices', async () => {
-    await givenPlan('legacy', { yearly_price: 900 });
+    await givenPlan(t, 'legacy', { yearly_price: 900 });
     await post('/admin/plans/legacy/versions', { currency: 'CNY', monthly_price: 120 });
     t.clock.advance(1000);
     const response = await patch('/admin/plans/legacy', {
@@ -376,7 +329,7 @@ describe('PATCH /admin/plans/:plan_id', () => {
   });
 
   it('refuses price fields, unknown fields and an empty body with a 400; 404s an unknown plan', async () => {
-    await givenPlan('fixed');
+    await givenPlan(t, 'fixed');
     expectInvalid(await patch('/admin/plans/fixed', { monthly_price: 1 }), 'monthly_price');
     expectInvalid(await patch('/admin/plans/fixed', { name: 'X', currency: 'USD' }), 'currency');
     expectInvalid(await patch('/admin/plans/fixed', { status: 'deleted' }), 'status');
@@ -411,11 +364,11 @@ describe('GET /admin/plans', () => {
 
   it('lists newest first, ties by id, in pages that neither overlap nor skip', async () => {
     t.clock.advance(3_600_000);
-    await givenPlan('tie-a');
-    await givenPlan('tie-c');
-    await givenPlan('tie-b');
+    await givenPlan(t, 'tie-a');
+    await givenPlan(t, 'tie-c');
+    await givenPlan(t, 'tie-b');
     t.clock.advance(1000);
-    await givenPlan('newest', { currency: 'JPY', monthly_price: 500 });
+    await givenPlan(t, 'newest', { currency: 'JPY', monthly_price: 500 });
 
     const { items, total } = await listAll('', 3);
     expect(items).toHaveLength(total);
@@ -432,7 +385,7 @@ describe('GET /admin/plans', () => {
   });
 
   it('filters by status', async () => {
-    await givenPlan('retired');
+    await givenPlan(t, 'retired');
     await patch('/admin/plans/retired', { status: 'archived' });
     const archived = await listAll('&status=archived', 100);
     expect(archived.items.map((item) => item.plan_id)).toContain('retired');
@@ -457,21 +410,21 @@ describe('GET /admin/plans', () => {
 
 describe('money stays exact', () => {
   it('JPY has no decimals', async () => {
-    const plan = await givenPlan('yen', { currency: 'JPY', monthly_price: 500, yearly_price: 5000 });
+    const plan = await givenPlan(t, 'yen', { currency: 'JPY', monthly_price: 500, yearly_price: 5000 });
     expect(plan).toMatchObject({ monthly_price: 500, yearly_price: 5000 });
     expect(await storedVersion('yen', 1)).toMatchObject({ monthly_price: 500n, yearly_price: 5000n });
     expectInvalid(await createPlan(planBody('yen-bad', { currency: 'JPY', monthly_price: 500.5 })), 'monthly_price');
   });
 
   it('BHD has three decimals', async () => {
-    const plan = await givenPlan('dinar', { currency: 'BHD', monthly_price: 12.345 });
+    const plan = await givenPlan(t, 'dinar', { currency: 'BHD', monthly_price: 12.345 });
     expect(plan.monthly_price).toBe(12.345);
     expect(await storedVersion('dinar', 1)).toMatchObject({ monthly_price: 12345n });
     expectInvalid(await createPlan(planBody('dinar-bad', { currency: 'BHD', monthly_price: 1.2345 })), 'monthly_price');
   });
 
   it('0.29 CNY stays 0.29 (no float rounding on the way in or out)', async () => {
-    const plan = await givenPlan('cheap', { monthly_price: 0.29, yearly_price: 1.1 });
+    const plan = await givenPlan(t, 'cheap', { monthly_price: 0.29, yearly_price: 1.1 });
     expect(plan).toMatchObject({ monthly_price: 0.29, yearly_price: 1.1 });
     expect(await storedVersion('cheap', 1)).toMatchObject({ monthly_price: 29n, yearly_price: 110n });
     const read = await get('/admin/plans/cheap');
@@ -480,11 +433,11 @@ describe('money stays exact', () => {
   });
 
   it('the largest accepted price round-trips exactly; larger ones, which a JSON number may not hold, are refused', async () => {
-    const plan = await givenPlan('max', { monthly_price: 9999999999999.99, yearly_price: 0.01 });
+    const plan = await givenPlan(t, 'max', { monthly_price: 9999999999999.99, yearly_price: 0.01 });
     expect(plan).toMatchObject({ monthly_price: 9999999999999.99, yearly_price: 0.01 });
     expect(await storedVersion('max', 1)).toMatchObject({ monthly_price: 999999999999999n, yearly_price: 1n });
     expect((await get('/admin/plans/max')).body).toContain('"monthly_price":9999999999999.99');
-    const yen = await givenPlan('max-yen', { currency: 'JPY', monthly_price: 999999999999999 });
+    const yen = await givenPlan(t, 'max-yen', { currency: 'JPY', monthly_price: 999999999999999 });
     expect(yen.monthly_price).toBe(999999999999999);
     for (const [currency, price] of [
       ['CNY', 10000000000000],
@@ -497,7 +450,7 @@ describe('money stays exact', () => {
   });
 
   it('overage unit prices stay the decimal text they were given', async () => {
-    const plan = await givenPlan('overage', {
+    const plan = await givenPlan(t, 'overage', {
       resources: [
         { resource_type: 'bandwidth_used', included_units: 0, overage_unit_price: '0.0000000001' },
         { resource_type: 'login_attempts', included_units: 9007199254740991, overage_unit_price: '999999999999.5' },

@@ -1,7 +1,25 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { givenTenant } from '../../testing/fixtures.js';
+import { asPlatformAdmin } from '../../testing/api.js';
+import { expectData } from '../../testing/envelopes.js';
+import {
+  balanceOf,
+  billingRun,
+  changeSubscription,
+  creditTransactionsOf,
+  givenCredit,
+  givenPlan,
+  givenSubscription,
+  givenTenant,
+  noSteps,
+  recordOf,
+  recordsOf,
+  subscriptionOf,
+  updateSubscriptionSettings,
+} from '../../testing/fixtures.js';
+import { cny, halfUp, sixPercentTax } from '../../testing/money-by-hand.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
+import type { RecordDetailView } from '../../testing/views.js';
 
 /*
  * Tenants driven through months of their life over the HTTP API, the clock moved by hand and the
@@ -11,7 +29,6 @@ import { createTestApp, type TestApp } from '../../testing/test-app.js';
  */
 
 let t: TestApp;
-let keySeq = 0;
 beforeEach(async () => {
   t = await createTestApp();
 });
@@ -29,174 +46,25 @@ const shanghai = (local: string): string => {
   return new Date(`${withTime}+08:00`).toISOString().replace('.000Z', 'Z');
 };
 
-/** Half-up division of non-negative integers: floor((2n + d) / 2d). */
-const halfUp = (numerator: number, denominator: number): number =>
-  Math.floor((2 * numerator + denominator) / (2 * denominator));
-
-/** Tax on a line of `minor` units at 6 %, rounded half-up to the minor unit. */
-const taxOf = (minor: number): number => halfUp(minor * 6, 100);
-
-/** Minor units (fen) as the API's major-unit JSON number. */
-const cny = (minor: number): number => minor / 100;
-
 const seconds = (from: string, to: string): number => (Date.parse(to) - Date.parse(from)) / 1000;
 
 /** The prorated share of a per-period difference: difference × seconds left / seconds in the period, half-up. */
 const prorated = (differenceMinor: number, periodStart: string, periodEnd: string, at: string) => {
   const left = seconds(at, periodEnd);
   const of = seconds(periodStart, periodEnd);
-  return { left, of, amount: halfUp(differenceMinor * left, of) };
+  return { left, of, amount: Number(halfUp(BigInt(differenceMinor * left), BigInt(of))) };
 };
 
 // ---------------------------------------------------------------- HTTP
 
-interface Envelope<T> {
-  data: T;
-}
-
-interface LineView {
-  amount: number;
-  description: string;
-  quantity: number;
-  resource_type: string;
-  tax_amount: number;
-  tax_rate: number;
-  unit_price: number;
-}
-
-interface RecordView {
-  record_id: string;
-  invoice_number: string | null;
-  status: string;
-  type: string;
-  created_at: string;
-  amount: number;
-  tax_amount: number;
-  total_amount: number;
-  line_items: LineView[];
-}
-
-interface RecordDetailView extends RecordView {
-  finalized_at: string | null;
-  amount_paid: number;
-  status_history: {
-    from_status: string | null;
-    to_status: string;
-    actor: string;
-    reason: string | null;
-    occurred_at: string;
-  }[];
-}
-
-interface LedgerView {
-  id: string;
-  type: string;
-  source: string;
-  source_id: string | null;
-  amount: number;
-  balance: number;
-  remark: string;
-  created_at: string;
-}
-
-interface SubscriptionView {
-  id: string;
-  status: string;
-  plan_id: string;
-  open_record_id: string | null;
-  [field: string]: unknown;
-}
-
-interface BillingRunView {
-  as_of: string;
-  subscriptions: number;
-  steps: { trial_end: number; period_end: number; payment_retry: number; grace_expiry: number };
-  failures: unknown[];
-}
-
-const adminPost = async (url: string, payload: Record<string, unknown> = {}) => {
-  const response = await t.app.inject({
-    method: 'POST',
-    url,
-    headers: { ...(await t.as.platformAdmin()), 'idempotency-key': `scenario-${++keySeq}` },
-    payload,
-  });
-  expect(response.statusCode, response.body).toBeLessThan(300);
-  return response;
-};
-
-/** A subscription write by the tenant's own admin, answered with the subscription. */
-const tenantWrite = async (tenantId: string, path: string, payload: Record<string, unknown>, status = 200) => {
-  const response = await t.app.inject({
-    method: 'POST',
-    url: `/billing/subscriptions/${tenantId}${path}`,
-    headers: { ...(await t.as.tenant(tenantId)), 'idempotency-key': `scenario-${++keySeq}` },
-    payload,
-  });
-  expect(response.statusCode, response.body).toBe(status);
-  return response.json<Envelope<SubscriptionView>>().data;
-};
-
-const subscribe = (tenantId: string, payload: Record<string, unknown>) => tenantWrite(tenantId, '', payload, 201);
-const changePlan = (tenantId: string, planId: string) => tenantWrite(tenantId, '/change-plan', { plan_id: planId });
-
-const updateSettings = async (tenantId: string, payload: Record<string, unknown>) => {
-  const response = await t.app.inject({
-    method: 'PATCH',
-    url: `/billing/subscriptions/${tenantId}`,
-    headers: await t.as.tenant(tenantId),
-    payload,
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json<Envelope<SubscriptionView>>().data;
-};
-
-const subscription = async (tenantId: string) => {
-  const response = await t.app.inject({
-    url: `/billing/subscriptions/${tenantId}`,
-    headers: await t.as.tenant(tenantId, 'tenant_viewer'),
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json<Envelope<SubscriptionView>>().data;
-};
+const changePlan = (tenantId: string, planId: string) =>
+  changeSubscription(t, tenantId, '/change-plan', { plan_id: planId });
 
 /** Every finalised record of the tenant, oldest first (the API lists newest first). */
-const records = async (tenantId: string) => {
-  const response = await t.app.inject({
-    url: `/billing/records/${tenantId}/search?page_size=100`,
-    headers: await t.as.tenant(tenantId, 'tenant_viewer'),
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json<{ items: RecordView[] }>().items.reverse();
-};
-
-const recordDetail = async (tenantId: string, recordId: string) => {
-  const response = await t.app.inject({
-    url: `/billing/records/${tenantId}/${recordId}`,
-    headers: await t.as.tenant(tenantId, 'tenant_viewer'),
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json<Envelope<RecordDetailView>>().data;
-};
+const records = async (tenantId: string) => (await recordsOf(t, tenantId)).reverse();
 
 /** Every credit transaction of the tenant, oldest first (the scenarios never post two at one instant). */
-const ledger = async (tenantId: string) => {
-  const response = await t.app.inject({
-    url: `/billing/credit-transactions/${tenantId}?page_size=100`,
-    headers: await t.as.tenant(tenantId, 'tenant_viewer'),
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json<{ items: LedgerView[] }>().items.reverse();
-};
-
-const balance = async (tenantId: string) => {
-  const response = await t.app.inject({
-    url: `/billing/credit-balance/${tenantId}`,
-    headers: await t.as.tenant(tenantId, 'tenant_viewer'),
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json<Envelope<{ balance: number }>>().data.balance;
-};
+const ledger = async (tenantId: string) => (await creditTransactionsOf(t, tenantId)).reverse();
 
 /** The subscription's lifecycle history; no endpoint shows it, so it is read from its table. */
 const history = async (tenantId: string) => {
@@ -217,24 +85,11 @@ const history = async (tenantId: string) => {
 
 /** Everything a billing run could change for a tenant. */
 const snapshot = async (tenantId: string) => ({
-  subscription: await subscription(tenantId),
+  subscription: await subscriptionOf(t, tenantId),
   records: await records(tenantId),
   ledger: await ledger(tenantId),
   history: await history(tenantId),
 });
-
-const postBillingRun = async (asOf: string) => {
-  const response = await t.app.inject({
-    method: 'POST',
-    url: '/admin/billing-run',
-    headers: await t.as.platformAdmin(),
-    payload: { as_of: asOf },
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json<Envelope<BillingRunView>>().data;
-};
-
-const noSteps = { usage_close: 0, trial_end: 0, period_end: 0, payment_retry: 0, grace_expiry: 0 };
 
 /**
  * Moves the clock to `at` and runs billing as of it; then runs it again as of the same instant,
@@ -242,11 +97,11 @@ const noSteps = { usage_close: 0, trial_end: 0, period_end: 0, payment_retry: 0,
  */
 const billAt = async (tenantId: string, at: string) => {
   t.clock.set(at);
-  const first = await postBillingRun(at);
+  const first = await billingRun(t, at);
   expect(first.as_of).toBe(at);
   expect(first.failures).toEqual([]);
   const before = await snapshot(tenantId);
-  const replay = await postBillingRun(at);
+  const replay = await billingRun(t, at);
   expect(replay).toEqual({ as_of: at, subscriptions: 0, steps: noSteps, failures: [] });
   expect(await snapshot(tenantId)).toEqual(before);
   return first.steps;
@@ -254,14 +109,8 @@ const billAt = async (tenantId: string, at: string) => {
 
 // ---------------------------------------------------------------- fixtures and expectations
 
-const givenPlan = (plan: Record<string, unknown>) => adminPost('/admin/plans', { currency: 'CNY', ...plan });
-
 const topUp = (tenantId: string, amount: number, paymentId: string) =>
-  adminPost(`/admin/credits/${tenantId}/top-up`, {
-    amount,
-    source_id: paymentId,
-    remark: `Bank transfer ${paymentId}`,
-  });
+  givenCredit(t, tenantId, { kind: 'top-up', amount, source_id: paymentId, remark: `Bank transfer ${paymentId}` });
 
 /** A period invoice as the API shows it: one line, 1 × the plan price, 6 % tax. */
 const periodInvoice = (invoice: {
@@ -273,7 +122,7 @@ const periodInvoice = (invoice: {
   to: string;
   status: string;
 }) => {
-  const tax = taxOf(invoice.priceMinor);
+  const tax = sixPercentTax(invoice.priceMinor);
   const description = `${invoice.planName} Monthly Subscription`;
   return {
     record_id: expect.stringMatching(recordIdShape) as unknown,
@@ -388,22 +237,21 @@ describe('a year of one subscription', () => {
     const basic = { minor: 99_00, name: 'Basic' };
     const pro = { minor: 499_00, name: 'Pro' };
     const lite = { minor: 49_00, name: 'Lite' };
-    await givenPlan({
-      plan_id: 'basic',
+    await givenPlan(t, 'basic', {
       name: basic.name,
       monthly_price: 99,
       trial_days: 14,
       grace_period_days: 7,
       downgrade_policy: 'immediate',
     });
-    await givenPlan({ plan_id: 'pro', name: pro.name, monthly_price: 499, downgrade_policy: 'at_period_end' });
-    await givenPlan({ plan_id: 'lite', name: lite.name, monthly_price: 49, downgrade_policy: 'at_period_end' });
+    await givenPlan(t, 'pro', { name: pro.name, monthly_price: 499, downgrade_policy: 'at_period_end' });
+    await givenPlan(t, 'lite', { name: lite.name, monthly_price: 49, downgrade_policy: 'at_period_end' });
 
     // Subscribing at local midnight puts every period boundary at local midnight (16:00Z the day before).
     const subscribedAt = shanghai('2026-01-18');
     const trialEnd = shanghai('2026-02-01');
     t.clock.set(subscribedAt);
-    const started = await subscribe(tenant, {
+    const started = await givenSubscription(t, tenant, {
       plan_id: 'basic',
       billing_cycle: 'monthly',
       payment_method: 'sandbox_success',
@@ -429,7 +277,7 @@ describe('a year of one subscription', () => {
 
     // A second before the trial ends there is nothing to bill.
     expect(await billAt(tenant, shanghai('2026-01-31T23:59:59'))).toEqual(noSteps);
-    expect(await subscription(tenant)).toMatchObject(expected);
+    expect(await subscriptionOf(t, tenant)).toMatchObject(expected);
 
     // Trial end: the first paid period starts there and is invoiced and charged at once.
     expect(await billAt(tenant, trialEnd)).toEqual({ ...noSteps, trial_end: 1 });
@@ -440,7 +288,7 @@ describe('a year of one subscription', () => {
       current_period_start: february.start,
       current_period_end: february.end,
     };
-    expect(await subscription(tenant)).toMatchObject(expected);
+    expect(await subscriptionOf(t, tenant)).toMatchObject(expected);
     const invoices: unknown[] = [
       periodInvoice({
         tenant,
@@ -455,7 +303,7 @@ describe('a year of one subscription', () => {
     let seen = await records(tenant);
     expect(seen).toEqual(invoices);
     const trialInvoiceId = seen[0]!.record_id;
-    expect((await recordDetail(tenant, trialInvoiceId)).status_history).toEqual([
+    expect((await recordOf(t, tenant, trialInvoiceId)).status_history).toEqual([
       ...issued(trialEnd),
       {
         from_status: 'pending',
@@ -471,7 +319,7 @@ describe('a year of one subscription', () => {
     t.clock.set(upgradedAt);
     const upgradeCharge = prorated(pro.minor - basic.minor, february.start, february.end, upgradedAt);
     expect(upgradeCharge).toEqual({ left: 1_598_400, of: 2_419_200, amount: 264_29 });
-    const upgradeTax = taxOf(upgradeCharge.amount);
+    const upgradeTax = sixPercentTax(upgradeCharge.amount);
     expect(upgradeTax).toBe(15_86);
     expect(await changePlan(tenant, 'pro')).toMatchObject({ ...expected, plan_id: 'pro', amount: 499 });
     expected = { ...expected, plan_id: 'pro', amount: 499, grace_period_days: 7 };
@@ -511,7 +359,7 @@ describe('a year of one subscription', () => {
     t.clock.set(downgradedAt);
     const downgradeNet = prorated(pro.minor - basic.minor, february.start, february.end, downgradedAt);
     expect(downgradeNet).toEqual({ left: 734_400, of: 2_419_200, amount: 121_43 });
-    const downgradeCredit = downgradeNet.amount + taxOf(downgradeNet.amount);
+    const downgradeCredit = downgradeNet.amount + sixPercentTax(downgradeNet.amount);
     expect(downgradeCredit).toBe(128_72);
     expected = { ...expected, plan_id: 'basic', amount: 99 };
     expect(await changePlan(tenant, 'basic')).toMatchObject(expected);
@@ -535,8 +383,8 @@ describe('a year of one subscription', () => {
     const march = { start: february.end, end: shanghai('2026-04-01') };
     expect(await billAt(tenant, march.start)).toEqual({ ...noSteps, period_end: 1 });
     expected = { ...expected, current_period_start: march.start, current_period_end: march.end };
-    expect(await subscription(tenant)).toMatchObject(expected);
-    const basicTotal = basic.minor + taxOf(basic.minor);
+    expect(await subscriptionOf(t, tenant)).toMatchObject(expected);
+    const basicTotal = basic.minor + sixPercentTax(basic.minor);
     expect(basicTotal).toBe(104_94);
     invoices.push(
       periodInvoice({
@@ -567,7 +415,7 @@ describe('a year of one subscription', () => {
       }),
     );
     expect(await ledger(tenant)).toEqual(ledgerEntries);
-    expect(await recordDetail(tenant, marchInvoiceId)).toMatchObject({
+    expect(await recordOf(t, tenant, marchInvoiceId)).toMatchObject({
       amount_paid: cny(basicTotal),
       status_history: [
         ...issued(march.start),
@@ -585,7 +433,7 @@ describe('a year of one subscription', () => {
     const declineSetAt = shanghai('2026-03-15T09:00');
     t.clock.set(declineSetAt);
     expected = { ...expected, payment_method: 'sandbox_decline' };
-    expect(await updateSettings(tenant, { payment_method: 'sandbox_decline' })).toMatchObject(expected);
+    expect(await updateSubscriptionSettings(t, tenant, { payment_method: 'sandbox_decline' })).toMatchObject(expected);
 
     // April renewal: the balance pays what it can, the card is declined for the rest, dunning starts.
     const april = { start: march.end, end: shanghai('2026-05-01') };
@@ -630,12 +478,12 @@ describe('a year of one subscription', () => {
       grace_ends_at: graceEnd,
       next_payment_attempt_at: shanghai('2026-04-02'),
     };
-    expect(await subscription(tenant)).toMatchObject(expected);
+    expect(await subscriptionOf(t, tenant)).toMatchObject(expected);
     const aprilHistory = [
       ...issued(april.start),
       { from_status: 'pending', to_status: 'failed', actor: 'billing-run', reason: declined, occurred_at: april.start },
     ];
-    expect(await recordDetail(tenant, aprilInvoiceId)).toMatchObject({
+    expect(await recordOf(t, tenant, aprilInvoiceId)).toMatchObject({
       status: 'failed',
       amount_paid: cny(paidByBalanceInApril),
       status_history: aprilHistory,
@@ -651,7 +499,7 @@ describe('a year of one subscription', () => {
       const retryAt = shanghai(retryDay);
       expect(await billAt(tenant, retryAt)).toEqual({ ...noSteps, payment_retry: 1 });
       expected = { ...expected, next_payment_attempt_at: nextAttempt };
-      expect(await subscription(tenant)).toMatchObject(expected);
+      expect(await subscriptionOf(t, tenant)).toMatchObject(expected);
       aprilHistory.push(
         {
           from_status: 'failed',
@@ -662,7 +510,7 @@ describe('a year of one subscription', () => {
         },
         { from_status: 'pending', to_status: 'failed', actor: 'billing-run', reason: declined, occurred_at: retryAt },
       );
-      expect((await recordDetail(tenant, aprilInvoiceId)).status_history).toEqual(aprilHistory);
+      expect((await recordOf(t, tenant, aprilInvoiceId)).status_history).toEqual(aprilHistory);
     }
     expect(await records(tenant)).toEqual(invoices);
     expect(await ledger(tenant)).toEqual(ledgerEntries);
@@ -688,8 +536,8 @@ describe('a year of one subscription', () => {
     t.clock.set(recoveredAt);
     const stillOwed = basicTotal - paidByBalanceInApril;
     expect(stillOwed).toBe(81_16);
-    const paid = await adminPost(`/admin/records/${tenant}/${aprilInvoiceId}/pay-from-balance`);
-    expect(paid.json<Envelope<RecordDetailView>>().data).toMatchObject({
+    const paid = await asPlatformAdmin(t).post(`/admin/records/${tenant}/${aprilInvoiceId}/pay-from-balance`, {});
+    expect(expectData<RecordDetailView>(paid)).toMatchObject({
       status: 'paid',
       amount_paid: cny(basicTotal),
     });
@@ -715,7 +563,7 @@ describe('a year of one subscription', () => {
       reason: paidFromBalance,
       occurred_at: recoveredAt,
     });
-    expect((await recordDetail(tenant, aprilInvoiceId)).status_history).toEqual(aprilHistory);
+    expect((await recordOf(t, tenant, aprilInvoiceId)).status_history).toEqual(aprilHistory);
     // Active again at once, without waiting for a billing run.
     expected = {
       ...expected,
@@ -725,18 +573,18 @@ describe('a year of one subscription', () => {
       grace_ends_at: null,
       next_payment_attempt_at: null,
     };
-    expect(await subscription(tenant)).toMatchObject(expected);
+    expect(await subscriptionOf(t, tenant)).toMatchObject(expected);
     (invoices[3] as { status: string }).status = 'paid';
     expect(await records(tenant)).toEqual(invoices);
     // The grace end that was due no longer suspends anything.
     expect(await billAt(tenant, graceEnd)).toEqual(noSteps);
-    expect(await subscription(tenant)).toMatchObject(expected);
+    expect(await subscriptionOf(t, tenant)).toMatchObject(expected);
 
     // A working card again, and a downgrade to lite, whose policy waits for the period end.
     const cardFixedAt = shanghai('2026-04-08T11:00');
     t.clock.set(cardFixedAt);
     expected = { ...expected, payment_method: 'sandbox_success' };
-    expect(await updateSettings(tenant, { payment_method: 'sandbox_success' })).toMatchObject(expected);
+    expect(await updateSubscriptionSettings(t, tenant, { payment_method: 'sandbox_success' })).toMatchObject(expected);
     const scheduledAt = shanghai('2026-04-10T15:00');
     t.clock.set(scheduledAt);
     expected = {
@@ -758,7 +606,7 @@ describe('a year of one subscription', () => {
       current_period_start: may.start,
       current_period_end: may.end,
     };
-    expect(await subscription(tenant)).toMatchObject(expected);
+    expect(await subscriptionOf(t, tenant)).toMatchObject(expected);
     invoices.push(
       periodInvoice({
         tenant,
@@ -786,7 +634,7 @@ describe('a year of one subscription', () => {
       }),
     );
     expect(await ledger(tenant)).toEqual(ledgerEntries);
-    expect(await recordDetail(tenant, mayInvoiceId)).toMatchObject({
+    expect(await recordOf(t, tenant, mayInvoiceId)).toMatchObject({
       amount_paid: cny(balanceMinor),
       status_history: [
         ...issued(may.start),
@@ -827,18 +675,18 @@ describe('a year of one subscription', () => {
     expect(seen).toEqual(invoices);
     const july = { start: shanghai('2026-07-01'), end: shanghai('2026-08-01') };
     expected = { ...expected, current_period_start: july.start, current_period_end: july.end };
-    expect(await subscription(tenant)).toMatchObject(expected);
+    expect(await subscriptionOf(t, tenant)).toMatchObject(expected);
     expect(await ledger(tenant)).toEqual(ledgerEntries);
 
     // Cancel at period end: still active until August 1, then canceled with no invoice.
     const cancelAt = shanghai('2026-07-20T09:30');
     t.clock.set(cancelAt);
     expected = { ...expected, cancel_at_period_end: true };
-    expect(await tenantWrite(tenant, '/cancel', { reason: 'moving on' })).toMatchObject(expected);
+    expect(await changeSubscription(t, tenant, '/cancel', { reason: 'moving on' })).toMatchObject(expected);
     expect(await billAt(tenant, shanghai('2026-07-31T23:59:59'))).toEqual(noSteps);
     expect(await billAt(tenant, july.end)).toEqual({ ...noSteps, period_end: 1 });
     expected = { ...expected, status: 'canceled', cancel_at_period_end: false, ended_at: july.end };
-    expect(await subscription(tenant)).toMatchObject(expected);
+    expect(await subscriptionOf(t, tenant)).toMatchObject(expected);
 
     // Runs to the end of the year and beyond issue nothing more.
     for (const later of [shanghai('2026-09-01'), shanghai('2026-12-31T23:59:59'), shanghai('2027-03-01')]) {
@@ -846,8 +694,8 @@ describe('a year of one subscription', () => {
     }
     expect(await records(tenant)).toEqual(invoices);
     expect(await ledger(tenant)).toEqual(ledgerEntries);
-    expect(await balance(tenant)).toBe(0);
-    expect(await subscription(tenant)).toMatchObject(expected);
+    expect(await balanceOf(t, tenant)).toBe(0);
+    expect(await subscriptionOf(t, tenant)).toMatchObject(expected);
 
     expect(await history(tenant)).toEqual([
       event({ kind: 'subscribed', from: null, to: 'trialing', planId: 'basic', at: subscribedAt, actor: admin }),
@@ -951,10 +799,10 @@ describe('shorter scenarios', () => {
   it('anchors on January 31: periods end Feb 28, Mar 31, Apr 30, May 31, one invoice each', async () => {
     const tenant = 'tnt_month_end';
     await givenTenant(t, tenant, { time_zone: 'Asia/Shanghai', tax_rate: taxRate });
-    await givenPlan({ plan_id: 'pro', name: 'Pro', monthly_price: 499, trial_days: 14 });
+    await givenPlan(t, 'pro', { name: 'Pro', monthly_price: 499, trial_days: 14 });
     const subscribedAt = shanghai('2026-01-31');
     t.clock.set(subscribedAt);
-    const started = await subscribe(tenant, {
+    const started = await givenSubscription(t, tenant, {
       plan_id: 'pro',
       billing_cycle: 'monthly',
       trial: false,
@@ -990,7 +838,7 @@ describe('shorter scenarios', () => {
         await billAt(tenant, new Date(Date.parse(shanghai(start)) - 1000).toISOString().replace('.000Z', 'Z')),
       ).toEqual(noSteps);
       expect(await billAt(tenant, shanghai(start))).toEqual({ ...noSteps, period_end: 1 });
-      expect(await subscription(tenant)).toMatchObject({
+      expect(await subscriptionOf(t, tenant)).toMatchObject({
         ...settled,
         status: 'active',
         current_period_start: shanghai(start),
@@ -1017,12 +865,12 @@ describe('shorter scenarios', () => {
     const admin = `usr_admin_of_${tenant}`;
     await givenTenant(t, tenant, { time_zone: 'Asia/Shanghai', tax_rate: taxRate });
     // Three grace days: only the +1 day retry falls before the grace end; +3 is the grace end itself.
-    await givenPlan({ plan_id: 'pro', name: 'Pro', monthly_price: 499, grace_period_days: 3 });
+    await givenPlan(t, 'pro', { name: 'Pro', monthly_price: 499, grace_period_days: 3 });
     const periodStart = shanghai('2026-03-01');
     const periodEnd = shanghai('2026-04-01');
     const graceEnd = shanghai('2026-03-04');
     t.clock.set(periodStart);
-    const started = await subscribe(tenant, {
+    const started = await givenSubscription(t, tenant, {
       plan_id: 'pro',
       billing_cycle: 'monthly',
       payment_method: 'sandbox_decline',
@@ -1057,20 +905,20 @@ describe('shorter scenarios', () => {
 
     expect(await billAt(tenant, shanghai('2026-03-02'))).toEqual({ ...noSteps, payment_retry: 1 });
     expected = { ...expected, next_payment_attempt_at: null };
-    expect(await subscription(tenant)).toMatchObject(expected);
+    expect(await subscriptionOf(t, tenant)).toMatchObject(expected);
 
     expect(await billAt(tenant, graceEnd)).toEqual({ ...noSteps, grace_expiry: 1 });
     expected = { ...expected, status: 'suspended', grace_ends_at: null };
-    expect(await subscription(tenant)).toMatchObject(expected);
+    expect(await subscriptionOf(t, tenant)).toMatchObject(expected);
 
     expect(await billAt(tenant, shanghai('2026-03-31T23:59:59'))).toEqual(noSteps);
     expect(await billAt(tenant, periodEnd)).toEqual({ ...noSteps, period_end: 1 });
     expected = { ...expected, status: 'canceled', past_due_since: null, ended_at: periodEnd };
-    expect(await subscription(tenant)).toMatchObject(expected);
+    expect(await subscriptionOf(t, tenant)).toMatchObject(expected);
     // No renewal of an unpaid period, and none later.
     expect(await billAt(tenant, shanghai('2026-06-01'))).toEqual(noSteps);
     expect(await records(tenant)).toEqual([invoice]);
-    expect(await recordDetail(tenant, recordId)).toMatchObject({
+    expect(await recordOf(t, tenant, recordId)).toMatchObject({
       status: 'failed',
       amount_paid: 0,
       status_history: [
@@ -1134,20 +982,22 @@ describe('shorter scenarios', () => {
 
     // Paying the owed invoice afterwards settles the debt but does not bring an ended subscription back.
     t.clock.set(shanghai('2026-06-02T10:00'));
-    await adminPost(`/admin/records/${tenant}/${recordId}/mark-paid`, { reason: 'bank transfer' });
-    expect((await recordDetail(tenant, recordId)).status).toBe('paid');
-    expect(await subscription(tenant)).toMatchObject({ status: 'canceled', ended_at: periodEnd });
+    expectData(
+      await asPlatformAdmin(t).post(`/admin/records/${tenant}/${recordId}/mark-paid`, { reason: 'bank transfer' }),
+    );
+    expect((await recordOf(t, tenant, recordId)).status).toBe('paid');
+    expect(await subscriptionOf(t, tenant)).toMatchObject({ status: 'canceled', ended_at: periodEnd });
   });
 
   it('expires at the period end when auto_renew is off, issuing no renewal', async () => {
     const tenant = 'tnt_no_renew';
     const admin = `usr_admin_of_${tenant}`;
     await givenTenant(t, tenant, { time_zone: 'Asia/Shanghai', tax_rate: taxRate });
-    await givenPlan({ plan_id: 'pro', name: 'Pro', monthly_price: 499 });
+    await givenPlan(t, 'pro', { name: 'Pro', monthly_price: 499 });
     const periodStart = shanghai('2026-01-10');
     const periodEnd = shanghai('2026-02-10');
     t.clock.set(periodStart);
-    await subscribe(tenant, { plan_id: 'pro', billing_cycle: 'monthly', payment_method: 'sandbox_success' });
+    await givenSubscription(t, tenant, { plan_id: 'pro', billing_cycle: 'monthly', payment_method: 'sandbox_success' });
     const turnedOffAt = shanghai('2026-01-20T08:00');
     t.clock.set(turnedOffAt);
     let expected: Record<string, unknown> = {
@@ -1159,12 +1009,12 @@ describe('shorter scenarios', () => {
       current_period_start: periodStart,
       current_period_end: periodEnd,
     };
-    expect(await updateSettings(tenant, { auto_renew: false })).toMatchObject(expected);
+    expect(await updateSubscriptionSettings(t, tenant, { auto_renew: false })).toMatchObject(expected);
 
     expect(await billAt(tenant, shanghai('2026-02-09T23:59:59'))).toEqual(noSteps);
     expect(await billAt(tenant, periodEnd)).toEqual({ ...noSteps, period_end: 1 });
     expected = { ...expected, status: 'expired', ended_at: periodEnd };
-    expect(await subscription(tenant)).toMatchObject(expected);
+    expect(await subscriptionOf(t, tenant)).toMatchObject(expected);
     expect(await billAt(tenant, shanghai('2026-05-01'))).toEqual(noSteps);
 
     const invoice = periodInvoice({
@@ -1203,7 +1053,7 @@ describe('shorter scenarios', () => {
   it('catches up three missed periods in one run, each invoice dated and numbered at its own period start', async () => {
     const tenant = 'tnt_catch_up';
     await givenTenant(t, tenant, { time_zone: 'Asia/Shanghai', tax_rate: taxRate });
-    await givenPlan({ plan_id: 'pro', name: 'Pro', monthly_price: 499 });
+    await givenPlan(t, 'pro', { name: 'Pro', monthly_price: 499 });
     // 2027-01-01 local is 2026-12-31T16:00Z: an invoice dated there belongs to 2027's numbering.
     const periods = [
       { from: '2026-11-01', to: '2026-12-01', number: 'INV-2026-001' },
@@ -1212,7 +1062,7 @@ describe('shorter scenarios', () => {
       { from: '2027-02-01', to: '2027-03-01', number: 'INV-2027-002' },
     ];
     t.clock.set(shanghai(periods[0]!.from));
-    await subscribe(tenant, { plan_id: 'pro', billing_cycle: 'monthly', payment_method: 'sandbox_success' });
+    await givenSubscription(t, tenant, { plan_id: 'pro', billing_cycle: 'monthly', payment_method: 'sandbox_success' });
     expect(await records(tenant)).toHaveLength(1);
 
     // The clock jumps three and a half months; one run owes three renewals.
@@ -1225,11 +1075,11 @@ describe('shorter scenarios', () => {
     );
     for (const [index, record] of seen.entries()) {
       const issuedAt = shanghai(periods[index]!.from);
-      const detail = await recordDetail(tenant, record.record_id);
+      const detail = await recordOf(t, tenant, record.record_id);
       expect(detail.finalized_at).toBe(issuedAt);
       expect(detail.status_history.map((change) => change.occurred_at)).toEqual([issuedAt, issuedAt, issuedAt]);
     }
-    expect(await subscription(tenant)).toMatchObject({
+    expect(await subscriptionOf(t, tenant)).toMatchObject({
       ...settled,
       status: 'active',
       current_period_start: shanghai('2027-02-01'),
@@ -1261,8 +1111,8 @@ describe('shorter scenarios', () => {
   it('pays from the credit balance first, and a retry after a top-up pays from the balance', async () => {
     const tenant = 'tnt_prepaid';
     await givenTenant(t, tenant, { time_zone: 'Asia/Shanghai', tax_rate: taxRate });
-    await givenPlan({ plan_id: 'pro', name: 'Pro', monthly_price: 499 });
-    const proTotal = 499_00 + taxOf(499_00);
+    await givenPlan(t, 'pro', { name: 'Pro', monthly_price: 499 });
+    const proTotal = 499_00 + sixPercentTax(499_00);
     expect(proTotal).toBe(528_94);
 
     const firstTopUpAt = shanghai('2026-01-09T10:00');
@@ -1271,7 +1121,7 @@ describe('shorter scenarios', () => {
     const january = shanghai('2026-01-10');
     t.clock.set(january);
     // Manual: nothing is charged automatically, so only the balance can pay.
-    await subscribe(tenant, { plan_id: 'pro', billing_cycle: 'monthly', payment_method: 'manual' });
+    await givenSubscription(t, tenant, { plan_id: 'pro', billing_cycle: 'monthly', payment_method: 'manual' });
     const february = shanghai('2026-02-10');
     expect(await billAt(tenant, february)).toEqual({ ...noSteps, period_end: 1 });
     // March: the balance covers 42.12 of 528.94; the rest waits for an offline payment.
@@ -1351,7 +1201,7 @@ describe('shorter scenarios', () => {
       grace_ends_at: shanghai('2026-03-17'),
       next_payment_attempt_at: shanghai('2026-03-11'),
     };
-    expect(await subscription(tenant)).toMatchObject(pastDue);
+    expect(await subscriptionOf(t, tenant)).toMatchObject(pastDue);
 
     // A top-up before the first retry: the retry pays the rest from the balance.
     const secondTopUpAt = shanghai('2026-03-10T15:00');
@@ -1384,8 +1234,8 @@ describe('shorter scenarios', () => {
       }),
     );
     expect(await ledger(tenant)).toEqual(ledgerEntries);
-    expect(await balance(tenant)).toBe(cny(500_00 - rest));
-    expect(await recordDetail(tenant, marchId!)).toMatchObject({
+    expect(await balanceOf(t, tenant)).toBe(cny(500_00 - rest));
+    expect(await recordOf(t, tenant, marchId!)).toMatchObject({
       status: 'paid',
       amount_paid: cny(proTotal),
       status_history: [
@@ -1399,7 +1249,7 @@ describe('shorter scenarios', () => {
         },
       ],
     });
-    expect(await subscription(tenant)).toMatchObject({
+    expect(await subscriptionOf(t, tenant)).toMatchObject({
       ...pastDue,
       status: 'active',
       open_record_id: null,

@@ -1,63 +1,31 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { expectNothingLeaked, givenTenant } from '../../testing/fixtures.js';
+import { api, asPlatformAdmin, freshKey } from '../../testing/api.js';
+import { comparable, expectData, expectError, expectInvalid, rfc3339Utc } from '../../testing/envelopes.js';
+import { creditTransactionsOf, givenPlan, givenTenant, recordsOf, subscriptionUrl } from '../../testing/fixtures.js';
 import { createTestApp, testStart, type TestApp } from '../../testing/test-app.js';
-import type { SubscriptionView } from './schemas.js';
+import type { SubscriptionView } from '../../testing/views.js';
 
 let t: TestApp;
 
 type Headers = Record<string, string>;
 type Action = '' | '/change-plan' | '/cancel' | '/resume';
 
-interface ErrorBody {
-  code: number;
-  message: string;
-  error: { type: string; details: { in?: string; parameter?: string; reason: string }[] };
-  timestamp: string;
-  request_id: string;
-}
-
-interface RecordView {
-  record_id: string;
-  type: string;
-  status: string;
-  description: string;
-  invoice_number: string | null;
-  currency: string;
-  amount: number;
-  tax_amount: number;
-  total_amount: number;
-  line_items: Record<string, unknown>[];
-}
-
-const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const periodEnd = '2026-02-01T00:00:00Z';
 const trialEnd = '2026-01-15T00:00:00Z';
 
-let keySeq = 0;
-const freshKey = (): string => `subscriptions-test-${++keySeq}`;
+/** As the tenant's own admin unless other headers are given. */
+const caller = (tenantId: string, headers?: Headers) =>
+  api(t).as(headers === undefined ? { role: 'tenant_admin', tenant: tenantId } : { headers });
 
-const subscriptionUrl = (tenantId: string, action: Action = ''): string =>
-  `/billing/subscriptions/${tenantId}${action}`;
-
-/** A write as the tenant's own admin unless other headers are given; a fresh Idempotency-Key unless one is given or null. */
+/** A write with a fresh Idempotency-Key unless one is given or null. */
 const post = async (
   tenantId: string,
   action: Action,
   payload?: Record<string, unknown>,
   options: { headers?: Headers; key?: string | null } = {},
-): Promise<LightMyRequestResponse> => {
-  const key = options.key === undefined ? freshKey() : options.key;
-  return t.app.inject({
-    method: 'POST',
-    url: subscriptionUrl(tenantId, action),
-    headers: {
-      ...(options.headers ?? (await t.as.tenant(tenantId))),
-      ...(key === null ? {} : { 'idempotency-key': key }),
-    },
-    ...(payload === undefined ? {} : { payload }),
-  });
-};
+): Promise<LightMyRequestResponse> =>
+  caller(tenantId, options.headers).post(subscriptionUrl(tenantId, action), payload, { key: options.key });
 
 const subscribe = (
   tenantId: string,
@@ -71,32 +39,20 @@ const cancel = (tenantId: string, payload?: Record<string, unknown>, options?: {
 const resume = (tenantId: string, payload?: Record<string, unknown>, options?: { headers?: Headers }) =>
   post(tenantId, '/resume', payload, options);
 
-const patchSettings = async (tenantId: string, payload: Record<string, unknown>, headers?: Headers) =>
-  t.app.inject({
-    method: 'PATCH',
-    url: subscriptionUrl(tenantId),
-    headers: headers ?? (await t.as.tenant(tenantId)),
-    payload,
-  });
+const patchSettings = (tenantId: string, payload: Record<string, unknown>, headers?: Headers) =>
+  caller(tenantId, headers).patch(subscriptionUrl(tenantId), payload);
 
-const getSubscription = async (tenantId: string, headers?: Headers) =>
-  t.app.inject({ method: 'GET', url: subscriptionUrl(tenantId), headers: headers ?? (await t.as.tenant(tenantId)) });
+const getSubscription = (tenantId: string, headers?: Headers) =>
+  caller(tenantId, headers).get(subscriptionUrl(tenantId));
 
-const billingRun = async (payload?: Record<string, unknown>, headers?: Headers) =>
-  t.app.inject({
-    method: 'POST',
-    url: '/admin/billing-run',
-    headers: headers ?? (await t.as.platformAdmin()),
-    ...(payload === undefined ? {} : { payload }),
-  });
-
-const dataOf = (response: LightMyRequestResponse): SubscriptionView => response.json<{ data: SubscriptionView }>().data;
+const billingRun = (payload?: Record<string, unknown>, headers?: Headers) =>
+  api(t)
+    .as(headers === undefined ? { role: 'platform_admin' } : { headers })
+    .post('/admin/billing-run', payload, { key: null });
 
 /** The subscription a successful write or read answered with, failing the test on any other status. */
-const expectSubscription = (response: LightMyRequestResponse, status = 200): SubscriptionView => {
-  expect(response.statusCode, response.body).toBe(status);
-  return dataOf(response);
-};
+const expectSubscription = (response: LightMyRequestResponse, status = 200): SubscriptionView =>
+  expectData<SubscriptionView>(response, status);
 
 const givenSubscription = async (tenantId: string, payload: Record<string, unknown>): Promise<SubscriptionView> =>
   expectSubscription(await subscribe(tenantId, payload), 201);
@@ -112,38 +68,6 @@ const givenFreshTenant = async (label: string): Promise<string> => {
   return tenantId;
 };
 
-const expectError = (response: LightMyRequestResponse, status: number, type: string): ErrorBody => {
-  expect(response.statusCode, response.body).toBe(status);
-  expectNothingLeaked(response.body);
-  const body = response.json<ErrorBody>();
-  expect(body).toEqual({
-    code: status,
-    message: expect.any(String) as string,
-    error: { type, details: expect.any(Array) as unknown[] },
-    timestamp: expect.stringMatching(rfc3339) as string,
-    request_id: expect.any(String) as string,
-  });
-  return body;
-};
-
-/** A 400 whose details and message name the bad parameter, where it was. */
-const expectInvalid = (response: LightMyRequestResponse, parameter: string, location = 'body'): ErrorBody => {
-  const body = expectError(response, 400, 'validation_error');
-  expect(body.error.details, response.body).toContainEqual({
-    in: location,
-    parameter,
-    reason: expect.any(String) as string,
-  });
-  expect(body.message).toContain(parameter);
-  return body;
-};
-
-/** A refusal without the fields that differ per request, to compare two refusals. */
-const stable = (body: string) => {
-  const { timestamp: _timestamp, request_id: _requestId, ...rest } = JSON.parse(body) as Record<string, unknown>;
-  return rest;
-};
-
 const subscriptionCount = async (tenantId: string): Promise<number> => {
   const row = await t.database.db
     .selectFrom('subscriptions')
@@ -153,28 +77,8 @@ const subscriptionCount = async (tenantId: string): Promise<number> => {
   return Number(row.n);
 };
 
-/** The tenant's finalised billing records, newest first, as the API lists them. */
-const recordsOf = async (tenantId: string): Promise<RecordView[]> => {
-  const response = await t.app.inject({
-    url: `/billing/records/${tenantId}/search?page_size=100`,
-    headers: await t.as.tenant(tenantId),
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json<{ items: RecordView[] }>().items;
-};
-
-const creditTransactionCount = async (tenantId: string): Promise<number> => {
-  const response = await t.app.inject({
-    url: `/billing/credit-transactions/${tenantId}`,
-    headers: await t.as.tenant(tenantId),
-  });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json<{ total: number }>().total;
-};
-
 beforeAll(async () => {
   t = await createTestApp();
-  const headers = await t.as.platformAdmin();
   const plans = [
     { plan_id: 'basic', name: 'Basic', currency: 'CNY', monthly_price: 49, yearly_price: 490 },
     { plan_id: 'pro', name: 'Pro', currency: 'CNY', monthly_price: 99, yearly_price: 990, trial_days: 14 },
@@ -190,17 +94,8 @@ beforeAll(async () => {
     { plan_id: 'dollar', name: 'Dollar', currency: 'USD', monthly_price: 10 },
     { plan_id: 'retired', name: 'Retired', currency: 'CNY', monthly_price: 9 },
   ];
-  for (const plan of plans) {
-    const created = await t.app.inject({ method: 'POST', url: '/admin/plans', headers, payload: plan });
-    expect(created.statusCode, created.body).toBe(201);
-  }
-  const archived = await t.app.inject({
-    method: 'PATCH',
-    url: '/admin/plans/retired',
-    headers,
-    payload: { status: 'archived' },
-  });
-  expect(archived.statusCode, archived.body).toBe(200);
+  for (const plan of plans) await givenPlan(t, plan.plan_id, plan);
+  expectData(await asPlatformAdmin(t).patch('/admin/plans/retired', { status: 'archived' }));
 });
 afterAll(() => t.close());
 
@@ -215,7 +110,7 @@ describe('GET /billing/subscriptions/{tenant_id}', () => {
     const response = await getSubscription(tenantId, await t.as.tenant(tenantId, 'tenant_viewer'));
     expect(response.statusCode, response.body).toBe(200);
     expect(response.json()).toMatchObject({ code: 200, message: 'ok', timestamp: testStart });
-    const data = dataOf(response) as unknown as Record<string, unknown>;
+    const data = expectSubscription(response) as unknown as Record<string, unknown>;
     const seedFieldTypes = {
       admin_user_id: 'string',
       amount: 'number',
@@ -234,7 +129,7 @@ describe('GET /billing/subscriptions/{tenant_id}', () => {
     for (const [field, type] of Object.entries(seedFieldTypes)) expect(typeof data[field], field).toBe(type);
     expect(Number.isInteger(data.grace_period_days)).toBe(true);
     for (const field of ['current_period_start', 'current_period_end', 'trial_end_date']) {
-      expect(data[field], field).toMatch(rfc3339);
+      expect(data[field], field).toMatch(rfc3339Utc);
     }
     expect(data).toMatchObject({
       id: expect.stringMatching(/^sub_[a-z0-9]{16}$/) as string,
@@ -301,7 +196,7 @@ describe('POST /billing/subscriptions/{tenant_id}', () => {
     expect(response.statusCode, response.body).toBe(201);
     expect(response.headers['idempotent-replayed']).toBe('false');
     expect(response.json()).toMatchObject({ code: 201, timestamp: testStart });
-    expect(dataOf(response)).toMatchObject({
+    expect(expectSubscription(response, 201)).toMatchObject({
       status: 'trialing',
       plan_id: 'pro',
       amount: 99,
@@ -311,7 +206,7 @@ describe('POST /billing/subscriptions/{tenant_id}', () => {
       trial_end_date: trialEnd,
       open_record_id: null,
     });
-    expect(await recordsOf(tenantId)).toEqual([]);
+    expect(await recordsOf(t, tenantId)).toEqual([]);
   });
 
   it('charges the first period at once without a trial: a paid subscription record with tax', async () => {
@@ -331,7 +226,7 @@ describe('POST /billing/subscriptions/{tenant_id}', () => {
       open_record_id: null,
       past_due_since: null,
     });
-    const records = await recordsOf(tenantId);
+    const records = await recordsOf(t, tenantId);
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({
       type: 'subscription',
@@ -359,7 +254,7 @@ describe('POST /billing/subscriptions/{tenant_id}', () => {
   it('leaves the first invoice pending and the subscription past due when the payment is manual', async () => {
     const tenantId = await givenFreshTenant('manual');
     const sub = await givenSubscription(tenantId, { plan_id: 'enterprise', billing_cycle: 'yearly' });
-    const records = await recordsOf(tenantId);
+    const records = await recordsOf(t, tenantId);
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({
       type: 'subscription',
@@ -397,7 +292,7 @@ describe('POST /billing/subscriptions/{tenant_id}', () => {
       payment_method: 'sandbox_success',
     });
     expect(again).toMatchObject({ status: 'active', trial_end_date: null, current_period_end: periodEnd });
-    expect((await recordsOf(tenantId)).map((record) => [record.type, record.status, record.amount])).toEqual([
+    expect((await recordsOf(t, tenantId)).map((record) => [record.type, record.status, record.amount])).toEqual([
       ['subscription', 'paid', 99],
     ]);
   });
@@ -417,7 +312,7 @@ describe('POST /billing/subscriptions/{tenant_id}', () => {
     const tenantId = await givenFreshTenant('no_trial_plan');
     expectInvalid(await subscribe(tenantId, { plan_id: 'basic', billing_cycle: 'monthly', trial: true }), 'trial');
     expect(await subscriptionCount(tenantId)).toBe(0);
-    expect(await recordsOf(tenantId)).toEqual([]);
+    expect(await recordsOf(t, tenantId)).toEqual([]);
   });
 
   it('refuses a second live subscription with 409', async () => {
@@ -429,7 +324,7 @@ describe('POST /billing/subscriptions/{tenant_id}', () => {
     });
     expectError(await subscribe(tenantId, { plan_id: 'enterprise', billing_cycle: 'monthly' }), 409, 'conflict');
     expect(await subscriptionCount(tenantId)).toBe(1);
-    expect(await recordsOf(tenantId)).toHaveLength(1);
+    expect(await recordsOf(t, tenantId)).toHaveLength(1);
   });
 
   it.each([
@@ -518,7 +413,7 @@ describe('POST /billing/subscriptions/{tenant_id}', () => {
     const otherBody = await subscribe(tenantId, { ...payload, plan_id: 'enterprise' }, { key: 'subscribe-once' });
     expectError(otherBody, 422, 'unprocessable');
     expect(await subscriptionCount(tenantId)).toBe(1);
-    expect(await recordsOf(tenantId)).toHaveLength(1);
+    expect(await recordsOf(t, tenantId)).toHaveLength(1);
   });
 });
 
@@ -546,7 +441,7 @@ describe('POST /billing/subscriptions/{tenant_id}/change-plan', () => {
       scheduled_change: null,
       open_record_id: null,
     });
-    const [proration, ...others] = await recordsOf(tenantId);
+    const [proration, ...others] = await recordsOf(t, tenantId);
     expect(others.map((record) => record.type)).toEqual(['subscription']);
     expect(proration).toMatchObject({
       type: 'proration',
@@ -578,8 +473,8 @@ describe('POST /billing/subscriptions/{tenant_id}/change-plan', () => {
     });
     expect(expectSubscription(await getSubscription(tenantId)).scheduled_change).toEqual(scheduled.scheduled_change);
     // At period end: no money moves now, neither a record nor a credit.
-    expect(await recordsOf(tenantId)).toHaveLength(1);
-    expect(await creditTransactionCount(tenantId)).toBe(0);
+    expect(await recordsOf(t, tenantId)).toHaveLength(1);
+    expect(await creditTransactionsOf(t, tenantId)).toHaveLength(0);
 
     const unscheduled = expectSubscription(await changePlan(tenantId, { plan_id: 'pro', billing_cycle: 'monthly' }));
     expect(unscheduled).toMatchObject({ plan_id: 'pro', amount: 99, scheduled_change: null });
@@ -608,7 +503,7 @@ describe('POST /billing/subscriptions/{tenant_id}/change-plan', () => {
       current_period_end: periodEnd,
       scheduled_change: { plan_id: 'basic', plan_version: 1, billing_cycle: 'yearly', effective_at: periodEnd },
     });
-    expect(await recordsOf(tenantId)).toHaveLength(1);
+    expect(await recordsOf(t, tenantId)).toHaveLength(1);
   });
 
   it('changes plan and cycle at once and for free during a trial', async () => {
@@ -625,8 +520,8 @@ describe('POST /billing/subscriptions/{tenant_id}/change-plan', () => {
       current_period_end: trialEnd,
       scheduled_change: null,
     });
-    expect(await recordsOf(tenantId)).toEqual([]);
-    expect(await creditTransactionCount(tenantId)).toBe(0);
+    expect(await recordsOf(t, tenantId)).toEqual([]);
+    expect(await creditTransactionsOf(t, tenantId)).toHaveLength(0);
   });
 
   it('refuses a change while past due with 409: the open invoice is paid first', async () => {
@@ -635,7 +530,7 @@ describe('POST /billing/subscriptions/{tenant_id}/change-plan', () => {
     expect(before.status).toBe('past_due');
     expectError(await changePlan(tenantId, { plan_id: 'enterprise' }), 409, 'conflict');
     expect(expectSubscription(await getSubscription(tenantId))).toEqual(before);
-    expect(await recordsOf(tenantId)).toHaveLength(1);
+    expect(await recordsOf(t, tenantId)).toHaveLength(1);
   });
 
   it('answers 404 when the tenant has no live subscription', async () => {
@@ -695,8 +590,8 @@ describe('cancel and resume', () => {
       scheduled_change: null,
     });
     expect(expectSubscription(await getSubscription(tenantId))).toEqual(canceled);
-    expect((await recordsOf(tenantId)).map((record) => record.status)).toEqual(['paid']);
-    expect(await creditTransactionCount(tenantId)).toBe(0);
+    expect((await recordsOf(t, tenantId)).map((record) => record.status)).toEqual(['paid']);
+    expect(await creditTransactionsOf(t, tenantId)).toHaveLength(0);
 
     // Nothing live is left to act on.
     expectError(await resume(tenantId), 404, 'not_found');
@@ -742,7 +637,7 @@ describe('a request that arrives before the billing run', () => {
       current_period_end: '2026-03-01T00:00:00Z',
     });
     // (199 − 49) × 14 of 28 days = 75 net, 4.50 tax.
-    const records = await recordsOf(tenantId);
+    const records = await recordsOf(t, tenantId);
     expect(records.map((record) => [record.type, record.amount, record.tax_amount, record.status])).toEqual([
       ['proration', 75, 4.5, 'paid'],
       ['subscription', 49, 2.94, 'paid'],
@@ -888,7 +783,7 @@ describe('access to subscription routes', () => {
       expect(otherTenant.statusCode, label).toBe(403);
       expectError(otherTenant, 403, 'forbidden');
       expectError(nonexistent, 403, 'forbidden');
-      expect(stable(otherTenant.body), label).toEqual(stable(nonexistent.body));
+      expect(comparable(otherTenant.body), label).toEqual(comparable(nonexistent.body));
     }
     await expectBUntouched();
   });
@@ -988,7 +883,7 @@ describe('POST /admin/billing-run', () => {
       current_period_end: '2026-02-15T00:00:00Z',
       open_record_id: null,
     });
-    expect((await recordsOf(tenantId)).map((record) => [record.type, record.status, record.amount])).toEqual([
+    expect((await recordsOf(t, tenantId)).map((record) => [record.type, record.status, record.amount])).toEqual([
       ['subscription', 'paid', 99],
     ]);
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { asPlatformAdmin, asService, asTenantViewer } from '../../testing/api.js';
 import { givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
 
@@ -8,8 +9,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const createTenant = async (payload: Record<string, unknown>) =>
-  t.app.inject({ method: 'POST', url: '/admin/tenants', headers: await t.as.platformAdmin(), payload });
+const createTenant = async (payload: Record<string, unknown>) => asPlatformAdmin(t).post('/admin/tenants', payload);
 
 const errorOf = (body: string) =>
   JSON.parse(body) as {
@@ -84,10 +84,10 @@ describe('POST /admin/tenants', () => {
   });
 
   it('refuses malformed JSON and a non-object body with 400', async () => {
-    const headers = { ...(await t.as.platformAdmin()), 'content-type': 'application/json' };
-    const malformed = await t.app.inject({ method: 'POST', url: '/admin/tenants', headers, payload: '{"name":' });
+    const options = { headers: { 'content-type': 'application/json' } };
+    const malformed = await asPlatformAdmin(t).post('/admin/tenants', '{"name":', options);
     expect(malformed.statusCode).toBe(400);
-    const array = await t.app.inject({ method: 'POST', url: '/admin/tenants', headers, payload: '[]' });
+    const array = await asPlatformAdmin(t).post('/admin/tenants', '[]', options);
     expect(array.statusCode).toBe(400);
   });
 });
@@ -98,12 +98,8 @@ describe('GET /admin/tenants', () => {
       t.clock.set(`2026-02-0${index + 1}T00:00:00Z`);
       await givenTenant(t, id, { admin_user_id: 'usr_pager' });
     }
-    const headers = await t.as.platformAdmin();
-    const first = await t.app.inject({
-      method: 'GET',
-      url: '/admin/tenants?admin_user_id=usr_pager&page_size=2',
-      headers,
-    });
+    const admin = asPlatformAdmin(t);
+    const first = await admin.get('/admin/tenants?admin_user_id=usr_pager&page_size=2');
     expect(first.statusCode).toBe(200);
     const body = first.json<{ items: { tenant_id: string }[]; pagination: unknown; total: number }>();
     expect(body.items.map((item) => item.tenant_id)).toEqual(['tnt_page3', 'tnt_page2']);
@@ -116,11 +112,7 @@ describe('GET /admin/tenants', () => {
       has_next: true,
       has_prev: false,
     });
-    const second = await t.app.inject({
-      method: 'GET',
-      url: '/admin/tenants?admin_user_id=usr_pager&page_size=2&page=2',
-      headers,
-    });
+    const second = await admin.get('/admin/tenants?admin_user_id=usr_pager&page_size=2&page=2');
     expect(second.json<{ items: { tenant_id: string }[] }>().items.map((item) => item.tenant_id)).toEqual([
       'tnt_page1',
     ]);
@@ -136,11 +128,7 @@ describe('GET /admin/tenants', () => {
     'page=1&page=2',
     'status=gone',
   ])('refuses %s with 400 naming the parameter', async (query) => {
-    const response = await t.app.inject({
-      method: 'GET',
-      url: `/admin/tenants?${query}`,
-      headers: await t.as.platformAdmin(),
-    });
+    const response = await asPlatformAdmin(t).get(`/admin/tenants?${query}`);
     expect(response.statusCode, response.body).toBe(400);
     const body = errorOf(response.body);
     expect(body.error.details[0]).toMatchObject({ in: 'query', parameter: query.split('=')[0] });
@@ -151,24 +139,15 @@ describe('PATCH /admin/tenants/:tenant_id and GET /billing/tenants/:tenant_id', 
   it('updates settings and the tenant admin sees them', async () => {
     await givenTenant(t, 'tnt_patch');
     t.clock.set('2026-03-01T12:00:00Z');
-    const patched = await t.app.inject({
-      method: 'PATCH',
-      url: '/admin/tenants/tnt_patch',
-      headers: await t.as.platformAdmin(),
-      payload: {
-        name: 'Renamed',
-        currency: 'USD',
-        time_zone: 'Europe/Berlin',
-        tax_rate: 0.19,
-        admin_user_id: 'usr_new',
-      },
+    const patched = await asPlatformAdmin(t).patch('/admin/tenants/tnt_patch', {
+      name: 'Renamed',
+      currency: 'USD',
+      time_zone: 'Europe/Berlin',
+      tax_rate: 0.19,
+      admin_user_id: 'usr_new',
     });
     expect(patched.statusCode, patched.body).toBe(200);
-    const read = await t.app.inject({
-      method: 'GET',
-      url: '/billing/tenants/tnt_patch',
-      headers: await t.as.tenant('tnt_patch', 'tenant_viewer'),
-    });
+    const read = await asTenantViewer(t, 'tnt_patch').get('/billing/tenants/tnt_patch');
     expect(read.json<{ data: unknown }>().data).toMatchObject({
       name: 'Renamed',
       currency: 'USD',
@@ -180,30 +159,20 @@ describe('PATCH /admin/tenants/:tenant_id and GET /billing/tenants/:tenant_id', 
   });
 
   it('refuses an empty patch, an unknown field and an unknown tenant', async () => {
-    const headers = await t.as.platformAdmin();
-    const empty = await t.app.inject({ method: 'PATCH', url: '/admin/tenants/tnt_patch', headers, payload: {} });
+    const admin = asPlatformAdmin(t);
+    const empty = await admin.patch('/admin/tenants/tnt_patch', {});
     expect(empty.statusCode).toBe(400);
-    const unknown = await t.app.inject({
-      method: 'PATCH',
-      url: '/admin/tenants/tnt_patch',
-      headers,
-      payload: { plan: 'x' },
-    });
+    const unknown = await admin.patch('/admin/tenants/tnt_patch', { plan: 'x' });
     expect(unknown.statusCode).toBe(400);
     expect(errorOf(unknown.body).error.details[0]?.parameter).toBe('plan');
-    const missing = await t.app.inject({
-      method: 'PATCH',
-      url: '/admin/tenants/tnt_nobody',
-      headers,
-      payload: { name: 'x' },
-    });
+    const missing = await admin.patch('/admin/tenants/tnt_nobody', { name: 'x' });
     expect(missing.statusCode).toBe(404);
   });
 
   it('a platform admin reading an unknown tenant gets 404; a bad id gets 400', async () => {
-    const headers = await t.as.platformAdmin();
-    expect((await t.app.inject({ method: 'GET', url: '/billing/tenants/tnt_nobody', headers })).statusCode).toBe(404);
-    const bad = await t.app.inject({ method: 'GET', url: '/billing/tenants/acme', headers });
+    const admin = asPlatformAdmin(t);
+    expect((await admin.get('/billing/tenants/tnt_nobody')).statusCode).toBe(404);
+    const bad = await admin.get('/billing/tenants/acme');
     expect(bad.statusCode).toBe(400);
     expect(errorOf(bad.body).error.details[0]).toMatchObject({ in: 'path', parameter: 'tenant_id' });
   });
@@ -211,19 +180,16 @@ describe('PATCH /admin/tenants/:tenant_id and GET /billing/tenants/:tenant_id', 
 
 describe('PUT /internal/billing/tenants/:tenant_id', () => {
   it('creates on first sync, updates after, and keeps settings it was not sent', async () => {
-    const headers = await t.as.service();
-    const first = await t.app.inject({
-      method: 'PUT',
-      url: '/internal/billing/tenants/tnt_synced',
-      headers,
-      payload: { name: 'Synced', admin_user_id: 'usr_s', currency: 'EUR' },
+    const service = asService(t);
+    const first = await service.put('/internal/billing/tenants/tnt_synced', {
+      name: 'Synced',
+      admin_user_id: 'usr_s',
+      currency: 'EUR',
     });
     expect(first.statusCode, first.body).toBe(201);
-    const again = await t.app.inject({
-      method: 'PUT',
-      url: '/internal/billing/tenants/tnt_synced',
-      headers,
-      payload: { name: 'Synced 2', admin_user_id: 'usr_s' },
+    const again = await service.put('/internal/billing/tenants/tnt_synced', {
+      name: 'Synced 2',
+      admin_user_id: 'usr_s',
     });
     expect(again.statusCode).toBe(200);
     expect(again.json<{ data: unknown }>().data).toMatchObject({
@@ -234,15 +200,10 @@ describe('PUT /internal/billing/tenants/:tenant_id', () => {
   });
 
   it('serialises concurrent first syncs of one tenant into one create', async () => {
-    const headers = await t.as.service();
+    const service = asService(t);
     const responses = await Promise.all(
       Array.from({ length: 5 }, (_, index) =>
-        t.app.inject({
-          method: 'PUT',
-          url: '/internal/billing/tenants/tnt_race',
-          headers,
-          payload: { name: `Race ${index}`, admin_user_id: 'usr_r' },
-        }),
+        service.put('/internal/billing/tenants/tnt_race', { name: `Race ${index}`, admin_user_id: 'usr_r' }),
       ),
     );
     const statuses = responses.map((response) => response.statusCode).sort();

@@ -3,47 +3,16 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resourceAggregation, resourceTypes, type ResourceType } from '../../core/resources.js';
-import { expectNothingLeaked, givenApp, givenTenant } from '../../testing/fixtures.js';
+import { asPlatformAdmin, asService } from '../../testing/api.js';
+import { comparable, expectError, expectInvalid } from '../../testing/envelopes.js';
+import { givenTenantWithApps, usageEvent as newUsageEvent } from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
+import type { IngestResultView, ListBody, UsageDayView } from '../../testing/views.js';
 
 type Headers = Record<string, string>;
-
-interface Outcome {
-  index: number;
-  event_id: string | null;
-  status: 'accepted' | 'duplicate' | 'rejected';
-  reason?: string;
-}
-
-interface IngestResult {
-  accepted: number;
-  duplicates: number;
-  rejected: number;
-  results: Outcome[];
-}
-
-type DayRow = { date: string } & Record<ResourceType, number>;
-
-interface StatsPage {
-  code: number;
-  items: DayRow[];
-  pagination: {
-    page: number;
-    page_size: number;
-    total: number;
-    total_pages: number;
-    has_next: boolean;
-    has_prev: boolean;
-  };
-  total: number;
-}
-
-interface ErrorBody {
-  code: number;
-  message: string;
-  error: { type: string; details: { in?: string; parameter?: string; reason: string }[] };
-}
-
+type Outcome = IngestResultView['results'][number];
+type DayRow = UsageDayView;
+type StatsPage = ListBody<DayRow>;
 type UsageEventBody = Record<string, unknown>;
 
 /** Where the clock stands unless a test moves it: 20:00 in Shanghai and 07:00 in New York, both on 2026-01-01. */
@@ -66,27 +35,18 @@ beforeEach(() => {
 let tenantSeq = 0;
 
 /** A tenant of its own per test with two apps, so no test sees another's usage. */
-const givenUsageTenant = async (overrides: Record<string, unknown> = {}, on: TestApp = t) => {
+const givenUsageTenant = async (settings: Record<string, unknown> = {}, on: TestApp = t) => {
   const n = ++tenantSeq;
   const tenantId = `tnt_usage_${n}`;
-  await givenTenant(on, tenantId, overrides);
   const appId = `app_usage_${n}_a`;
   const otherAppId = `app_usage_${n}_b`;
-  await givenApp(on, tenantId, appId);
-  await givenApp(on, tenantId, otherAppId);
+  await givenTenantWithApps(on, tenantId, [appId, otherAppId], settings);
   return { tenantId, appId, otherAppId };
 };
 
-let eventSeq = 0;
-
 /** An api_requests event of 1 at the clock's start, with a fresh event_id unless told otherwise. */
 const usageEvent = (tenantId: string, appId: string, overrides: UsageEventBody = {}): UsageEventBody => ({
-  event_id: `evt_${++eventSeq}`,
-  tenant_id: tenantId,
-  app_id: appId,
-  resource_type: 'api_requests',
-  quantity: 1,
-  timestamp: now,
+  ...newUsageEvent({ tenantId, appId, resourceType: 'api_requests', quantity: 1, timestamp: now }),
   ...overrides,
 });
 
@@ -99,10 +59,10 @@ const postEvents = async (body: unknown, headers?: Headers, on: TestApp = t): Pr
   });
 
 /** A batch that must be answered 200, with one outcome per event in batch order and counts that add up. */
-const ingest = async (events: unknown[]): Promise<IngestResult> => {
+const ingest = async (events: unknown[]): Promise<IngestResultView> => {
   const response = await postEvents({ events });
   expect(response.statusCode, response.body).toBe(200);
-  const result = response.json<{ data: IngestResult }>().data;
+  const result = response.json<{ data: IngestResultView }>().data;
   expect(result.results.map((outcome) => outcome.index)).toEqual(events.map((_, index) => index));
   const tally = (status: Outcome['status']) => result.results.filter((outcome) => outcome.status === status).length;
   expect([result.accepted, result.duplicates, result.rejected]).toEqual([
@@ -113,7 +73,7 @@ const ingest = async (events: unknown[]): Promise<IngestResult> => {
   return result;
 };
 
-const statusesOf = (result: IngestResult): Outcome['status'][] => result.results.map((outcome) => outcome.status);
+const statusesOf = (result: IngestResultView): Outcome['status'][] => result.results.map((outcome) => outcome.status);
 
 const getStats = async (
   tenantId: string,
@@ -167,35 +127,6 @@ const storedEventCount = async (tenantId: string, on: TestApp = t): Promise<numb
     .where('tenant_id', '=', tenantId)
     .executeTakeFirstOrThrow();
   return Number(row.n);
-};
-
-/** A 400 whose details and message name the bad parameter, where it was. */
-const expectInvalid = (response: LightMyRequestResponse, parameter: string, location: string): ErrorBody => {
-  expect(response.statusCode, response.body).toBe(400);
-  expectNothingLeaked(response.body);
-  const body = response.json<ErrorBody>();
-  expect(body.error.type).toBe('validation_error');
-  expect(body.error.details, response.body).toContainEqual({
-    in: location,
-    parameter,
-    reason: expect.any(String) as string,
-  });
-  expect(body.message).toContain(parameter);
-  return body;
-};
-
-const expectStatus = (response: LightMyRequestResponse, status: number, type: string): ErrorBody => {
-  expect(response.statusCode, response.body).toBe(status);
-  expectNothingLeaked(response.body);
-  const body = response.json<ErrorBody>();
-  expect(body.error.type).toBe(type);
-  return body;
-};
-
-/** A refusal without the fields that differ per request, to compare two refusals. */
-const stable = (body: string) => {
-  const { timestamp: _timestamp, request_id: _requestId, ...rest } = JSON.parse(body) as Record<string, unknown>;
-  return rest;
 };
 
 describe('exactly once', () => {
@@ -382,12 +313,7 @@ describe('refused events', () => {
 
   it.each(['suspended', 'closed'])('refuses events of a %s tenant', async (status) => {
     const { tenantId, appId } = await givenUsageTenant();
-    const patched = await t.app.inject({
-      method: 'PATCH',
-      url: `/admin/tenants/${tenantId}`,
-      headers: await t.as.platformAdmin(),
-      payload: { status },
-    });
+    const patched = await asPlatformAdmin(t).patch(`/admin/tenants/${tenantId}`, { status });
     expect(patched.statusCode, patched.body).toBe(200);
     const result = await ingest([usageEvent(tenantId, appId)]);
     expect(result.results).toEqual([
@@ -404,11 +330,9 @@ describe('refused events', () => {
 
   it('refuses events of a disabled app and counts those of its sibling', async () => {
     const { tenantId, appId, otherAppId } = await givenUsageTenant();
-    const disabled = await t.app.inject({
-      method: 'PUT',
-      url: `/internal/billing/tenants/${tenantId}/apps/${appId}`,
-      headers: await t.as.service(),
-      payload: { name: 'Disabled app', status: 'disabled' },
+    const disabled = await asService(t).put(`/internal/billing/tenants/${tenantId}/apps/${appId}`, {
+      name: 'Disabled app',
+      status: 'disabled',
     });
     expect(disabled.statusCode, disabled.body).toBe(200);
     const result = await ingest([usageEvent(tenantId, appId), usageEvent(tenantId, otherAppId, { quantity: 4 })]);
@@ -448,7 +372,7 @@ describe('the batch envelope', () => {
   it('refuses a body that is an array of events', async () => {
     const { tenantId, appId } = await givenUsageTenant();
     const response = await postEvents([usageEvent(tenantId, appId)]);
-    expectStatus(response, 400, 'validation_error');
+    expectError(response, 400, 'validation_error');
     expect(await storedEventCount(tenantId)).toBe(0);
   });
 
@@ -654,7 +578,7 @@ describe('the stats endpoint', () => {
     expect(longest.pagination.total_pages).toBe(4);
     const tooLong = await getStats(tenantId, { date_from: '2024-12-31', date_to: '2026-01-01' });
     expect(tooLong.statusCode, tooLong.body).toBe(400);
-    const parameters = expectStatus(tooLong, 400, 'validation_error').error.details.map((detail) => detail.parameter);
+    const parameters = expectError(tooLong, 400, 'validation_error').error.details.map((detail) => detail.parameter);
     expect(parameters.some((parameter) => parameter === 'date_from' || parameter === 'date_to')).toBe(true);
   });
 
@@ -677,7 +601,7 @@ describe('the stats endpoint', () => {
   });
 
   it('answers 404 to a platform admin asking about an unknown tenant', async () => {
-    expectStatus(await getStats('tnt_usage_ghost', {}, await t.as.platformAdmin()), 404, 'not_found');
+    expectError(await getStats('tnt_usage_ghost', {}, await t.as.platformAdmin()), 404, 'not_found');
   });
 });
 
@@ -685,10 +609,10 @@ describe('access', () => {
   it('takes events from the service role only', async () => {
     const { tenantId, appId } = await givenUsageTenant();
     const body = { events: [usageEvent(tenantId, appId)] };
-    expectStatus(await postEvents(body, await t.as.tenant(tenantId)), 403, 'forbidden');
-    expectStatus(await postEvents(body, await t.as.platformAdmin()), 403, 'forbidden');
+    expectError(await postEvents(body, await t.as.tenant(tenantId)), 403, 'forbidden');
+    expectError(await postEvents(body, await t.as.platformAdmin()), 403, 'forbidden');
     const anonymous = await t.app.inject({ method: 'POST', url: '/billing/usage/events', payload: body });
-    expectStatus(anonymous, 401, 'unauthorized');
+    expectError(anonymous, 401, 'unauthorized');
     expect(anonymous.headers['www-authenticate']).toMatch(/^Bearer/);
     expect(await storedEventCount(tenantId)).toBe(0);
   });
@@ -708,12 +632,12 @@ describe('access', () => {
       expect(response.json<StatsPage>().items).toEqual([dayWith(today, { api_requests: 6 })]);
     }
     const foreign = await getStats(tenantId, query, await t.as.tenant(other.tenantId));
-    expectStatus(foreign, 403, 'forbidden');
+    expectError(foreign, 403, 'forbidden');
     // The same refusal for a tenant that does not exist: a token learns nothing about other tenants.
     const ghost = await getStats('tnt_usage_ghost', query, await t.as.tenant(other.tenantId));
-    expect(stable(ghost.body)).toEqual(stable(foreign.body));
+    expect(comparable(ghost.body)).toEqual(comparable(foreign.body));
     const anonymous = await t.app.inject({ method: 'GET', url: `/billing/usage/${tenantId}/stats` });
-    expectStatus(anonymous, 401, 'unauthorized');
+    expectError(anonymous, 401, 'unauthorized');
   });
 });
 
@@ -738,16 +662,16 @@ describe.skipIf(!process.env.DATABASE_URL)('concurrent batches (server)', () => 
     }
   });
 
-  const sendAtOnce = async (batches: UsageEventBody[][]): Promise<IngestResult[]> => {
+  const sendAtOnce = async (batches: UsageEventBody[][]): Promise<IngestResultView[]> => {
     const headers = await server.as.service();
     const responses = await Promise.all(batches.map((events) => postEvents({ events }, headers, server)));
     return responses.map((response) => {
       expect(response.statusCode, response.body).toBe(200);
-      return response.json<{ data: IngestResult }>().data;
+      return response.json<{ data: IngestResultView }>().data;
     });
   };
 
-  const totalOf = (results: IngestResult[], field: 'accepted' | 'duplicates' | 'rejected'): number =>
+  const totalOf = (results: IngestResultView[], field: 'accepted' | 'duplicates' | 'rejected'): number =>
     results.reduce((sum, result) => sum + result[field], 0);
 
   it('counts each event of one batch sent 8 times at once exactly once', async () => {
@@ -847,7 +771,7 @@ const expectedDay = (events: UsageEventBody[]): DayRow => {
   return row;
 };
 
-const expectEachAcceptedOnce = (results: IngestResult[], events: UsageEventBody[]): void => {
+const expectEachAcceptedOnce = (results: IngestResultView[], events: UsageEventBody[]): void => {
   const accepted = new Map<string, number>();
   for (const result of results)
     for (const outcome of result.results)
