@@ -30,6 +30,17 @@ export const idPrefixes = {
   coupon: 'cpn',
   storedCard: 'svc',
   cloudMarketplace: 'cmk',
+  event: 'evt',
 } as const;
 
 export const newId = (kind: keyof typeof idPrefixes): string => `${idPrefixes[kind]}_${randomToken(16)}`;
+
+/** Milliseconds since 1970 in 9 base-36 digits: enough until the year 5138, and text order is time order. */
+const timeDigits = 9;
+
+/**
+ * A time-sortable id: `evt_`, the instant's milliseconds in fixed-width base 36, then 16 random
+ * characters, so ids sort by the (injected) time they were made and then at random.
+ */
+export const newTimeOrderedId = (kind: keyof typeof idPrefixes, at: Date): string =>
+  `${idPrefixes[kind]}_${at.getTime().toString(36).padStart(timeDigits, '0')}${randomToken(16)}`;
