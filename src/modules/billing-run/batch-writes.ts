@@ -4,7 +4,10 @@ import type { DbTransaction } from '../../db/database.js';
 import { creditPosting, type CreditMovement } from '../credit-ledger/post-credit-transaction.js';
 import { postManyToLedger, type Posting } from '../credit-ledger/repository.js';
 import type { TenantScope } from '../../core/principal.js';
-import { directRecordWrites, type RecordUpdate } from '../billing-records/record-writes.js';
+import { eventRow, type NewEvent } from '../events/record-event.js';
+import { insertEvents, type NewEventRow } from '../events/repository.js';
+import { newRecordEvents, recordMoveEvent } from '../billing-records/record-events.js';
+import { directRecordWrites, writeRecordUpdate, type RecordUpdate } from '../billing-records/record-writes.js';
 import {
   insertRecords,
   lockInvoiceSequences,
@@ -57,6 +60,8 @@ export class BatchWrites implements SubscriptionWrites {
   #metered: (NewMeteredBilling & { tenant_id: string })[] = [];
   #invoiced: { scope: TenantScope; invoiced: InvoicedMetering }[] = [];
   readonly #subscriptions = new Map<string, { row: SubscriptionRow; events: NewSubscriptionEvent[] }>();
+  /** Billing events of the held changes, each rendered (and its id made) when its change was. */
+  #events: NewEventRow[] = [];
 
   /**
    * `holdPostings`: credit postings wait for the batch's writes, where one refused (a balance spent
@@ -101,19 +106,30 @@ export class BatchWrites implements SubscriptionWrites {
 
   async insertRecord(_db: DbTransaction, scope: TenantScope, written: NewRecordWithLines): Promise<void> {
     this.#records.set(written.record.id, { ...written, events: [...written.events], scope });
+    for (const event of newRecordEvents(scope.tenantId, written)) await this.recordEvent(_db, scope, event);
   }
 
   async updateRecord(update: RecordUpdate): Promise<RecordRow> {
-    const { record, patch, event } = update;
+    const { trx, scope, record, patch, event } = update;
     const held = this.#records.get(record.id);
     if (held === undefined) {
-      const updated = await directRecordWrites.updateRecord(update);
+      const { updated, moved } = await writeRecordUpdate(update);
       this.#locked.set(updated.id, updated);
+      if (moved !== undefined) await this.recordEvent(trx, scope, moved);
       return updated;
     }
     held.record = { ...held.record, ...patch };
-    if (event !== undefined) held.events.push(event);
-    return { ...record, ...patch } as RecordRow;
+    const updated = { ...record, ...patch } as RecordRow;
+    if (event !== undefined) {
+      held.events.push(event);
+      const moved = recordMoveEvent(updated, held.lines, event);
+      if (moved !== undefined) await this.recordEvent(trx, scope, moved);
+    }
+    return updated;
+  }
+
+  async recordEvent(_db: DbTransaction, scope: TenantScope, event: NewEvent): Promise<void> {
+    this.#events.push(eventRow(scope, event));
   }
 
   async postCredit(
@@ -175,5 +191,7 @@ export class BatchWrites implements SubscriptionWrites {
       throw new Error(`the credit balance of ${postings[refused]?.tenantId} was spent meanwhile: the batch goes again`);
     }
     this.#postings = [];
+    await insertEvents(db, this.#events);
+    this.#events = [];
   }
 }

@@ -281,6 +281,20 @@ const paths: [string, Advance][] = [
 /** Tables whose rows own generated ids, labelled first so that rows naming them sort by label. */
 const idOwners = ['subscriptions', 'billing_records', 'ledger_transactions'];
 
+/** The billing events the run's steps make, each of which the scenario has to produce. */
+const runEventTypes = [
+  'billing_record.finalized',
+  'billing_record.paid',
+  'billing_record.payment_failed',
+  'subscription.trial_ended',
+  'subscription.renewed',
+  'subscription.past_due',
+  'subscription.payment_recovered',
+  'subscription.suspended',
+  'subscription.canceled',
+  'subscription.expired',
+];
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 describe("the billing run's write paths", () => {
@@ -318,6 +332,9 @@ describe("the billing run's write paths", () => {
 
       const [reference, ...others] = dumps as [DatabaseDump, ...DatabaseDump[]];
       expect(reference.billing_records?.length).toBeGreaterThan(20);
+      // The billing events of every step are compared too: the run's kinds all appear.
+      const eventTypes = new Set(reference.events?.map((row) => row.type));
+      expect([...eventTypes].sort()).toEqual(expect.arrayContaining(runEventTypes));
       for (const [index, other] of others.entries()) {
         const name = paths[index + 1]![0];
         expect(Object.keys(other), name).toEqual(Object.keys(reference));
