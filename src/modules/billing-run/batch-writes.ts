@@ -1,6 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import { ok, type Result } from '../../core/result.js';
 import type { DbTransaction } from '../../db/database.js';
+import { creditTransactionEvents } from '../credit-ledger/credit-events.js';
 import { creditPosting, type CreditMovement } from '../credit-ledger/post-credit-transaction.js';
 import { postManyToLedger, type Posting } from '../credit-ledger/repository.js';
 import type { TenantScope } from '../../core/principal.js';
@@ -189,6 +190,12 @@ export class BatchWrites implements SubscriptionWrites {
     const refused = balances.findIndex((balance) => balance === null);
     if (refused >= 0) {
       throw new Error(`the credit balance of ${postings[refused]?.tenantId} was spent meanwhile: the batch goes again`);
+    }
+    for (const [index, posting] of postings.entries()) {
+      const scope = { tenantId: posting.tenantId };
+      for (const event of creditTransactionEvents(posting.tenantId, posting, balances[index] ?? null)) {
+        await this.recordEvent(db, scope, event);
+      }
     }
     this.#postings = [];
     await insertEvents(db, this.#events);

@@ -293,6 +293,7 @@ const runEventTypes = [
   'subscription.suspended',
   'subscription.canceled',
   'subscription.expired',
+  'credit_transaction.created',
 ];
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
