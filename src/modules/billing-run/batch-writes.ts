@@ -63,6 +63,8 @@ export class BatchWrites implements SubscriptionWrites {
   readonly #subscriptions = new Map<string, { row: SubscriptionRow; events: NewSubscriptionEvent[] }>();
   /** Billing events of the held changes, each rendered (and its id made) when its change was. */
   #events: NewEventRow[] = [];
+  /** The events of held credit postings, by transaction id, waiting for the balance each leaves. */
+  readonly #creditEvents = new Map<string, NewEventRow>();
 
   /**
    * `holdPostings`: credit postings wait for the batch's writes, where one refused (a balance spent
@@ -140,7 +142,14 @@ export class BatchWrites implements SubscriptionWrites {
     movement: CreditMovement,
   ): Promise<Result<unknown>> {
     if (!this.#holdPostings) return directRecordWrites.postCredit(db, clock, scope, movement);
-    this.#postings.push({ ...creditPosting(clock, movement), tenantId: scope.tenantId });
+    const posting = { ...creditPosting(clock, movement), tenantId: scope.tenantId };
+    this.#postings.push(posting);
+    // Its event takes its place (and id) among the batch's now; its data, with the balance after, comes at the write.
+    for (const event of creditTransactionEvents(scope.tenantId, posting, 0n)) {
+      const row = eventRow(scope, event);
+      this.#events.push(row);
+      this.#creditEvents.set(posting.transactionId, row);
+    }
     return ok(undefined);
   }
 
@@ -192,12 +201,12 @@ export class BatchWrites implements SubscriptionWrites {
       throw new Error(`the credit balance of ${postings[refused]?.tenantId} was spent meanwhile: the batch goes again`);
     }
     for (const [index, posting] of postings.entries()) {
-      const scope = { tenantId: posting.tenantId };
-      for (const event of creditTransactionEvents(posting.tenantId, posting, balances[index] ?? null)) {
-        await this.recordEvent(db, scope, event);
-      }
+      const row = this.#creditEvents.get(posting.transactionId);
+      const [event] = creditTransactionEvents(posting.tenantId, posting, balances[index] ?? null);
+      if (row !== undefined && event !== undefined) row.data = JSON.stringify(event.data);
     }
     this.#postings = [];
+    this.#creditEvents.clear();
     await insertEvents(db, this.#events);
     this.#events = [];
   }

@@ -296,6 +296,17 @@ const runEventTypes = [
   'credit_transaction.created',
 ];
 
+/** Each tenant's events in id order (time, then the order they were made): the same on every path. */
+const eventOrder = async (t: TestApp): Promise<string[]> =>
+  (
+    await t.database.db
+      .selectFrom('events')
+      .select(['tenant_id', 'type', 'created_at'])
+      .orderBy('tenant_id')
+      .orderBy('id')
+      .execute()
+  ).map((row) => `${row.tenant_id} ${row.created_at.toISOString()} ${row.type}`);
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 describe("the billing run's write paths", () => {
@@ -305,6 +316,7 @@ describe("the billing run's write paths", () => {
     async () => {
       const dumps: DatabaseDump[] = [];
       const runs: BillingRunSummary[][] = [];
+      const eventOrders: string[][] = [];
       for (const [name, advance] of paths) {
         const started = performance.now();
         const t = await createTestApp();
@@ -312,6 +324,7 @@ describe("the billing run's write paths", () => {
           const created = performance.now();
           runs.push(await playScenario(t, advance));
           dumps.push(labelGeneratedIds(await dumpDatabase(t.database.db), idOwners));
+          eventOrders.push(await eventOrder(t));
           console.log(
             `${name} (${t.database.kind}): database ${seconds(created - started)}, ` +
               `scenario and dump ${seconds(performance.now() - created)}`,
@@ -344,6 +357,9 @@ describe("the billing run's write paths", () => {
         }
       }
       expect.soft(batched, 'what each run reports').toEqual(oneByOne);
+      for (const [index, order] of eventOrders.slice(1).entries()) {
+        expect.soft(order, `event order: ${paths[index + 1]![0]}`).toEqual(eventOrders[0]);
+      }
     },
   );
 

@@ -8,6 +8,7 @@ export const eventTypes = [
   'subscription.trial_ended',
   'subscription.renewed',
   'subscription.plan_changed',
+  'subscription.plan_change_scheduled',
   'subscription.past_due',
   'subscription.suspended',
   'subscription.canceled',
