@@ -16,6 +16,9 @@ export const randomToken = (length: number): string => {
   return out;
 };
 
+/** A tenant id as the platform issues it (also in paths, where every module's routes take it). */
+export const tenantIdPattern = '^tnt_[A-Za-z0-9_-]{1,64}$';
+
 export const idPrefixes = {
   tenant: 'tnt',
   app: 'app',

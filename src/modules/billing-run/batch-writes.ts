@@ -107,9 +107,9 @@ export class BatchWrites implements SubscriptionWrites {
     return first;
   }
 
-  async insertRecord(_db: DbTransaction, scope: TenantScope, written: NewRecordWithLines): Promise<void> {
+  async insertRecord(db: DbTransaction, scope: TenantScope, written: NewRecordWithLines): Promise<void> {
     this.#records.set(written.record.id, { ...written, events: [...written.events], scope });
-    for (const event of newRecordEvents(scope.tenantId, written)) await this.recordEvent(_db, scope, event);
+    for (const event of newRecordEvents(scope.tenantId, written)) await this.recordEvent(db, scope, event);
   }
 
   async updateRecord(update: RecordUpdate): Promise<RecordRow> {

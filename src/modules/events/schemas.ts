@@ -1,8 +1,7 @@
 import { Type, type Static } from 'typebox';
+import { tenantIdPattern } from '../../core/ids.js';
 import { pageQueryFields } from '../../http/pagination.js';
 import { eventTypes } from './event-types.js';
-
-const tenantIdPattern = '^tnt_[A-Za-z0-9_-]{1,64}$';
 
 export const EventSchema = Type.Object(
   {
