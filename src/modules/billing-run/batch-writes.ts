@@ -47,7 +47,8 @@ interface Counter {
  * batch's transaction: a rollback loses all of it, and the locks the batch took (its
  * subscriptions, their invoice counters) keep anyone else from seeing or changing those rows.
  * Records it holds are updated in memory (collected before they are ever written); invoice
- * numbers come from the counters locked up front, counted on in memory.
+ * numbers come from the counters locked up front, counted on in memory. The billing events of
+ * its changes are held too, each rendered when its change is made, and written last.
  */
 export class BatchWrites implements SubscriptionWrites {
   readonly #counters = new Map<string, Counter>();
