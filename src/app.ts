@@ -11,6 +11,7 @@ import { registerBillingRecordRoutes } from './modules/billing-records/routes.js
 import { registerBillingRunRoutes } from './modules/billing-run/routes.js';
 import { registerComplianceExportRoutes } from './modules/compliance-export/routes.js';
 import { registerCreditLedgerRoutes } from './modules/credit-ledger/routes.js';
+import { registerEventRoutes } from './modules/events/routes.js';
 import { registerHealthRoutes } from './modules/health/routes.js';
 import { registerMeteringRoutes } from './modules/metering/routes.js';
 import { registerNotificationRoutes } from './modules/notifications/routes.js';
@@ -68,6 +69,7 @@ const modules: { register(app: Api, wiring: Wiring): void }[] = [
   { register: registerNotificationRoutes },
   { register: registerComplianceExportRoutes },
   { register: registerPaygRoutes },
+  { register: registerEventRoutes },
 ];
 
 /** The service's app: the server, the access guard in front of every route, and every module's routes. */

@@ -16,6 +16,9 @@ export const randomToken = (length: number): string => {
   return out;
 };
 
+/** A tenant id as the platform issues it (also in paths, where every module's routes take it). */
+export const tenantIdPattern = '^tnt_[A-Za-z0-9_-]{1,64}$';
+
 export const idPrefixes = {
   tenant: 'tnt',
   app: 'app',
@@ -30,6 +33,39 @@ export const idPrefixes = {
   coupon: 'cpn',
   storedCard: 'svc',
   cloudMarketplace: 'cmk',
+  event: 'evt',
 } as const;
 
 export const newId = (kind: keyof typeof idPrefixes): string => `${idPrefixes[kind]}_${randomToken(16)}`;
+
+/** Milliseconds since 1970 in 9 base-36 digits: enough until the year 5138, and text order is time order. */
+const timeDigits = 9;
+
+/** The base-36 text one greater, or undefined past `zzz…` (never in practice: it starts at random). */
+const nextToken = (token: string): string | undefined => {
+  const digits = [...token];
+  for (let i = digits.length - 1; i >= 0; i -= 1) {
+    const value = alphabet.indexOf(digits[i] ?? '');
+    if (value < alphabet.length - 1) {
+      digits[i] = alphabet[value + 1] ?? '';
+      return digits.join('');
+    }
+    digits[i] = '0';
+  }
+  return undefined;
+};
+
+let lastTimeOrdered = { time: '', random: '' };
+
+/**
+ * A time-sortable id: the prefix, the instant's milliseconds in fixed-width base 36, then 16
+ * random characters, so ids sort by the (injected) time they are for. Ids this process makes one
+ * after another for the same millisecond count up from the first one's randomness (as a monotonic
+ * ULID does), so they also sort in the order they were made.
+ */
+export const newTimeOrderedId = (kind: keyof typeof idPrefixes, at: Date): string => {
+  const time = at.getTime().toString(36).padStart(timeDigits, '0');
+  const random = (time === lastTimeOrdered.time ? nextToken(lastTimeOrdered.random) : undefined) ?? randomToken(16);
+  lastTimeOrdered = { time, random };
+  return `${idPrefixes[kind]}_${time}${random}`;
+};

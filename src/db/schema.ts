@@ -414,6 +414,17 @@ export interface PaygDeductionsTable {
   transaction_id: string;
 }
 
+export interface EventsTable {
+  tenant_id: string;
+  /** `evt_` + time + randomness: id order is time order. */
+  id: string;
+  type: string;
+  app_id: string | null;
+  created_at: Date;
+  /** The changed object as the API shows it; written as JSON text. */
+  data: ColumnType<Record<string, unknown>, string, never>;
+}
+
 export interface Database {
   tenants: TenantsTable;
   apps: AppsTable;
@@ -445,4 +456,5 @@ export interface Database {
   payg_settlements: PaygSettlementsTable;
   payg_settlement_lines: PaygSettlementLinesTable;
   payg_deductions: PaygDeductionsTable;
+  events: EventsTable;
 }

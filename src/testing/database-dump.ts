@@ -24,8 +24,14 @@ export const dumpDatabase = async (db: Db): Promise<DatabaseDump> => {
   return dump;
 };
 
-/** An id the service generated (`rec_…`, `ctr_…`, `sub_…`, …), also inside text such as `sandbox_rec_…`. */
-const generatedId = new RegExp(`(?:${Object.values(idPrefixes).join('|')})_[a-z0-9]{16}(?![a-z0-9])`, 'g');
+/**
+ * An id the service generated (`rec_…`, `ctr_…`, `sub_…`, …), also inside text such as `sandbox_rec_…`;
+ * a time-ordered one (`evt_…`) has 9 characters of time before its 16 random ones.
+ */
+const generatedId = new RegExp(
+  `(?:${Object.values(idPrefixes).join('|')})_(?:[a-z0-9]{9})?[a-z0-9]{16}(?![a-z0-9])`,
+  'g',
+);
 
 /**
  * The dump with every generated id replaced by a label numbered per tenant by first appearance

@@ -7,7 +7,7 @@ import type { TenantScope } from '../../core/principal.js';
 import { findTenant } from '../tenants/repository.js';
 import type { RecordRequest } from './record-request.js';
 import { directRecordWrites, type RecordWrites } from './record-writes.js';
-import { lockRecord, updateRecordWithEvent, type RecordRow } from './repository.js';
+import { lockRecord, type RecordRow } from './repository.js';
 import { buildSearchText } from './search-text.js';
 
 export interface NumberInvoiceArgs {
@@ -64,10 +64,10 @@ export const finalizeRecord = async ({
   const now = clock.now();
   const invoiceNumber = await numberInvoice({ trx, scope, now });
   if (!invoiceNumber.ok) return invoiceNumber;
-  const updated = await updateRecordWithEvent({
+  const updated = await directRecordWrites.updateRecord({
     trx,
     scope,
-    recordId,
+    record,
     patch: {
       status: 'pending',
       invoice_number: invoiceNumber.value,

@@ -3,8 +3,11 @@ import type { Result } from '../../core/result.js';
 import type { DbTransaction } from '../../db/database.js';
 import { postCreditTransaction, type CreditMovement } from '../credit-ledger/post-credit-transaction.js';
 import type { TenantScope } from '../../core/principal.js';
+import { recordEvent, type NewEvent } from '../events/record-event.js';
+import { newRecordEvents, recordMoveEvent } from './record-events.js';
 import {
   insertRecords,
+  linesOf,
   lockRecord,
   nextInvoiceSeq,
   updateRecord,
@@ -36,16 +39,38 @@ export interface RecordWrites {
   lockRecord(trx: DbTransaction, scope: TenantScope, recordId: string): Promise<RecordRow | undefined>;
   /** A credit-balance movement (a record's payment): posted now, or with a batch's writes. */
   postCredit(trx: DbTransaction, clock: Clock, scope: TenantScope, movement: CreditMovement): Promise<Result<unknown>>;
+  /** Writes the change and, for a status move clients are told of, its event. */
   updateRecord(update: RecordUpdate): Promise<RecordRow>;
+  /** An event of a change made through these writes: written with them, in their transaction. */
+  recordEvent(trx: DbTransaction, scope: TenantScope, event: NewEvent): Promise<void>;
 }
+
+/** A locked record changed as `update` says, and the event of its status move (read with its lines), if any. */
+export const writeRecordUpdate = async ({
+  trx,
+  scope,
+  record,
+  patch,
+  event,
+}: RecordUpdate): Promise<{ updated: RecordRow; moved?: NewEvent | undefined }> => {
+  if (event === undefined) return { updated: await updateRecord(trx, scope, record.id, patch) };
+  const updated = await updateRecordWithEvent({ trx, scope, recordId: record.id, patch, event });
+  const lines = (await linesOf(trx, scope, [record.id])).get(record.id) ?? [];
+  return { updated, moved: recordMoveEvent(updated, lines, event) };
+};
 
 export const directRecordWrites: RecordWrites = {
   nextInvoiceSeq: (trx, scope, year) => nextInvoiceSeq(trx, scope, year),
-  insertRecord: (trx, scope, written) => insertRecords(trx, [{ ...written, scope }]),
+  insertRecord: async (trx, scope, written) => {
+    await insertRecords(trx, [{ ...written, scope }]);
+    for (const event of newRecordEvents(scope.tenantId, written)) await recordEvent(trx, scope, event);
+  },
   lockRecord: (trx, scope, recordId) => lockRecord(trx, scope, recordId),
   postCredit: (trx, clock, scope, movement) => postCreditTransaction(trx, clock, scope, movement),
-  updateRecord: ({ trx, scope, record, patch, event }) =>
-    event === undefined
-      ? updateRecord(trx, scope, record.id, patch)
-      : updateRecordWithEvent({ trx, scope, recordId: record.id, patch, event }),
+  updateRecord: async (update) => {
+    const { updated, moved } = await writeRecordUpdate(update);
+    if (moved !== undefined) await recordEvent(update.trx, update.scope, moved);
+    return updated;
+  },
+  recordEvent,
 };

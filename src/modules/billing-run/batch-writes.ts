@@ -1,10 +1,14 @@
 import type { Clock } from '../../core/clock.js';
 import { ok, type Result } from '../../core/result.js';
 import type { DbTransaction } from '../../db/database.js';
+import { creditTransactionEvents } from '../credit-ledger/credit-events.js';
 import { creditPosting, type CreditMovement } from '../credit-ledger/post-credit-transaction.js';
 import { postManyToLedger, type Posting } from '../credit-ledger/repository.js';
 import type { TenantScope } from '../../core/principal.js';
-import { directRecordWrites, type RecordUpdate } from '../billing-records/record-writes.js';
+import { eventRow, type NewEvent } from '../events/record-event.js';
+import { insertEvents, type NewEventRow } from '../events/repository.js';
+import { newRecordEvents, recordMoveEvent } from '../billing-records/record-events.js';
+import { directRecordWrites, writeRecordUpdate, type RecordUpdate } from '../billing-records/record-writes.js';
 import {
   insertRecords,
   lockInvoiceSequences,
@@ -43,7 +47,8 @@ interface Counter {
  * batch's transaction: a rollback loses all of it, and the locks the batch took (its
  * subscriptions, their invoice counters) keep anyone else from seeing or changing those rows.
  * Records it holds are updated in memory (collected before they are ever written); invoice
- * numbers come from the counters locked up front, counted on in memory.
+ * numbers come from the counters locked up front, counted on in memory. The billing events of
+ * its changes are held too, each rendered when its change is made, and written last.
  */
 export class BatchWrites implements SubscriptionWrites {
   readonly #counters = new Map<string, Counter>();
@@ -57,6 +62,10 @@ export class BatchWrites implements SubscriptionWrites {
   #metered: (NewMeteredBilling & { tenant_id: string })[] = [];
   #invoiced: { scope: TenantScope; invoiced: InvoicedMetering }[] = [];
   readonly #subscriptions = new Map<string, { row: SubscriptionRow; events: NewSubscriptionEvent[] }>();
+  /** Billing events of the held changes, each rendered (and its id made) when its change was. */
+  #events: NewEventRow[] = [];
+  /** The events of held credit postings, by transaction id, waiting for the balance each leaves. */
+  readonly #creditEvents = new Map<string, NewEventRow>();
 
   /**
    * `holdPostings`: credit postings wait for the batch's writes, where one refused (a balance spent
@@ -99,21 +108,32 @@ export class BatchWrites implements SubscriptionWrites {
     return first;
   }
 
-  async insertRecord(_db: DbTransaction, scope: TenantScope, written: NewRecordWithLines): Promise<void> {
+  async insertRecord(db: DbTransaction, scope: TenantScope, written: NewRecordWithLines): Promise<void> {
     this.#records.set(written.record.id, { ...written, events: [...written.events], scope });
+    for (const event of newRecordEvents(scope.tenantId, written)) await this.recordEvent(db, scope, event);
   }
 
   async updateRecord(update: RecordUpdate): Promise<RecordRow> {
-    const { record, patch, event } = update;
+    const { trx, scope, record, patch, event } = update;
     const held = this.#records.get(record.id);
     if (held === undefined) {
-      const updated = await directRecordWrites.updateRecord(update);
+      const { updated, moved } = await writeRecordUpdate(update);
       this.#locked.set(updated.id, updated);
+      if (moved !== undefined) await this.recordEvent(trx, scope, moved);
       return updated;
     }
     held.record = { ...held.record, ...patch };
-    if (event !== undefined) held.events.push(event);
-    return { ...record, ...patch } as RecordRow;
+    const updated = { ...record, ...patch } as RecordRow;
+    if (event !== undefined) {
+      held.events.push(event);
+      const moved = recordMoveEvent(updated, held.lines, event);
+      if (moved !== undefined) await this.recordEvent(trx, scope, moved);
+    }
+    return updated;
+  }
+
+  async recordEvent(_db: DbTransaction, scope: TenantScope, event: NewEvent): Promise<void> {
+    this.#events.push(eventRow(scope, event));
   }
 
   async postCredit(
@@ -123,7 +143,14 @@ export class BatchWrites implements SubscriptionWrites {
     movement: CreditMovement,
   ): Promise<Result<unknown>> {
     if (!this.#holdPostings) return directRecordWrites.postCredit(db, clock, scope, movement);
-    this.#postings.push({ ...creditPosting(clock, movement), tenantId: scope.tenantId });
+    const posting = { ...creditPosting(clock, movement), tenantId: scope.tenantId };
+    this.#postings.push(posting);
+    // Its event takes its place (and id) among the batch's now; its data, with the balance after, comes at the write.
+    for (const event of creditTransactionEvents(scope.tenantId, posting, 0n)) {
+      const row = eventRow(scope, event);
+      this.#events.push(row);
+      this.#creditEvents.set(posting.transactionId, row);
+    }
     return ok(undefined);
   }
 
@@ -174,6 +201,14 @@ export class BatchWrites implements SubscriptionWrites {
     if (refused >= 0) {
       throw new Error(`the credit balance of ${postings[refused]?.tenantId} was spent meanwhile: the batch goes again`);
     }
+    for (const [index, posting] of postings.entries()) {
+      const row = this.#creditEvents.get(posting.transactionId);
+      const [event] = creditTransactionEvents(posting.tenantId, posting, balances[index] ?? null);
+      if (row !== undefined && event !== undefined) row.data = JSON.stringify(event.data);
+    }
     this.#postings = [];
+    this.#creditEvents.clear();
+    await insertEvents(db, this.#events);
+    this.#events = [];
   }
 }

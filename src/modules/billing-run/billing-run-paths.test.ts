@@ -281,6 +281,32 @@ const paths: [string, Advance][] = [
 /** Tables whose rows own generated ids, labelled first so that rows naming them sort by label. */
 const idOwners = ['subscriptions', 'billing_records', 'ledger_transactions'];
 
+/** The billing events the run's steps make, each of which the scenario has to produce. */
+const runEventTypes = [
+  'billing_record.finalized',
+  'billing_record.paid',
+  'billing_record.payment_failed',
+  'subscription.trial_ended',
+  'subscription.renewed',
+  'subscription.past_due',
+  'subscription.payment_recovered',
+  'subscription.suspended',
+  'subscription.canceled',
+  'subscription.expired',
+  'credit_transaction.created',
+];
+
+/** Each tenant's events in id order (time, then the order they were made): the same on every path. */
+const eventOrder = async (t: TestApp): Promise<string[]> =>
+  (
+    await t.database.db
+      .selectFrom('events')
+      .select(['tenant_id', 'type', 'created_at'])
+      .orderBy('tenant_id')
+      .orderBy('id')
+      .execute()
+  ).map((row) => `${row.tenant_id} ${row.created_at.toISOString()} ${row.type}`);
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 describe("the billing run's write paths", () => {
@@ -290,6 +316,7 @@ describe("the billing run's write paths", () => {
     async () => {
       const dumps: DatabaseDump[] = [];
       const runs: BillingRunSummary[][] = [];
+      const eventOrders: string[][] = [];
       for (const [name, advance] of paths) {
         const started = performance.now();
         const t = await createTestApp();
@@ -297,6 +324,7 @@ describe("the billing run's write paths", () => {
           const created = performance.now();
           runs.push(await playScenario(t, advance));
           dumps.push(labelGeneratedIds(await dumpDatabase(t.database.db), idOwners));
+          eventOrders.push(await eventOrder(t));
           console.log(
             `${name} (${t.database.kind}): database ${seconds(created - started)}, ` +
               `scenario and dump ${seconds(performance.now() - created)}`,
@@ -318,6 +346,9 @@ describe("the billing run's write paths", () => {
 
       const [reference, ...others] = dumps as [DatabaseDump, ...DatabaseDump[]];
       expect(reference.billing_records?.length).toBeGreaterThan(20);
+      // The billing events of every step are compared too: the run's kinds all appear.
+      const eventTypes = new Set(reference.events?.map((row) => row.type));
+      expect([...eventTypes].sort()).toEqual(expect.arrayContaining(runEventTypes));
       for (const [index, other] of others.entries()) {
         const name = paths[index + 1]![0];
         expect(Object.keys(other), name).toEqual(Object.keys(reference));
@@ -326,6 +357,9 @@ describe("the billing run's write paths", () => {
         }
       }
       expect.soft(batched, 'what each run reports').toEqual(oneByOne);
+      for (const [index, order] of eventOrders.slice(1).entries()) {
+        expect.soft(order, `event order: ${paths[index + 1]![0]}`).toEqual(eventOrders[0]);
+      }
     },
   );
 

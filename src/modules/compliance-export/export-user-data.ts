@@ -5,6 +5,7 @@ import { notFound } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
+import { recordEvent } from '../events/record-event.js';
 import type { TenantRow } from '../tenants/repository.js';
 import { sections, type ExportKind } from './sections.js';
 
@@ -60,6 +61,25 @@ const writeAudit = ({
     .execute();
 
 /**
+ * The audit log's end of a completed export and, in the same transaction, each exported tenant's
+ * `compliance_export.completed` event (naming only that tenant: the export may span several).
+ */
+const completeExport = (db: Db, clock: Clock, entry: AuditEntry, counts: RowCounts) =>
+  db.transaction().execute(async (trx) => {
+    await writeAudit({ db: trx, clock, entry, event: 'completed', counts, error: null });
+    const at = clock.now();
+    for (const tenant of entry.tenants) {
+      const data = {
+        id: entry.exportId,
+        user_id: entry.request.userId,
+        tenant_id: tenant.id,
+        completed_at: toRfc3339(at),
+      };
+      await recordEvent(trx, { tenantId: tenant.id }, { type: 'compliance_export.completed', at, data });
+    }
+  });
+
+/**
  * The body, written as it is read: the envelope, then per tenant each kind in batches, so a
  * user with millions of rows is exported in bounded memory. The export's start and its end (with
  * the rows of each kind, or the error) go to the audit log.
@@ -97,7 +117,9 @@ async function* exportBody(db: Db, clock: Clock, entry: AuditEntry): AsyncGenera
     throw error;
   } finally {
     // Also when the consumer stops early: then neither the end nor the catch above runs.
-    await writeAudit({ db, clock, entry, event: outcome.event, counts, error: outcome.error });
+    const { event, error } = outcome;
+    if (event === 'completed') await completeExport(db, clock, entry, counts);
+    else await writeAudit({ db, clock, entry, event, counts, error });
   }
 }
 

@@ -6,6 +6,8 @@ import { fail, ok, type Result } from '../../core/result.js';
 import type { DbTransaction } from '../../db/database.js';
 import type { LedgerTransactionType } from '../../db/schema.js';
 import type { TenantScope } from '../../core/principal.js';
+import { recordEvent } from '../events/record-event.js';
+import { creditTransactionEvents, postedTransaction } from './credit-events.js';
 import { postToLedger, type CreditTransactionRow, type Posting } from './repository.js';
 import { creditSources, type CreditSource } from './sources.js';
 
@@ -58,16 +60,7 @@ export const postCreditTransaction = async (
           ),
     );
   }
+  for (const event of creditTransactionEvents(scope.tenantId, posting, balance)) await recordEvent(trx, scope, event);
   // Everything the row holds is known here: reading it back would only hold the account locks longer.
-  return ok({
-    tenant_id: scope.tenantId,
-    id: posting.transactionId,
-    type: posting.type,
-    amount: posting.amount,
-    source: posting.source,
-    source_id: posting.sourceId,
-    remark: posting.remark,
-    created_at: posting.at,
-    balance_after: balance,
-  });
+  return ok(postedTransaction(scope.tenantId, posting, balance));
 };

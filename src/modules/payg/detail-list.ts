@@ -46,6 +46,19 @@ export const listBillingDetails = async (
       invalidParameter('query', 'endDate', `is more than ${maxDetailDays} days from startDate (both included)`),
     );
   }
+  return ok(await readBillingDetails(db, key, start.value, end.value));
+};
+
+/**
+ * The settled lines of a tenant (or of its one app) for the days [start, end] in the seed's shape:
+ * what the detail list shows, and the data of a day's `payg.day_settled` event.
+ */
+export const readBillingDetails = async (
+  db: Db,
+  key: Pick<ApiKeyPrincipal, 'tenantId' | 'appId'>,
+  start: Temporal.PlainDate,
+  end: Temporal.PlainDate,
+): Promise<Record<string, unknown>[]> => {
   let lines = db
     .selectFrom('payg_settlement_lines as l')
     .innerJoin('apps as a', (join) => join.onRef('a.tenant_id', '=', 'l.tenant_id').onRef('a.id', '=', 'l.app_id'))
@@ -61,8 +74,8 @@ export const listBillingDetails = async (
       'p.category',
     ])
     .where('l.tenant_id', '=', key.tenantId)
-    .where('l.settled_day', '>=', start.value.toString())
-    .where('l.settled_day', '<=', end.value.toString());
+    .where('l.settled_day', '>=', start.toString())
+    .where('l.settled_day', '<=', end.toString());
   if (key.appId !== null) lines = lines.where('l.app_id', '=', key.appId);
   const rows = await lines.orderBy('l.settled_day').orderBy('l.app_id').orderBy('l.billing_key').execute();
   const [marketplace, deductions] = await Promise.all([
@@ -78,49 +91,47 @@ export const listBillingDetails = async (
           .selectFrom('payg_deductions')
           .selectAll()
           .where('tenant_id', '=', key.tenantId)
-          .where('settled_day', '>=', start.value.toString())
-          .where('settled_day', '<=', end.value.toString())
+          .where('settled_day', '>=', start.toString())
+          .where('settled_day', '<=', end.toString())
           .orderBy('seq')
           .execute(),
   ]);
-  return ok(
-    rows.map((row) => {
-      const money = (minor: bigint) => toMajorNumber(minor, row.currency);
-      const deducted = row.coupon_amount + row.stored_card_amount + row.cash_amount + row.cloud_marketplace_amount;
-      return {
-        consumeTimeOfDay: row.settled_day,
-        orgName: row.tenant_name,
-        productName,
-        productDetail: row.display_name,
-        billingKey: row.billing_key,
-        billingCycle: row.billing_cycle,
-        billingResult: money(row.billing_result),
-        deductionAmount: money(deducted),
-        oweAmount: money(row.owe_amount),
-        originAmount: Number(row.origin_amount),
-        serviceBillingAmount: 0,
-        couponAmount: money(row.coupon_amount),
-        storedCardAmount: money(row.stored_card_amount),
-        cashAmount: money(row.cash_amount),
-        cashCouldAmount: money(row.cloud_marketplace_amount),
-        commodityCategory: row.category,
-        consumePlatform: marketplace === undefined ? 'direct' : 'cloud_marketplace',
-        customerIdentifier: marketplace?.customer_identifier ?? '',
-        consumption: String(row.consumption),
-        workspaceUuid: row.app_id,
-        workspaceName: row.app_name,
-        consumeTime: startOfDay(Temporal.PlainDate.from(row.settled_day), row.time_zone).getTime(),
-        tag6: row.billing_key,
-        billingResultDetails: deductions
-          .filter(
-            (deduction) =>
-              deduction.settled_day === row.settled_day &&
-              deduction.app_id === row.app_id &&
-              deduction.billing_key === row.billing_key,
-          )
-          .map((deduction) => ({ instrument: deduction.instrument_id, amount: money(deduction.amount) })),
-        count: Number(row.consumption),
-      };
-    }),
-  );
+  return rows.map((row) => {
+    const money = (minor: bigint) => toMajorNumber(minor, row.currency);
+    const deducted = row.coupon_amount + row.stored_card_amount + row.cash_amount + row.cloud_marketplace_amount;
+    return {
+      consumeTimeOfDay: row.settled_day,
+      orgName: row.tenant_name,
+      productName,
+      productDetail: row.display_name,
+      billingKey: row.billing_key,
+      billingCycle: row.billing_cycle,
+      billingResult: money(row.billing_result),
+      deductionAmount: money(deducted),
+      oweAmount: money(row.owe_amount),
+      originAmount: Number(row.origin_amount),
+      serviceBillingAmount: 0,
+      couponAmount: money(row.coupon_amount),
+      storedCardAmount: money(row.stored_card_amount),
+      cashAmount: money(row.cash_amount),
+      cashCouldAmount: money(row.cloud_marketplace_amount),
+      commodityCategory: row.category,
+      consumePlatform: marketplace === undefined ? 'direct' : 'cloud_marketplace',
+      customerIdentifier: marketplace?.customer_identifier ?? '',
+      consumption: String(row.consumption),
+      workspaceUuid: row.app_id,
+      workspaceName: row.app_name,
+      consumeTime: startOfDay(Temporal.PlainDate.from(row.settled_day), row.time_zone).getTime(),
+      tag6: row.billing_key,
+      billingResultDetails: deductions
+        .filter(
+          (deduction) =>
+            deduction.settled_day === row.settled_day &&
+            deduction.app_id === row.app_id &&
+            deduction.billing_key === row.billing_key,
+        )
+        .map((deduction) => ({ instrument: deduction.instrument_id, amount: money(deduction.amount) })),
+      count: Number(row.consumption),
+    };
+  });
 };

@@ -1,6 +1,8 @@
 import type { DbTransaction } from '../../db/database.js';
 import type { TenantScope } from '../../core/principal.js';
-import { postManyToLedger } from '../credit-ledger/repository.js';
+import { creditTransactionEvents } from '../credit-ledger/credit-events.js';
+import { postManyToLedger, type Posting } from '../credit-ledger/repository.js';
+import { recordEvent } from '../events/record-event.js';
 
 /** One `payg_deduction` debit out of a tenant-side account (cash or an instrument's). */
 export interface DeductionPosting {
@@ -28,15 +30,29 @@ export interface DeductionBatch {
  * posting's balance after it, or null where ledger_post refused it (nothing written for that one:
  * an overdraft).
  */
-export const postDeductions = ({ trx, scope, currency, at, postings }: DeductionBatch): Promise<(bigint | null)[]> =>
-  postManyToLedger(
+export const postDeductions = async ({
+  trx,
+  scope,
+  currency,
+  at,
+  postings,
+}: DeductionBatch): Promise<(bigint | null)[]> => {
+  const ledgerPostings = postings.map((posting): Posting => ({
+    ...posting,
+    type: 'debit',
+    source: 'payg_deduction',
+    currency,
+    at,
+  }));
+  const balances = await postManyToLedger(
     trx,
-    postings.map((posting) => ({
-      ...posting,
-      tenantId: scope.tenantId,
-      type: 'debit',
-      source: 'payg_deduction',
-      currency,
-      at,
-    })),
+    ledgerPostings.map((posting) => ({ ...posting, tenantId: scope.tenantId })),
   );
+  // Deductions from the credit balance are its transactions: each is told of (instruments' are not).
+  for (const [index, posting] of ledgerPostings.entries()) {
+    for (const event of creditTransactionEvents(scope.tenantId, posting, balances[index] ?? null)) {
+      await recordEvent(trx, scope, event);
+    }
+  }
+  return balances;
+};

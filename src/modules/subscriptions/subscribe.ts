@@ -8,6 +8,8 @@ import { findTenantForUpdate } from '../tenants/repository.js';
 import { lockUpToDateSubscription } from './advance-subscription.js';
 import { nextRunAt } from './lifecycle.js';
 import { termsForSale } from './plan-terms.js';
+import { recordEvent } from '../events/record-event.js';
+import { subscriptionEvents } from './subscription-events.js';
 import { appendSubscriptionEvent, hadTrial, insertSubscription, type SubscriptionRow } from './repository.js';
 import { startPaidPeriod } from './start-period.js';
 
@@ -107,6 +109,9 @@ export const subscribe = async ({
       actor,
       occurred_at: now,
     });
+    for (const event of subscriptionEvents(sub, { kind: 'subscribed', fromStatus: null, at: now })) {
+      await recordEvent(trx, scope, event);
+    }
     return ok(sub);
   }
   // Written in its first period, then invoiced and collected through the path renewals take.

@@ -2,6 +2,7 @@ import type { DbTransaction } from '../../db/database.js';
 import type { SubscriptionStatus } from '../../db/schema.js';
 import type { TenantScope } from '../../core/principal.js';
 import { nextRunAt } from './lifecycle.js';
+import { subscriptionEvents } from './subscription-events.js';
 import type { SubscriptionPatch, SubscriptionRow } from './repository.js';
 import { directWrites, type SubscriptionWrites } from './subscription-writes.js';
 
@@ -30,8 +31,8 @@ export interface Transition extends LockedSubscription {
 }
 
 /**
- * Writes a change to a locked subscription with the billing run's next due time recomputed, and
- * appends it to the subscription's history.
+ * Writes a change to a locked subscription with the billing run's next due time recomputed,
+ * appends it to the subscription's history, and records the billing events it means.
  */
 export const transition = async ({
   trx,
@@ -44,7 +45,8 @@ export const transition = async ({
 }: Transition): Promise<SubscriptionRow> => {
   // The row as the update leaves it.
   const merged = { ...sub, ...patch } as SubscriptionRow;
-  return writes.updateSubscription({
+  const fromStatus = event.fromStatus === undefined ? sub.status : event.fromStatus;
+  const updated = await writes.updateSubscription({
     trx,
     scope,
     sub,
@@ -52,7 +54,7 @@ export const transition = async ({
     event: {
       subscription_id: sub.id,
       kind: event.kind,
-      from_status: event.fromStatus === undefined ? sub.status : event.fromStatus,
+      from_status: fromStatus,
       to_status: merged.status,
       plan_id: merged.plan_id,
       billing_cycle: merged.billing_cycle,
@@ -62,4 +64,8 @@ export const transition = async ({
       occurred_at: at,
     },
   });
+  for (const billingEvent of subscriptionEvents(updated, { kind: event.kind, fromStatus, at })) {
+    await writes.recordEvent(trx, scope, billingEvent);
+  }
+  return updated;
 };

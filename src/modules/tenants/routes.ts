@@ -74,7 +74,9 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: Rout
       },
     },
     async (request) => {
-      const tenant = unwrap(await updateTenant(db, clock, tenantScopeOf(request), request.body));
+      const tenant = unwrap(
+        await db.transaction().execute((trx) => updateTenant(trx, clock, tenantScopeOf(request), request.body)),
+      );
       return objectEnvelope(toTenantView(tenant), clock.now());
     },
   );

@@ -1,7 +1,8 @@
 import { Type, type Static } from 'typebox';
+import { tenantIdPattern } from '../../core/ids.js';
 import { pageQueryFields } from '../../http/pagination.js';
 
-export const tenantIdPattern = '^tnt_[A-Za-z0-9_-]{1,64}$';
+export { tenantIdPattern };
 export const userIdPattern = '^[A-Za-z0-9_.:@-]{1,128}$';
 
 export const TenantIdParams = Type.Object({

@@ -1,14 +1,17 @@
 import type { Clock } from '../../core/clock.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
-import type { Db } from '../../db/database.js';
+import type { DbTransaction } from '../../db/database.js';
+import { recordEvent } from '../events/record-event.js';
+import { toTenantView } from './view.js';
 import type { TenantScope } from '../../core/principal.js';
 import { hasMoneyIn, updateTenant as updateTenantRow, type TenantRow } from './repository.js';
 import type { UpdateTenantInput } from './schemas.js';
 import { validateTenantSettings } from './settings.js';
 
+/** Takes a transaction: the change and its `tenant.updated` event commit together. */
 export const updateTenant = async (
-  db: Db,
+  trx: DbTransaction,
   clock: Clock,
   scope: TenantScope,
   input: UpdateTenantInput,
@@ -16,7 +19,7 @@ export const updateTenant = async (
   const settings = validateTenantSettings(input);
   if (!settings.ok) return settings;
   const { currency } = settings.value;
-  if (currency !== undefined && (await hasMoneyIn(db, scope, currency))) {
+  if (currency !== undefined && (await hasMoneyIn(trx, scope, currency))) {
     return fail(
       new AppError(
         'conflict',
@@ -24,12 +27,15 @@ export const updateTenant = async (
       ),
     );
   }
-  const row = await updateTenantRow(db, scope, {
+  const at = clock.now();
+  const row = await updateTenantRow(trx, scope, {
     ...(input.name === undefined ? {} : { name: input.name }),
     ...(input.admin_user_id === undefined ? {} : { admin_user_id: input.admin_user_id }),
     ...(input.status === undefined ? {} : { status: input.status }),
     ...settings.value,
-    updated_at: clock.now(),
+    updated_at: at,
   });
-  return row === undefined ? fail(notFound('tenant')) : ok(row);
+  if (row === undefined) return fail(notFound('tenant'));
+  await recordEvent(trx, scope, { type: 'tenant.updated', at, data: toTenantView(row) });
+  return ok(row);
 };

@@ -9,7 +9,9 @@ import { findPlanVersionResources } from '../plans/repository.js';
 import { findCurrentSubscription, liveStatuses } from '../subscriptions/repository.js';
 import { findTenant } from '../tenants/repository.js';
 import { usageOverDays } from '../usage/repository.js';
+import { recordEvent } from '../events/record-event.js';
 import { parseChannels } from './alert-settings.js';
+import { toAlertView } from './view.js';
 import { findActiveAlerts, type AlertRow } from './repository.js';
 
 interface Crossing {
@@ -97,12 +99,19 @@ const fire = (db: Db, clock: Clock, scope: TenantScope, crossing: Crossing): Pro
       .returning('alert_id')
       .executeTakeFirst();
     if (firing === undefined) return false;
-    await trx
+    const triggered = await trx
       .updateTable('usage_alerts')
       .set({ last_triggered_at: now })
       .where('tenant_id', '=', scope.tenantId)
       .where('id', '=', alert.id)
-      .execute();
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await recordEvent(trx, scope, {
+      type: 'usage_alert.triggered',
+      appId: alert.app_id,
+      at: now,
+      data: toAlertView(triggered, { withSecret: false }),
+    });
     const percentUsed = Number((usage * 10000n) / includedUnits) / 100;
     const title = `Usage alert: ${alert.name}`;
     const body =
