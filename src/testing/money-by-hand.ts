@@ -8,7 +8,10 @@ export const halfUp = (numerator: bigint, denominator: bigint): bigint =>
   (2n * numerator + denominator) / (2n * denominator);
 
 /** Tax at 6 % on a line of `minor` units, rounded half-up to the minor unit. */
-export const sixPercentTax = (minor: number): number => Number(halfUp(BigInt(minor) * 6n, 100n));
+export const sixPercentTax = (minor: bigint): bigint => halfUp(minor * 6n, 100n);
 
-/** Minor units (fen) as the API's major-unit JSON number. */
-export const cny = (minor: number): number => minor / 100;
+/**
+ * Minor units (fen) as the API's major-unit JSON number: the one step that leaves integers, because
+ * the API's JSON is a number (the nearest double to the exact decimal, as `JSON.parse` reads it).
+ */
+export const cny = (minor: bigint): number => Number(minor) / 100;

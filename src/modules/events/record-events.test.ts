@@ -1,6 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { maxMinorAmount } from '../../core/money.js';
+import { maxMinorAmount, toMajorNumber } from '../../core/money.js';
 import { eventsOf, eventTypesOf, onlyEvent } from '../../testing/billing-events.js';
 import { givenApp, givenTenant } from '../../testing/fixtures.js';
 import { createTestApp, testStart, type TestApp } from '../../testing/test-app.js';
@@ -151,7 +151,8 @@ describe('billing record events', () => {
     // The refund moves the record, then its credit would take the balance above the largest amount:
     // the action's Result fails and its savepoint takes the move and its event back.
     expectOk(await act(tenantId, recordId, 'mark-paid'));
-    const maxMajor = Number(maxMinorAmount / 100n);
+    // The largest whole CNY amount a single posting may carry.
+    const maxMajor = toMajorNumber(maxMinorAmount - (maxMinorAmount % 100n), 'CNY');
     expectOk(await post(`/admin/credits/${tenantId}/promo`, { amount: maxMajor }), 201);
     const paidEvents = await eventsOf(t, tenantId);
     const refund = await act(tenantId, recordId, 'refund');

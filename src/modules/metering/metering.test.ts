@@ -149,7 +149,7 @@ const overageLineView = (line: {
   included: number;
   over: number;
   price: string;
-  amountMinor: number;
+  amountMinor: bigint;
 }) => ({
   description: `${line.resourceType}: ${line.used} used, ${line.included} included, ${line.over} over`,
   resource_type: line.resourceType,
@@ -237,15 +237,15 @@ describe('the usage invoice of a period', () => {
   //   storage_used           18 × 0.1    = 1.8   → 1.80,                tax 10.8  fen → 0.11
   //   user_count              3 × 1.25   = 3.75  → 3.75,                tax 22.5  fen → 0.23 (half up)
   const billed = [
-    { resourceType: 'api_requests', over: 12_350, exact: '6.175', amountMinor: 6_18, taxMinor: 37 },
-    { resourceType: 'mfa_verifications', over: 20, exact: '0.25', amountMinor: 25, taxMinor: 2 },
-    { resourceType: 'storage_used', over: 18, exact: '1.8', amountMinor: 1_80, taxMinor: 11 },
-    { resourceType: 'user_count', over: 3, exact: '3.75', amountMinor: 3_75, taxMinor: 23 },
+    { resourceType: 'api_requests', over: 12_350, exact: '6.175', amountMinor: 6_18n, taxMinor: 37n },
+    { resourceType: 'mfa_verifications', over: 20, exact: '0.25', amountMinor: 25n, taxMinor: 2n },
+    { resourceType: 'storage_used', over: 18, exact: '1.8', amountMinor: 1_80n, taxMinor: 11n },
+    { resourceType: 'user_count', over: 3, exact: '3.75', amountMinor: 3_75n, taxMinor: 23n },
   ] as const;
   // 6.18 + 0.25 + 1.80 + 3.75 = 11.98; tax 0.37 + 0.02 + 0.11 + 0.23 = 0.73 per line (6 % of the
   // total would be 71.88 fen → 0.72: the tax is the sum of the lines' taxes); total 12.71.
-  const usageAmountMinor = 11_98;
-  const usageTaxMinor = 73;
+  const usageAmountMinor = 11_98n;
+  const usageTaxMinor = 73n;
 
   const resourceTypes = Object.keys(prices) as (keyof typeof prices)[];
 
@@ -294,12 +294,12 @@ describe('the usage invoice of a period', () => {
     for (const line of billed) {
       const { price, included } = prices[line.resourceType];
       expect(used[line.resourceType] - included).toBe(line.over);
-      expect(overageLine(BigInt(line.over), price)).toEqual({ exact: line.exact, minor: BigInt(line.amountMinor) });
+      expect(overageLine(BigInt(line.over), price)).toEqual({ exact: line.exact, minor: line.amountMinor });
       expect(sixPercentTax(line.amountMinor)).toBe(line.taxMinor);
     }
-    expect(billed.reduce((sum, line) => sum + line.amountMinor, 0)).toBe(usageAmountMinor);
-    expect(billed.reduce((sum, line) => sum + line.taxMinor, 0)).toBe(usageTaxMinor);
-    expect(sixPercentTax(usageAmountMinor)).toBe(72);
+    expect(billed.reduce((sum, line) => sum + line.amountMinor, 0n)).toBe(usageAmountMinor);
+    expect(billed.reduce((sum, line) => sum + line.taxMinor, 0n)).toBe(usageTaxMinor);
+    expect(sixPercentTax(usageAmountMinor)).toBe(72n);
 
     await givenMeteredTenant(tenant, 'UTC', [web, mobile]);
     await givenMeteredPlan();
@@ -556,9 +556,9 @@ describe('the quota', () => {
     // round down). Tax 6 % = 2,222,999.94 fen → 2,223,000.
     const over = 2_999_999_900_000;
     const exactAmount = '370499.98765';
-    const amountMinor = 37_049_999;
-    const taxMinor = 2_223_000;
-    expect(overageLine(BigInt(over), hugePrice)).toEqual({ exact: exactAmount, minor: BigInt(amountMinor) });
+    const amountMinor = 37_049_999n;
+    const taxMinor = 2_223_000n;
+    expect(overageLine(BigInt(over), hugePrice)).toEqual({ exact: exactAmount, minor: amountMinor });
     expect(sixPercentTax(amountMinor)).toBe(taxMinor);
     const usageInvoice = (await records(huge))[2]!;
     expect(usageInvoice).toMatchObject({
@@ -670,7 +670,7 @@ describe('late events', () => {
           included: 100_000,
           over: 2_500,
           price,
-          amountMinor: 1_25,
+          amountMinor: 1_25n,
         }),
       ],
     });
@@ -798,7 +798,7 @@ describe('what is metered', () => {
           included: 100_000,
           over: 59_000,
           price,
-          amountMinor: 29_50,
+          amountMinor: 29_50n,
         }),
       ],
     });
@@ -927,7 +927,7 @@ describe('days in the tenant time zone', () => {
       tax_amount: 0.14,
       total_amount: 2.44,
       line_items: [
-        overageLineView({ resourceType: 'api_requests', used: 230, included: 0, over: 230, price, amountMinor: 2_30 }),
+        overageLineView({ resourceType: 'api_requests', used: 230, included: 0, over: 230, price, amountMinor: 2_30n }),
       ],
     });
     // February (local) so far: 4,000 + 50,000.

@@ -49,10 +49,10 @@ const shanghai = (local: string): string => {
 const seconds = (from: string, to: string): number => (Date.parse(to) - Date.parse(from)) / 1000;
 
 /** The prorated share of a per-period difference: difference × seconds left / seconds in the period, half-up. */
-const prorated = (differenceMinor: number, periodStart: string, periodEnd: string, at: string) => {
+const prorated = (differenceMinor: bigint, periodStart: string, periodEnd: string, at: string) => {
   const left = seconds(at, periodEnd);
   const of = seconds(periodStart, periodEnd);
-  return { left, of, amount: Number(halfUp(BigInt(differenceMinor * left), BigInt(of))) };
+  return { left, of, amount: halfUp(differenceMinor * BigInt(left), BigInt(of)) };
 };
 
 // ---------------------------------------------------------------- HTTP
@@ -117,7 +117,7 @@ const periodInvoice = (invoice: {
   tenant: string;
   number: string;
   planName: string;
-  priceMinor: number;
+  priceMinor: bigint;
   from: string;
   to: string;
   status: string;
@@ -156,8 +156,8 @@ const ledgerEntry = (entry: {
   type: 'credit' | 'debit';
   source: string;
   sourceId: string | null;
-  amountMinor: number;
-  balanceMinor: number;
+  amountMinor: bigint;
+  balanceMinor: bigint;
   remark: string;
   at: string;
 }) => ({
@@ -234,9 +234,9 @@ describe('a year of one subscription', () => {
     const tenant = 'tnt_year';
     const admin = `usr_admin_of_${tenant}`;
     await givenTenant(t, tenant, { time_zone: 'Asia/Shanghai', currency: 'CNY', tax_rate: taxRate });
-    const basic = { minor: 99_00, name: 'Basic' };
-    const pro = { minor: 499_00, name: 'Pro' };
-    const lite = { minor: 49_00, name: 'Lite' };
+    const basic = { minor: 99_00n, name: 'Basic' };
+    const pro = { minor: 499_00n, name: 'Pro' };
+    const lite = { minor: 49_00n, name: 'Lite' };
     await givenPlan(t, 'basic', {
       name: basic.name,
       monthly_price: 99,
@@ -318,9 +318,9 @@ describe('a year of one subscription', () => {
     const upgradedAt = shanghai('2026-02-10T12:00');
     t.clock.set(upgradedAt);
     const upgradeCharge = prorated(pro.minor - basic.minor, february.start, february.end, upgradedAt);
-    expect(upgradeCharge).toEqual({ left: 1_598_400, of: 2_419_200, amount: 264_29 });
+    expect(upgradeCharge).toEqual({ left: 1_598_400, of: 2_419_200, amount: 264_29n });
     const upgradeTax = sixPercentTax(upgradeCharge.amount);
-    expect(upgradeTax).toBe(15_86);
+    expect(upgradeTax).toBe(15_86n);
     expect(await changePlan(tenant, 'pro')).toMatchObject({ ...expected, plan_id: 'pro', amount: 499 });
     expected = { ...expected, plan_id: 'pro', amount: 499, grace_period_days: 7 };
     const upgradeDescription = `Upgrade from basic to pro, prorated for ${upgradeCharge.left} of ${upgradeCharge.of} seconds`;
@@ -358,9 +358,9 @@ describe('a year of one subscription', () => {
     const downgradedAt = shanghai('2026-02-20T12:00');
     t.clock.set(downgradedAt);
     const downgradeNet = prorated(pro.minor - basic.minor, february.start, february.end, downgradedAt);
-    expect(downgradeNet).toEqual({ left: 734_400, of: 2_419_200, amount: 121_43 });
+    expect(downgradeNet).toEqual({ left: 734_400, of: 2_419_200, amount: 121_43n });
     const downgradeCredit = downgradeNet.amount + sixPercentTax(downgradeNet.amount);
-    expect(downgradeCredit).toBe(128_72);
+    expect(downgradeCredit).toBe(128_72n);
     expected = { ...expected, plan_id: 'basic', amount: 99 };
     expect(await changePlan(tenant, 'basic')).toMatchObject(expected);
     const ledgerEntries: unknown[] = [
@@ -385,7 +385,7 @@ describe('a year of one subscription', () => {
     expected = { ...expected, current_period_start: march.start, current_period_end: march.end };
     expect(await subscriptionOf(t, tenant)).toMatchObject(expected);
     const basicTotal = basic.minor + sixPercentTax(basic.minor);
-    expect(basicTotal).toBe(104_94);
+    expect(basicTotal).toBe(104_94n);
     invoices.push(
       periodInvoice({
         tenant,
@@ -401,7 +401,7 @@ describe('a year of one subscription', () => {
     expect(seen).toEqual(invoices);
     const marchInvoiceId = seen[2]!.record_id;
     let balanceMinor = downgradeCredit - basicTotal;
-    expect(balanceMinor).toBe(23_78);
+    expect(balanceMinor).toBe(23_78n);
     ledgerEntries.push(
       ledgerEntry({
         tenant,
@@ -460,12 +460,12 @@ describe('a year of one subscription', () => {
         source: 'invoice_payment',
         sourceId: aprilInvoiceId,
         amountMinor: paidByBalanceInApril,
-        balanceMinor: 0,
+        balanceMinor: 0n,
         remark: 'Payment of INV-2026-004',
         at: april.start,
       }),
     );
-    balanceMinor = 0;
+    balanceMinor = 0n;
     expect(await ledger(tenant)).toEqual(ledgerEntries);
     const graceEnd = shanghai('2026-04-08');
     expected = {
@@ -519,14 +519,14 @@ describe('a year of one subscription', () => {
     const toppedUpAt = shanghai('2026-04-07T10:00');
     t.clock.set(toppedUpAt);
     await topUp(tenant, 100, 'pay_april');
-    balanceMinor = 100_00;
+    balanceMinor = 100_00n;
     ledgerEntries.push(
       ledgerEntry({
         tenant,
         type: 'credit',
         source: 'top_up',
         sourceId: 'pay_april',
-        amountMinor: 100_00,
+        amountMinor: 100_00n,
         balanceMinor,
         remark: 'Bank transfer pay_april',
         at: toppedUpAt,
@@ -535,14 +535,14 @@ describe('a year of one subscription', () => {
     const recoveredAt = shanghai('2026-04-07T10:05');
     t.clock.set(recoveredAt);
     const stillOwed = basicTotal - paidByBalanceInApril;
-    expect(stillOwed).toBe(81_16);
+    expect(stillOwed).toBe(81_16n);
     const paid = await asPlatformAdmin(t).post(`/admin/records/${tenant}/${aprilInvoiceId}/pay-from-balance`, {});
     expect(expectData<RecordDetailView>(paid)).toMatchObject({
       status: 'paid',
       amount_paid: cny(basicTotal),
     });
     balanceMinor -= stillOwed;
-    expect(balanceMinor).toBe(18_84);
+    expect(balanceMinor).toBe(18_84n);
     ledgerEntries.push(
       ledgerEntry({
         tenant,
@@ -628,7 +628,7 @@ describe('a year of one subscription', () => {
         source: 'invoice_payment',
         sourceId: mayInvoiceId,
         amountMinor: balanceMinor,
-        balanceMinor: 0,
+        balanceMinor: 0n,
         remark: 'Payment of INV-2026-005',
         at: may.start,
       }),
@@ -647,7 +647,7 @@ describe('a year of one subscription', () => {
         },
       ],
     });
-    balanceMinor = 0;
+    balanceMinor = 0n;
 
     // Mid-July: one run issues June and July, each dated at its own period start.
     expect(await billAt(tenant, shanghai('2026-07-15T09:00'))).toEqual({ ...noSteps, period_end: 2 });
@@ -822,7 +822,7 @@ describe('shorter scenarios', () => {
         tenant,
         number: 'INV-2026-001',
         planName: 'Pro',
-        priceMinor: 499_00,
+        priceMinor: 499_00n,
         from: boundaries[0]!,
         to: boundaries[1]!,
         status: 'paid',
@@ -849,7 +849,7 @@ describe('shorter scenarios', () => {
           tenant,
           number: `INV-2026-00${period + 1}`,
           planName: 'Pro',
-          priceMinor: 499_00,
+          priceMinor: 499_00n,
           from: start,
           to: end,
           status: 'paid',
@@ -879,7 +879,7 @@ describe('shorter scenarios', () => {
       tenant,
       number: 'INV-2026-001',
       planName: 'Pro',
-      priceMinor: 499_00,
+      priceMinor: 499_00n,
       from: '2026-03-01',
       to: '2026-04-01',
       status: 'failed',
@@ -1021,7 +1021,7 @@ describe('shorter scenarios', () => {
       tenant,
       number: 'INV-2026-001',
       planName: 'Pro',
-      priceMinor: 499_00,
+      priceMinor: 499_00n,
       from: '2026-01-10',
       to: '2026-02-10',
       status: 'paid',
@@ -1070,7 +1070,7 @@ describe('shorter scenarios', () => {
     const seen = await records(tenant);
     expect(seen).toEqual(
       periods.map((period) =>
-        periodInvoice({ tenant, planName: 'Pro', priceMinor: 499_00, status: 'paid', ...period }),
+        periodInvoice({ tenant, planName: 'Pro', priceMinor: 499_00n, status: 'paid', ...period }),
       ),
     );
     for (const [index, record] of seen.entries()) {
@@ -1112,8 +1112,8 @@ describe('shorter scenarios', () => {
     const tenant = 'tnt_prepaid';
     await givenTenant(t, tenant, { time_zone: 'Asia/Shanghai', tax_rate: taxRate });
     await givenPlan(t, 'pro', { name: 'Pro', monthly_price: 499 });
-    const proTotal = 499_00 + sixPercentTax(499_00);
-    expect(proTotal).toBe(528_94);
+    const proTotal = 499_00n + sixPercentTax(499_00n);
+    expect(proTotal).toBe(528_94n);
 
     const firstTopUpAt = shanghai('2026-01-09T10:00');
     t.clock.set(firstTopUpAt);
@@ -1136,7 +1136,7 @@ describe('shorter scenarios', () => {
         tenant,
         number: `INV-2026-00${index + 1}`,
         planName: 'Pro',
-        priceMinor: 499_00,
+        priceMinor: 499_00n,
         from: from!,
         to: to!,
         status: status!,
@@ -1145,16 +1145,16 @@ describe('shorter scenarios', () => {
     const seen = await records(tenant);
     expect(seen).toEqual(invoices);
     const [januaryId, februaryId, marchId] = seen.map((record) => record.record_id);
-    const leftForMarch = 1100_00 - 2 * proTotal;
-    expect(leftForMarch).toBe(42_12);
+    const leftForMarch = 1100_00n - 2n * proTotal;
+    expect(leftForMarch).toBe(42_12n);
     const ledgerEntries = [
       ledgerEntry({
         tenant,
         type: 'credit',
         source: 'top_up',
         sourceId: 'pay_1',
-        amountMinor: 1100_00,
-        balanceMinor: 1100_00,
+        amountMinor: 1100_00n,
+        balanceMinor: 1100_00n,
         remark: 'Bank transfer pay_1',
         at: firstTopUpAt,
       }),
@@ -1164,7 +1164,7 @@ describe('shorter scenarios', () => {
         source: 'invoice_payment',
         sourceId: januaryId!,
         amountMinor: proTotal,
-        balanceMinor: 1100_00 - proTotal,
+        balanceMinor: 1100_00n - proTotal,
         remark: 'Payment of INV-2026-001',
         at: january,
       }),
@@ -1184,7 +1184,7 @@ describe('shorter scenarios', () => {
         source: 'invoice_payment',
         sourceId: marchId!,
         amountMinor: leftForMarch,
-        balanceMinor: 0,
+        balanceMinor: 0n,
         remark: 'Payment of INV-2026-003',
         at: march,
       }),
@@ -1210,15 +1210,15 @@ describe('shorter scenarios', () => {
     const retryAt = shanghai('2026-03-11');
     expect(await billAt(tenant, retryAt)).toEqual({ ...noSteps, payment_retry: 1 });
     const rest = proTotal - leftForMarch;
-    expect(rest).toBe(486_82);
+    expect(rest).toBe(486_82n);
     ledgerEntries.push(
       ledgerEntry({
         tenant,
         type: 'credit',
         source: 'top_up',
         sourceId: 'pay_2',
-        amountMinor: 500_00,
-        balanceMinor: 500_00,
+        amountMinor: 500_00n,
+        balanceMinor: 500_00n,
         remark: 'Bank transfer pay_2',
         at: secondTopUpAt,
       }),
@@ -1228,13 +1228,13 @@ describe('shorter scenarios', () => {
         source: 'invoice_payment',
         sourceId: marchId!,
         amountMinor: rest,
-        balanceMinor: 500_00 - rest,
+        balanceMinor: 500_00n - rest,
         remark: 'Payment of INV-2026-003',
         at: retryAt,
       }),
     );
     expect(await ledger(tenant)).toEqual(ledgerEntries);
-    expect(await balanceOf(t, tenant)).toBe(cny(500_00 - rest));
+    expect(await balanceOf(t, tenant)).toBe(cny(500_00n - rest));
     expect(await recordOf(t, tenant, marchId!)).toMatchObject({
       status: 'paid',
       amount_paid: cny(proTotal),
