@@ -14,6 +14,10 @@ const moveTypes: Partial<Record<RecordStatus, EventType>> = {
 const moveType = (from: RecordStatus | null | undefined, to: RecordStatus): EventType | undefined =>
   to === 'pending' ? (from === 'draft' ? 'billing_record.finalized' : undefined) : moveTypes[to];
 
+/** Whether clients are told of this status move (so its event needs the record's lines read). */
+export const isToldMove = (move: { from_status?: RecordStatus | null | undefined; to_status: RecordStatus }): boolean =>
+  moveType(move.from_status, move.to_status) !== undefined;
+
 /** Only what a record's view reads of its lines: held lines (not written yet) render the same as read ones. */
 type ViewLine = Omit<LineRow, 'tenant_id' | 'record_id'>;
 

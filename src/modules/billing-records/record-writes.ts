@@ -3,8 +3,8 @@ import type { Result } from '../../core/result.js';
 import type { DbTransaction } from '../../db/database.js';
 import { postCreditTransaction, type CreditMovement } from '../credit-ledger/post-credit-transaction.js';
 import type { TenantScope } from '../../core/principal.js';
-import { recordEvent, type NewEvent } from '../events/record-event.js';
-import { newRecordEvents, recordMoveEvent } from './record-events.js';
+import { recordEvents, type NewEvent } from '../events/record-event.js';
+import { isToldMove, newRecordEvents, recordMoveEvent } from './record-events.js';
 import {
   insertRecords,
   linesOf,
@@ -42,7 +42,7 @@ export interface RecordWrites {
   /** Writes the change and, for a status move clients are told of, its event. */
   updateRecord(update: RecordUpdate): Promise<RecordRow>;
   /** An event of a change made through these writes: written with them, in their transaction. */
-  recordEvent(trx: DbTransaction, scope: TenantScope, event: NewEvent): Promise<void>;
+  recordEvents(trx: DbTransaction, scope: TenantScope, events: readonly NewEvent[]): Promise<void>;
 }
 
 /** A locked record changed as `update` says, and the event of its status move (read with its lines), if any. */
@@ -55,6 +55,7 @@ export const writeRecordUpdate = async ({
 }: RecordUpdate): Promise<{ updated: RecordRow; moved?: NewEvent | undefined }> => {
   if (event === undefined) return { updated: await updateRecord(trx, scope, record.id, patch) };
   const updated = await updateRecordWithEvent({ trx, scope, recordId: record.id, patch, event });
+  if (!isToldMove(event)) return { updated };
   const lines = (await linesOf(trx, scope, [record.id])).get(record.id) ?? [];
   return { updated, moved: recordMoveEvent(updated, lines, event) };
 };
@@ -63,14 +64,14 @@ export const directRecordWrites: RecordWrites = {
   nextInvoiceSeq: (trx, scope, year) => nextInvoiceSeq(trx, scope, year),
   insertRecord: async (trx, scope, written) => {
     await insertRecords(trx, [{ ...written, scope }]);
-    for (const event of newRecordEvents(scope.tenantId, written)) await recordEvent(trx, scope, event);
+    await recordEvents(trx, scope, newRecordEvents(scope.tenantId, written));
   },
   lockRecord: (trx, scope, recordId) => lockRecord(trx, scope, recordId),
   postCredit: (trx, clock, scope, movement) => postCreditTransaction(trx, clock, scope, movement),
   updateRecord: async (update) => {
     const { updated, moved } = await writeRecordUpdate(update);
-    if (moved !== undefined) await recordEvent(update.trx, update.scope, moved);
+    if (moved !== undefined) await recordEvents(update.trx, update.scope, [moved]);
     return updated;
   },
-  recordEvent,
+  recordEvents,
 };

@@ -110,7 +110,7 @@ export class BatchWrites implements SubscriptionWrites {
 
   async insertRecord(db: DbTransaction, scope: TenantScope, written: NewRecordWithLines): Promise<void> {
     this.#records.set(written.record.id, { ...written, events: [...written.events], scope });
-    for (const event of newRecordEvents(scope.tenantId, written)) await this.recordEvent(db, scope, event);
+    await this.recordEvents(db, scope, newRecordEvents(scope.tenantId, written));
   }
 
   async updateRecord(update: RecordUpdate): Promise<RecordRow> {
@@ -119,7 +119,7 @@ export class BatchWrites implements SubscriptionWrites {
     if (held === undefined) {
       const { updated, moved } = await writeRecordUpdate(update);
       this.#locked.set(updated.id, updated);
-      if (moved !== undefined) await this.recordEvent(trx, scope, moved);
+      if (moved !== undefined) await this.recordEvents(trx, scope, [moved]);
       return updated;
     }
     held.record = { ...held.record, ...patch };
@@ -127,13 +127,13 @@ export class BatchWrites implements SubscriptionWrites {
     if (event !== undefined) {
       held.events.push(event);
       const moved = recordMoveEvent(updated, held.lines, event);
-      if (moved !== undefined) await this.recordEvent(trx, scope, moved);
+      if (moved !== undefined) await this.recordEvents(trx, scope, [moved]);
     }
     return updated;
   }
 
-  async recordEvent(_db: DbTransaction, scope: TenantScope, event: NewEvent): Promise<void> {
-    this.#events.push(eventRow(scope, event));
+  async recordEvents(_db: DbTransaction, scope: TenantScope, events: readonly NewEvent[]): Promise<void> {
+    for (const event of events) this.#events.push(eventRow(scope, event));
   }
 
   async postCredit(

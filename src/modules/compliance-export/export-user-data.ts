@@ -5,7 +5,8 @@ import { notFound } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
-import { recordEvent } from '../events/record-event.js';
+import { eventRow } from '../events/record-event.js';
+import { insertEvents } from '../events/repository.js';
 import type { TenantRow } from '../tenants/repository.js';
 import { sections, type ExportKind } from './sections.js';
 
@@ -68,15 +69,18 @@ const completeExport = (db: Db, clock: Clock, entry: AuditEntry, counts: RowCoun
   db.transaction().execute(async (trx) => {
     await writeAudit({ db: trx, clock, entry, event: 'completed', counts, error: null });
     const at = clock.now();
-    for (const tenant of entry.tenants) {
-      const data = {
-        id: entry.exportId,
-        user_id: entry.request.userId,
-        tenant_id: tenant.id,
-        completed_at: toRfc3339(at),
-      };
-      await recordEvent(trx, { tenantId: tenant.id }, { type: 'compliance_export.completed', at, data });
-    }
+    const completed = (tenantId: string) => ({
+      id: entry.exportId,
+      user_id: entry.request.userId,
+      tenant_id: tenantId,
+      completed_at: toRfc3339(at),
+    });
+    await insertEvents(
+      trx,
+      entry.tenants.map(({ id }) =>
+        eventRow({ tenantId: id }, { type: 'compliance_export.completed', at, data: completed(id) }),
+      ),
+    );
   });
 
 /**

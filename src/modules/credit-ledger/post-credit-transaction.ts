@@ -6,7 +6,7 @@ import { fail, ok, type Result } from '../../core/result.js';
 import type { DbTransaction } from '../../db/database.js';
 import type { LedgerTransactionType } from '../../db/schema.js';
 import type { TenantScope } from '../../core/principal.js';
-import { recordEvent } from '../events/record-event.js';
+import { recordEvents } from '../events/record-event.js';
 import { creditTransactionEvents, postedTransaction } from './credit-events.js';
 import { postToLedger, type CreditTransactionRow, type Posting } from './repository.js';
 import { creditSources, type CreditSource } from './sources.js';
@@ -60,7 +60,7 @@ export const postCreditTransaction = async (
           ),
     );
   }
-  for (const event of creditTransactionEvents(scope.tenantId, posting, balance)) await recordEvent(trx, scope, event);
+  await recordEvents(trx, scope, creditTransactionEvents(scope.tenantId, posting, balance));
   // Everything the row holds is known here: reading it back would only hold the account locks longer.
   return ok(postedTransaction(scope.tenantId, posting, balance));
 };

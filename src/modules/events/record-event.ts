@@ -24,6 +24,9 @@ export const eventRow = (scope: TenantScope, event: NewEvent): NewEventRow => ({
   data: JSON.stringify(event.data),
 });
 
-/** Writes an event in the caller's transaction: it commits with its change or not at all. */
-export const recordEvent = (trx: DbTransaction, scope: TenantScope, event: NewEvent): Promise<void> =>
-  insertEvents(trx, [eventRow(scope, event)]);
+/** Writes a change's events in the caller's transaction, in one statement: they commit with it or not at all. */
+export const recordEvents = (trx: DbTransaction, scope: TenantScope, events: readonly NewEvent[]): Promise<void> =>
+  insertEvents(
+    trx,
+    events.map((event) => eventRow(scope, event)),
+  );

@@ -2,7 +2,7 @@ import type { DbTransaction } from '../../db/database.js';
 import type { TenantScope } from '../../core/principal.js';
 import { creditTransactionEvents } from '../credit-ledger/credit-events.js';
 import { postManyToLedger, type Posting } from '../credit-ledger/repository.js';
-import { recordEvent } from '../events/record-event.js';
+import { recordEvents } from '../events/record-event.js';
 
 /** One `payg_deduction` debit out of a tenant-side account (cash or an instrument's). */
 export interface DeductionPosting {
@@ -49,10 +49,12 @@ export const postDeductions = async ({
     ledgerPostings.map((posting) => ({ ...posting, tenantId: scope.tenantId })),
   );
   // Deductions from the credit balance are its transactions: each is told of (instruments' are not).
-  for (const [index, posting] of ledgerPostings.entries()) {
-    for (const event of creditTransactionEvents(scope.tenantId, posting, balances[index] ?? null)) {
-      await recordEvent(trx, scope, event);
-    }
-  }
+  await recordEvents(
+    trx,
+    scope,
+    ledgerPostings.flatMap((posting, index) =>
+      creditTransactionEvents(scope.tenantId, posting, balances[index] ?? null),
+    ),
+  );
   return balances;
 };

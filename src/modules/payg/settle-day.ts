@@ -13,7 +13,7 @@ import { writeRecord } from '../billing-records/create-record.js';
 import { postCreditTransaction } from '../credit-ledger/post-credit-transaction.js';
 import { tenantCreditAccount } from '../credit-ledger/sources.js';
 import type { TenantRow } from '../tenants/repository.js';
-import { recordEvent } from '../events/record-event.js';
+import { recordEvents } from '../events/record-event.js';
 import { readBillingDetails } from './detail-list.js';
 import { accountIdOf } from './instruments.js';
 import { postDeductions, type DeductionPosting } from './post-deductions.js';
@@ -267,10 +267,8 @@ export const settleDay = async (
   // A day with consumption is told of, its lines as the detail list shows them; an empty day is not.
   if (lines.length > 0) {
     const details = await readBillingDetails(trx, { tenantId: tenant.id, appId: null }, day, day);
-    await recordEvent(trx, scope, {
-      type: 'payg.day_settled',
-      at: dayEnd,
-      data: { settled_day: settledDay, record_id: recordId, lines: details },
-    });
+    await recordEvents(trx, scope, [
+      { type: 'payg.day_settled', at: dayEnd, data: { settled_day: settledDay, record_id: recordId, lines: details } },
+    ]);
   }
 };

@@ -8,7 +8,7 @@ import { findTenantForUpdate } from '../tenants/repository.js';
 import { lockUpToDateSubscription } from './advance-subscription.js';
 import { nextRunAt } from './lifecycle.js';
 import { termsForSale } from './plan-terms.js';
-import { recordEvent } from '../events/record-event.js';
+import { recordEvents } from '../events/record-event.js';
 import { subscriptionEvents } from './subscription-events.js';
 import { appendSubscriptionEvent, hadTrial, insertSubscription, type SubscriptionRow } from './repository.js';
 import { startPaidPeriod } from './start-period.js';
@@ -109,9 +109,7 @@ export const subscribe = async ({
       actor,
       occurred_at: now,
     });
-    for (const event of subscriptionEvents(sub, { kind: 'subscribed', fromStatus: null, at: now })) {
-      await recordEvent(trx, scope, event);
-    }
+    await recordEvents(trx, scope, subscriptionEvents(sub, { kind: 'subscribed', fromStatus: null, at: now }));
     return ok(sub);
   }
   // Written in its first period, then invoiced and collected through the path renewals take.

@@ -64,8 +64,6 @@ export const transition = async ({
       occurred_at: at,
     },
   });
-  for (const billingEvent of subscriptionEvents(updated, { kind: event.kind, fromStatus, at })) {
-    await writes.recordEvent(trx, scope, billingEvent);
-  }
+  await writes.recordEvents(trx, scope, subscriptionEvents(updated, { kind: event.kind, fromStatus, at }));
   return updated;
 };

@@ -2,7 +2,7 @@ import type { Clock } from '../../core/clock.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { DbTransaction } from '../../db/database.js';
-import { recordEvent } from '../events/record-event.js';
+import { recordEvents } from '../events/record-event.js';
 import { toTenantView } from './view.js';
 import type { TenantScope } from '../../core/principal.js';
 import { hasMoneyIn, updateTenant as updateTenantRow, type TenantRow } from './repository.js';
@@ -36,6 +36,6 @@ export const updateTenant = async (
     updated_at: at,
   });
   if (row === undefined) return fail(notFound('tenant'));
-  await recordEvent(trx, scope, { type: 'tenant.updated', at, data: toTenantView(row) });
+  await recordEvents(trx, scope, [{ type: 'tenant.updated', at, data: toTenantView(row) }]);
   return ok(row);
 };

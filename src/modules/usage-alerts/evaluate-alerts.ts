@@ -9,7 +9,7 @@ import { findPlanVersionResources } from '../plans/repository.js';
 import { findCurrentSubscription, liveStatuses } from '../subscriptions/repository.js';
 import { findTenant } from '../tenants/repository.js';
 import { usageOverDays } from '../usage/repository.js';
-import { recordEvent } from '../events/record-event.js';
+import { recordEvents } from '../events/record-event.js';
 import { parseChannels } from './alert-settings.js';
 import { toAlertView } from './view.js';
 import { findActiveAlerts, type AlertRow } from './repository.js';
@@ -106,12 +106,14 @@ const fire = (db: Db, clock: Clock, scope: TenantScope, crossing: Crossing): Pro
       .where('id', '=', alert.id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    await recordEvent(trx, scope, {
-      type: 'usage_alert.triggered',
-      appId: alert.app_id,
-      at: now,
-      data: toAlertView(triggered, { withSecret: false }),
-    });
+    await recordEvents(trx, scope, [
+      {
+        type: 'usage_alert.triggered',
+        appId: alert.app_id,
+        at: now,
+        data: toAlertView(triggered, { withSecret: false }),
+      },
+    ]);
     const percentUsed = Number((usage * 10000n) / includedUnits) / 100;
     const title = `Usage alert: ${alert.name}`;
     const body =
