@@ -1,9 +1,10 @@
 /**
- * The layers of src/, checked by `npm run layers` (part of `npm run check`). Type-only imports
- * count: a type is a dependency on another folder's shape all the same. Test files and the test
- * kit (src/testing) are not followed: tests may use anything, and the kit wires whole apps.
+ * The layers of src/, and the typed client (client/) and its examples kept apart from it, checked
+ * by `npm run layers` (part of `npm run check`). Type-only imports count: a type is a dependency
+ * on another folder's shape all the same. Test files and the test kit (src/testing) are not
+ * followed: tests may use anything, and the kit wires whole apps.
  *
- *   core, config.ts ← db ← http ← modules ← jobs, app.ts ← cli
+ *   core, config.ts ← db ← http ← modules ← jobs, app.ts ← cli        client ← examples (and web/)
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {
@@ -53,6 +54,29 @@ export default {
       severity: 'error',
       from: { pathNot: '\\.test\\.ts$|^src/testing/' },
       to: { path: '^src/testing/' },
+    },
+    {
+      name: 'client-stands-alone',
+      comment:
+        'client/ is what outside users import (and the web app will): it stands on its generated types (client/schema.d.ts, regenerated from the served document) and openapi-fetch, never on the service code, which it would drag into their bundles. Its tests are exempt: they start a test server through the kit.',
+      severity: 'error',
+      from: { path: '^client/', pathNot: '\\.test\\.ts$' },
+      to: { path: '^(src|scripts|examples|bench|bin)/' },
+    },
+    {
+      name: 'service-knows-no-client',
+      comment:
+        'The service never uses its own client: the client follows the document the service serves, not the other way round, so src/ imports nothing from client/ (its tests are not followed, as for every rule).',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^client/' },
+    },
+    {
+      name: 'examples-use-only-the-client',
+      comment: 'examples/ show what an outside user writes: the client and nothing of the service.',
+      severity: 'error',
+      from: { path: '^examples/' },
+      to: { path: '^(src|scripts|bench|bin)/' },
     },
     {
       name: 'no-folder-cycles',
