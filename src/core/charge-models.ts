@@ -195,3 +195,42 @@ export const toTiers = (tiers: readonly TierInput[]): Tier[] =>
     unitPrice: tier.unit_price,
     flatFee: tier.flat_fee ?? null,
   }));
+
+/** A tier as stored (JSON) and shown: `flat_fee` null when the tier has none. */
+export interface StoredTier {
+  up_to: number | null;
+  unit_price: string;
+  flat_fee: string | null;
+}
+
+/** A resource's charge as a plan version (and a metered period's snapshot of it) stores it. */
+export interface StoredCharge {
+  charge_model: ChargeModelName;
+  included_units: bigint;
+  overage_unit_price: string | null;
+  tiers: readonly StoredTier[] | null;
+  package_size: bigint | null;
+  package_price: string | null;
+}
+
+/** The stored columns as a model; the database's checks keep each model's fields present. */
+export const chargeModelOf = (stored: StoredCharge): ChargeModel => {
+  const missing = (field: string) => new Error(`a ${stored.charge_model} charge without ${field}`);
+  switch (stored.charge_model) {
+    case 'per_unit':
+      if (stored.overage_unit_price === null) throw missing('overage_unit_price');
+      return { model: 'per_unit', includedUnits: stored.included_units, unitPrice: stored.overage_unit_price };
+    case 'graduated':
+    case 'volume':
+      if (stored.tiers === null) throw missing('tiers');
+      return { model: stored.charge_model, tiers: toTiers(stored.tiers) };
+    case 'package':
+      if (stored.package_size === null || stored.package_price === null) throw missing('package_size, package_price');
+      return {
+        model: 'package',
+        includedUnits: stored.included_units,
+        packageSize: stored.package_size,
+        packagePrice: stored.package_price,
+      };
+  }
+};
