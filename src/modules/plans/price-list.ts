@@ -36,16 +36,18 @@ export interface PlanResourceCharge {
   package_price: string | null;
 }
 
-/** Which optional resource fields each model takes; the others are refused when sent. */
-const fieldsOf: Record<ChargeModelName, readonly (keyof PlanResourceInput)[]> = {
+const modelFields = ['included_units', 'overage_unit_price', 'tiers', 'package_size', 'package_price'] as const;
+type ModelField = (typeof modelFields)[number];
+
+/** Which of the model fields each model takes; the others are refused when sent. */
+const fieldsOf: Record<ChargeModelName, readonly ModelField[]> = {
   per_unit: ['included_units', 'overage_unit_price'],
   graduated: ['tiers'],
   volume: ['tiers'],
   package: ['included_units', 'package_size', 'package_price'],
 };
-const modelFields = ['included_units', 'overage_unit_price', 'tiers', 'package_size', 'package_price'] as const;
 /** What a model cannot do without; package's included_units defaults to 0. */
-const requiredOf: Record<ChargeModelName, readonly (typeof modelFields)[number][]> = {
+const requiredOf: Record<ChargeModelName, readonly ModelField[]> = {
   per_unit: ['included_units', 'overage_unit_price'],
   graduated: ['tiers'],
   volume: ['tiers'],
