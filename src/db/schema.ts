@@ -1,5 +1,6 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { BillingCycle } from '../core/billing-calendar.js';
+import type { ChargeModelName, StoredTier } from '../core/charge-models.js';
 
 /** Timestamps are written as Date and always read back as Date on both drivers. */
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -52,8 +53,16 @@ export interface PlanVersionResourcesTable {
   plan_id: string;
   version: number;
   resource_type: string;
+  /** The free units: included units (per_unit, package), the leading free tiers' units (graduated, volume). */
   included_units: bigint;
-  overage_unit_price: string;
+  charge_model: ChargeModelName;
+  /** per_unit only. */
+  overage_unit_price: string | null;
+  /** graduated and volume only: written as JSON text, read as the list. */
+  tiers: ColumnType<StoredTier[] | null, string | null, never>;
+  /** package only. */
+  package_size: bigint | null;
+  package_price: string | null;
 }
 
 export interface ApiKeysTable {
@@ -275,8 +284,15 @@ export interface MeteredBillingsTable {
   usage_until: ColumnType<string, string, string>;
   total_usage: bigint;
   included_units: bigint;
+  /** The billable units: above included_units, or for volume all of them once past it. */
   overage_units: bigint;
-  overage_unit_price: string;
+  /** The charge model the period bills by, as its plan version had it (see plan_version_resources). */
+  charge_model: ChargeModelName;
+  overage_unit_price: string | null;
+  tiers: ColumnType<StoredTier[] | null, string | null, never>;
+  package_size: bigint | null;
+  package_price: string | null;
+  /** What the usage costs, exact (before rounding per invoice line). */
   overage_amount: string;
   status: 'pending' | 'invoiced';
   closes_at: Timestamp;

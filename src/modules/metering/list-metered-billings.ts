@@ -3,7 +3,7 @@ import { Temporal } from 'temporal-polyfill';
 import { calendarDateIn } from '../../core/billing-calendar.js';
 import type { Clock } from '../../core/clock.js';
 import { notFound } from '../../core/errors.js';
-import { overageOf } from '../../core/overage.js';
+import { chargeModelOf, priceUsage, type ChargeModelName, type StoredCharge } from '../../core/charge-models.js';
 import { pageOffset, type PageRequest } from '../../core/pagination.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
@@ -19,8 +19,11 @@ export interface MeteredBilling {
   periodEnd: Date;
   totalUsage: bigint;
   includedUnits: bigint;
+  /** Billable units: above the free ones, or for volume pricing all of them once past them. */
   overageUnits: bigint;
-  overageUnitPrice: string;
+  chargeModel: ChargeModelName;
+  /** per_unit only. */
+  overageUnitPrice: string | null;
   overageAmount: string;
   status: 'pending' | 'invoiced' | 'paid';
   recordId: string | null;
@@ -47,6 +50,15 @@ export interface MeteringListing {
   findCurrentSubscription: CurrentSubscriptionLookup;
 }
 
+/** What the usage so far costs, as the listing shows it. */
+const chargeSoFar = (
+  stored: StoredCharge,
+  totalUsage: bigint,
+): Pick<MeteredBilling, 'overageUnits' | 'overageAmount'> => {
+  const charge = priceUsage(chargeModelOf(stored), totalUsage);
+  return { overageUnits: charge.billableUnits, overageAmount: charge.amount };
+};
+
 /** The current paid period, metered up to now: what it would bill if it ended today. */
 const currentPeriod = async (
   { db, clock, scope, findCurrentSubscription }: MeteringListing,
@@ -72,8 +84,9 @@ const currentPeriod = async (
       periodEnd: sub.current_period_end,
       totalUsage,
       includedUnits: resource.included_units,
+      chargeModel: resource.charge_model,
       overageUnitPrice: resource.overage_unit_price,
-      ...overageOf(totalUsage, resource.included_units, resource.overage_unit_price),
+      ...chargeSoFar(resource, totalUsage),
       status: 'pending',
       recordId: null,
     };
@@ -121,9 +134,10 @@ export const listMeteredBillings = async (
         periodEnd: row.period_end,
         totalUsage,
         includedUnits: row.included_units,
+        chargeModel: row.charge_model,
         overageUnitPrice: row.overage_unit_price,
         ...(row.status === 'pending'
-          ? overageOf(totalUsage, row.included_units, row.overage_unit_price)
+          ? chargeSoFar(row, totalUsage)
           : { overageUnits: row.overage_units, overageAmount: row.overage_amount }),
         status:
           row.status === 'pending'

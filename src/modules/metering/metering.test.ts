@@ -138,6 +138,7 @@ const meteredRow = (
   overage_units: row.over,
   overage_amount: row.amount,
   status: row.status,
+  charge_model: 'per_unit',
   overage_unit_price: row.price,
   record_id: row.recordId ?? null,
 });

@@ -10,6 +10,7 @@ export const toMeteredBillingView = (row: MeteredBilling) => ({
   overage_units: Number(row.overageUnits),
   overage_amount: row.overageAmount,
   status: row.status,
+  charge_model: row.chargeModel,
   overage_unit_price: row.overageUnitPrice,
   record_id: row.recordId,
 });

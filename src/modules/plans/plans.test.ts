@@ -67,8 +67,18 @@ describe('POST /admin/plans', () => {
       grace_period_days: 10,
       downgrade_policy: 'immediate',
       resources: [
-        { resource_type: 'api_requests', included_units: 100000, overage_unit_price: '0.0005' },
-        { resource_type: 'mfa_verifications', included_units: 1000, overage_unit_price: '0.05' },
+        {
+          resource_type: 'api_requests',
+          charge_model: 'per_unit',
+          included_units: 100000,
+          overage_unit_price: '0.0005',
+        },
+        {
+          resource_type: 'mfa_verifications',
+          charge_model: 'per_unit',
+          included_units: 1000,
+          overage_unit_price: '0.05',
+        },
       ],
       versions: [1],
       created_at: testStart,
@@ -245,8 +255,8 @@ describe('POST /admin/plans/:plan_id/versions', () => {
       grace_period_days: 3,
       downgrade_policy: 'at_period_end',
       resources: [
-        { resource_type: 'api_requests', included_units: 2000, overage_unit_price: '0.0008' },
-        { resource_type: 'user_count', included_units: 50, overage_unit_price: '0.5' },
+        { resource_type: 'api_requests', charge_model: 'per_unit', included_units: 2000, overage_unit_price: '0.0008' },
+        { resource_type: 'user_count', charge_model: 'per_unit', included_units: 50, overage_unit_price: '0.5' },
       ],
       versions: [1, 2],
       created_at: testStart,
@@ -457,8 +467,18 @@ describe('money stays exact', () => {
       ],
     });
     expect(plan.resources).toEqual([
-      { resource_type: 'bandwidth_used', included_units: 0, overage_unit_price: '0.0000000001' },
-      { resource_type: 'login_attempts', included_units: 9007199254740991, overage_unit_price: '999999999999.5' },
+      {
+        resource_type: 'bandwidth_used',
+        charge_model: 'per_unit',
+        included_units: 0,
+        overage_unit_price: '0.0000000001',
+      },
+      {
+        resource_type: 'login_attempts',
+        charge_model: 'per_unit',
+        included_units: 9007199254740991,
+        overage_unit_price: '999999999999.5',
+      },
     ]);
   });
 });

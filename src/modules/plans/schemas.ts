@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { chargeModelNames } from '../../core/charge-models.js';
 import { unitPricePattern } from '../../core/decimal.js';
 import { resourceTypes } from '../../core/resources.js';
 import { pageQueryFields } from '../../http/pagination.js';
@@ -31,20 +32,61 @@ const price = (cycle: string) =>
     }),
   );
 
+/** Most tiers a resource may have. */
+export const maxTiers = 50;
+
+const units = (description: string, minimum: number) =>
+  Type.Integer({ minimum, maximum: Number.MAX_SAFE_INTEGER, description, examples: [100000] });
+
+const decimalPrice = (description: string, example: string) =>
+  Type.String({ pattern: unitPricePattern, description, examples: [example] });
+
+export const TierInput = Type.Object(
+  {
+    up_to: Type.Unsafe<number | null>({
+      type: ['integer', 'null'],
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description:
+        "The tier's last unit (inclusive), above the previous tier's; null on the last tier only, which it must be",
+      examples: [10000],
+    }),
+    unit_price: decimalPrice('Price per unit in this tier, as decimal text in major units', '0.001'),
+    flat_fee: Type.Optional(
+      decimalPrice("Charged once when the tier is used, in major units; at most the currency's decimals", '5'),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * One metered resource of a plan version and how its usage per period is priced. Which fields a
+ * model takes (and refuses) is checked by `validatePriceList`, naming the field.
+ */
 export const PlanResourceInput = Type.Object(
   {
     resource_type: Type.Enum(resourceTypes, { description: 'Metered resource type' }),
-    included_units: Type.Integer({
-      minimum: 0,
-      maximum: Number.MAX_SAFE_INTEGER,
-      description: 'Units included per billing period',
-      examples: [100000],
-    }),
-    overage_unit_price: Type.String({
-      pattern: unitPricePattern,
-      description: 'Price per unit above the included units, as decimal text in major units',
-      examples: ['0.0005'],
-    }),
+    charge_model: Type.Optional(
+      Type.Enum([...chargeModelNames], {
+        description:
+          'per_unit (default): included_units free, then overage_unit_price each. graduated: each unit at ' +
+          'the price of the tier it falls in. volume: every unit at the price of the tier the total reaches. ' +
+          'package: package_price per block of package_size units after included_units, a partial block whole.',
+      }),
+    ),
+    included_units: Type.Optional(units('Units free per billing period (per_unit: required; package: default 0)', 0)),
+    overage_unit_price: Type.Optional(
+      decimalPrice('per_unit: price per unit above the included units, as decimal text in major units', '0.0005'),
+    ),
+    tiers: Type.Optional(
+      Type.Array(TierInput, {
+        minItems: 1,
+        maxItems: maxTiers,
+        description: 'graduated and volume: the tiers in order',
+      }),
+    ),
+    package_size: Type.Optional(units('package: units per package', 1)),
+    package_price: Type.Optional(decimalPrice('package: price per package, as decimal text in major units', '0.5')),
   },
   { additionalProperties: false },
 );
@@ -70,7 +112,7 @@ const priceListFields = {
   resources: Type.Optional(
     Type.Array(PlanResourceInput, {
       maxItems: resourceTypes.length,
-      description: 'Included units and overage price per resource type; each type at most once',
+      description: 'How the usage of each resource type is priced; each type at most once',
     }),
   ),
 };
@@ -118,6 +160,27 @@ export const ListPlansQuery = Type.Object(
 );
 export type ListPlansFilter = Static<typeof ListPlansQuery>;
 
+const TierSchema = Type.Object({
+  up_to: Type.Union([Type.Integer(), Type.Null()], { examples: [10000] }),
+  unit_price: Type.String({ examples: ['0.001'] }),
+  flat_fee: Type.Union([Type.String(), Type.Null()], { examples: ['5'] }),
+});
+
+/** A resource's charge: the fields of its model only. */
+export const PlanResourceSchema = Type.Object({
+  resource_type: Type.String({ examples: ['api_requests'] }),
+  charge_model: Type.Enum([...chargeModelNames], { examples: ['per_unit'] }),
+  included_units: Type.Integer({
+    description: 'Free units per period; for graduated and volume, the units of the leading free tiers (read only)',
+    examples: [100000],
+  }),
+  overage_unit_price: Type.Optional(Type.String({ description: 'per_unit only', examples: ['0.0005'] })),
+  tiers: Type.Optional(Type.Array(TierSchema, { description: 'graduated and volume only' })),
+  package_size: Type.Optional(Type.Integer({ description: 'package only', examples: [1000] })),
+  package_price: Type.Optional(Type.String({ description: 'package only', examples: ['0.5'] })),
+});
+export type PlanResourceView = Static<typeof PlanResourceSchema>;
+
 export const PlanSchema = Type.Object(
   {
     plan_id: Type.String({ examples: ['pro'] }),
@@ -131,13 +194,7 @@ export const PlanSchema = Type.Object(
     trial_days: Type.Integer({ examples: [14] }),
     grace_period_days: Type.Integer({ examples: [7] }),
     downgrade_policy: Type.Union([Type.Literal('at_period_end'), Type.Literal('immediate')]),
-    resources: Type.Array(
-      Type.Object({
-        resource_type: Type.String({ examples: ['api_requests'] }),
-        included_units: Type.Integer({ examples: [100000] }),
-        overage_unit_price: Type.String({ examples: ['0.0005'] }),
-      }),
-    ),
+    resources: Type.Array(PlanResourceSchema),
     versions: Type.Array(Type.Integer(), {
       description: 'Every version of the plan, oldest first',
       examples: [[1, 2]],

@@ -1,7 +1,19 @@
 import { toRfc3339 } from '../../core/clock.js';
 import { toMajorNumber } from '../../core/money.js';
-import type { PlanDetails } from './repository.js';
-import type { PlanView } from './schemas.js';
+import type { PlanDetails, PlanResourceRow } from './repository.js';
+import type { PlanResourceView, PlanView } from './schemas.js';
+
+/** A resource's charge with the fields of its model only. */
+export const toPlanResourceView = (resource: PlanResourceRow): PlanResourceView => ({
+  resource_type: resource.resource_type,
+  charge_model: resource.charge_model,
+  // Capped at Number.MAX_SAFE_INTEGER on the way in (or a tier's up_to, likewise), so exact as a JSON number.
+  included_units: Number(resource.included_units),
+  ...(resource.overage_unit_price === null ? {} : { overage_unit_price: resource.overage_unit_price }),
+  ...(resource.tiers === null ? {} : { tiers: resource.tiers }),
+  ...(resource.package_size === null ? {} : { package_size: Number(resource.package_size) }),
+  ...(resource.package_price === null ? {} : { package_price: resource.package_price }),
+});
 
 export const toPlanView = ({ plan, version, resources, versions }: PlanDetails): PlanView => ({
   plan_id: plan.id,
@@ -15,12 +27,7 @@ export const toPlanView = ({ plan, version, resources, versions }: PlanDetails):
   trial_days: version.trial_days,
   grace_period_days: version.grace_period_days,
   downgrade_policy: version.downgrade_policy,
-  resources: resources.map((resource) => ({
-    resource_type: resource.resource_type,
-    // Capped at Number.MAX_SAFE_INTEGER on the way in, so exact as a JSON number.
-    included_units: Number(resource.included_units),
-    overage_unit_price: resource.overage_unit_price,
-  })),
+  resources: resources.map(toPlanResourceView),
   versions,
   created_at: toRfc3339(plan.created_at),
   updated_at: toRfc3339(plan.updated_at),

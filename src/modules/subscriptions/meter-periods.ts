@@ -3,11 +3,11 @@ import { calendarDateIn } from '../../core/billing-calendar.js';
 import { startOfDay } from '../../core/calendar.js';
 import { clockAt } from '../../core/clock.js';
 import { priceLine } from '../../core/invoice-math.js';
-import { overageOf } from '../../core/overage.js';
+import { chargeModelOf, priceUsage, type StoredCharge, type UsageCharge } from '../../core/charge-models.js';
 import { directPlanLookup } from '../plans/plan-lookup.js';
 import { lateEventWindowMs } from '../usage/usage-event.js';
 import type { SubscriptionContext } from './issue-invoice.js';
-import { writeRecord } from '../billing-records/create-record.js';
+import { writeRecord, type RecordLineInput } from '../billing-records/create-record.js';
 import { collectLockedRecord } from './collect-payment.js';
 import { afterCollection } from './lifecycle.js';
 import type { SubscriptionPatch, SubscriptionRow } from './repository.js';
@@ -63,9 +63,14 @@ export const openMetering = async (
       usage_from: days.from,
       usage_until: days.until,
       total_usage: 0n,
+      // The charge model as the version has it: the period bills by this snapshot.
+      charge_model: resource.charge_model,
       included_units: resource.included_units,
       overage_units: 0n,
       overage_unit_price: resource.overage_unit_price,
+      tiers: resource.tiers === null ? null : JSON.stringify(resource.tiers),
+      package_size: resource.package_size,
+      package_price: resource.package_price,
       overage_amount: '0',
       status: 'pending' as const,
       closes_at: closesAt,
@@ -75,6 +80,34 @@ export const openMetering = async (
     })),
   );
   return earliest(sub.metering_closes_at, closesAt);
+};
+
+/**
+ * A period's usage priced by each resource's charge model, and the invoice lines of what it owes:
+ * a resource with billable units gets one line per tier used (free ones too, so the bill reads
+ * whole; a flat fee on its own line). What an invoice of usage is made of, wherever it is made.
+ */
+export const priceMeteredUsage = <Row extends StoredCharge & { resource_type: string }>(
+  rows: readonly Row[],
+  totals: ReadonlyMap<string, bigint>,
+  taxRate: string,
+): { metered: { row: Row; totalUsage: bigint; charge: UsageCharge }[]; lines: RecordLineInput[] } => {
+  const metered = rows.map((row) => {
+    const totalUsage = totals.get(row.resource_type) ?? 0n;
+    return { row, totalUsage, charge: priceUsage(chargeModelOf(row), totalUsage) };
+  });
+  const lines = metered
+    .filter(({ charge }) => charge.billableUnits > 0n)
+    .flatMap(({ row, charge }) =>
+      charge.lines.map((line) => ({
+        description: `${row.resource_type}: ${line.description}`,
+        resourceType: row.resource_type,
+        quantity: line.quantity,
+        unitPrice: line.unitPrice,
+        taxRate,
+      })),
+    );
+  return { metered, lines };
 };
 
 /**
@@ -96,8 +129,8 @@ export const meterEndedPeriod = async (
 
 /**
  * Closes every metered period whose late-event window is over at `at`: usage is totalled from
- * the daily rollups (late events included), overage goes on one `usage` record per period with a
- * line per resource type, and the record is collected like any invoice. An unpaid one makes an
+ * the daily rollups (late events included) and priced by each resource's charge model; what is
+ * owed goes on one `usage` record per period, a line per resource type and tier used, and the record is collected like any invoice. An unpaid one makes an
  * active subscription past due.
  */
 export const closeDueMetering = async (
@@ -122,19 +155,9 @@ export const closeDueMetering = async (
     const [first] = rows;
     if (first === undefined) continue;
     const totals = await metering.usage(trx, scope, first.usage_from, first.usage_until);
-    const metered = rows.map((row) => {
-      const totalUsage = totals.get(row.resource_type) ?? 0n;
-      return { row, totalUsage, ...overageOf(totalUsage, row.included_units, row.overage_unit_price) };
-    });
-    const billed = metered.filter((item) => item.overageUnits > 0n);
-    // Overage worth less than half a minor unit rounds to nothing: no invoice (and no number) for it.
-    const owed = billed.some(
-      ({ row, overageUnits }) =>
-        priceLine(
-          { quantity: overageUnits, unitPrice: row.overage_unit_price, taxRate: tenant.tax_rate },
-          tenant.currency,
-        ).amount > 0n,
-    );
+    const { metered, lines } = priceMeteredUsage(rows, totals, tenant.tax_rate);
+    // Usage worth less than half a minor unit on every line rounds to nothing: no invoice (and no number) for it.
+    const owed = lines.some((line) => priceLine(line, tenant.currency).amount > 0n);
     let recordId: string | null = null;
     if (owed) {
       const written = await writeRecord({
@@ -146,13 +169,7 @@ export const closeDueMetering = async (
           type: 'usage',
           description: `Usage overage ${first.usage_from} to ${lastDayBefore(first.usage_until)}`,
           currency: tenant.currency,
-          lines: billed.map(({ row, totalUsage, overageUnits }) => ({
-            description: `${row.resource_type}: ${totalUsage} used, ${row.included_units} included, ${overageUnits} over`,
-            resourceType: row.resource_type,
-            quantity: overageUnits,
-            unitPrice: row.overage_unit_price,
-            taxRate: tenant.tax_rate,
-          })),
+          lines,
           finalize: true,
           timeZone: tenant.time_zone,
         },
@@ -171,13 +188,13 @@ export const closeDueMetering = async (
     await writes.markInvoiced(
       trx,
       scope,
-      metered.map(({ row, totalUsage, overageUnits, overageAmount }) => ({
+      metered.map(({ row, totalUsage, charge }) => ({
         periodStart: row.period_start,
         resourceType: row.resource_type,
         totalUsage,
-        overageUnits,
-        overageAmount,
-        recordId: overageUnits > 0n ? recordId : null,
+        overageUnits: charge.billableUnits,
+        overageAmount: charge.amount,
+        recordId: charge.billableUnits > 0n ? recordId : null,
         at,
       })),
     );

@@ -706,6 +706,67 @@ describe('evaluation after ingestion', () => {
     expect(await fallout(unsubscribed.tenantId)).toEqual(nothingFired);
   });
 
+  it('measures tiered resources against their leading free tiers, and a package against its included units', async () => {
+    await givenPlan(t, 'tiered', {
+      resources: [
+        // 500 free, then 0.01 each: alerts measure against 500.
+        {
+          resource_type: 'api_calls',
+          charge_model: 'graduated',
+          tiers: [
+            { up_to: 500, unit_price: '0' },
+            { up_to: null, unit_price: '0.01' },
+          ],
+        },
+        // The first unit already costs: nothing is included, so no alert fires.
+        {
+          resource_type: 'mfa_verifications',
+          charge_model: 'volume',
+          tiers: [
+            { up_to: 100, unit_price: '0.1' },
+            { up_to: null, unit_price: '0.05' },
+          ],
+        },
+        {
+          resource_type: 'storage_used',
+          charge_model: 'package',
+          included_units: 10,
+          package_size: 5,
+          package_price: '1',
+        },
+      ],
+    });
+    const { tenantId, appId } = await givenAlertTenant();
+    await givenSubscription(t, tenantId, { plan_id: 'tiered', payment_method: 'sandbox_success', trial: false });
+    const calls = await givenAlert(t, tenantId);
+    const mfa = await givenAlert(t, tenantId, {
+      name: 'MFA',
+      resource_type: 'mfa_verifications',
+      threshold_percent: 1,
+    });
+    const storage = await givenAlert(t, tenantId, {
+      name: 'Storage',
+      resource_type: 'storage_used',
+      threshold_percent: 50,
+    });
+
+    await ingest({ tenantId, appId, quantity: 399 });
+    await ingest({ tenantId, appId, quantity: 1000, resourceType: 'mfa_verifications' });
+    await ingest({ tenantId, appId, quantity: 4, resourceType: 'storage_used' });
+    expect(await firingsOf(tenantId)).toEqual([]);
+    await ingest({ tenantId, appId, quantity: 1 });
+    await ingest({ tenantId, appId, quantity: 5, resourceType: 'storage_used' });
+    expect(
+      (await firingsOf(tenantId)).map((firing) => [firing.alert_id, firing.usage, firing.included_units]).sort(),
+    ).toEqual(
+      [
+        [calls.id, 400n, 500n],
+        [storage.id, 5n, 10n],
+      ].sort(),
+    );
+    expect((await getAlert(tenantId, mfa.id)).last_triggered_at).toBeNull();
+  });
+
   it('fires overage alerts above 100 %, each at its own threshold', async () => {
     const { tenantId, appId } = await givenSubscribedTenant();
     const at150 = await givenAlert(t, tenantId, { name: 'At 150', threshold_percent: 150 });
