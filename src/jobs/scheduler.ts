@@ -21,7 +21,7 @@ export interface ScheduledWork {
  * Each part that fails is logged and tried again on the next tick; the others still run. Tenants
  * on a test clock are left out: their time moves only when their clock is advanced.
  */
-const runScheduledWork = async ({ db, clock, transports, log }: ScheduledWork): Promise<void> => {
+export const runScheduledWork = async ({ db, clock, transports, log }: ScheduledWork): Promise<void> => {
   try {
     const summary = await runBilling(db, clock.now());
     if (summary.subscriptions > 0 || summary.failures.length > 0) {
