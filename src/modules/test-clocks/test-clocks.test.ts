@@ -22,6 +22,7 @@ import type { TenantView, TestClockView } from '../../testing/views.js';
 import { runScheduledWork } from '../../jobs/scheduler.js';
 import { createTransports } from '../notifications/transports.js';
 import { tenantOwnedTables } from './delete-test-clock.js';
+import { claimAdvance, staleAdvanceMs } from './repository.js';
 
 let t: TestApp;
 const admin = () => asPlatformAdmin(t);
@@ -128,7 +129,11 @@ describe('advancing', () => {
     const [first, second] = await Promise.all(
       [0, 1].map(() => admin().post(`/admin/test-clocks/${clock.id}/advance`, { to: '2025-03-01T00:00:00Z' })),
     );
-    expect([first?.statusCode, second?.statusCode].sort()).toEqual([200, 409]);
+    // The later one finds the clock claimed (409), or, if the first finished before it read the
+    // clock (the embedded database runs one statement at a time), already at its \`to\` (400).
+    const statuses = [first?.statusCode, second?.statusCode].sort();
+    expect(statuses[0]).toBe(200);
+    expect([400, 409]).toContain(statuses[1]);
     const periods = await t.database.db
       .selectFrom('subscription_periods')
       .select('period_start')
@@ -136,6 +141,35 @@ describe('advancing', () => {
       .execute();
     // The trial's end and one renewal: each billed once.
     expect(periods).toHaveLength(2);
+  });
+
+  it('refuses an advance or a deletion while the clock is claimed by an advance, and takes over a dead one', async () => {
+    const clock = await givenTestClock(t, '2025-01-01T00:00:00Z');
+    const from = new Date(clock.frozen_time);
+    const claimed = await claimAdvance(t.database.db, {
+      id: clock.id,
+      from,
+      to: new Date('2025-02-01T00:00:00Z'),
+      at: t.clock.now(),
+    });
+    expect(claimed).toMatchObject({ status: 'advancing' });
+    expect(expectData<TestClockView>(await admin().get(`/admin/test-clocks/${clock.id}`))).toMatchObject({
+      status: 'advancing',
+      advancing_to: '2025-02-01T00:00:00Z',
+    });
+    expectError(
+      await admin().post(`/admin/test-clocks/${clock.id}/advance`, { to: '2025-01-02T00:00:00Z' }),
+      409,
+      'conflict',
+    );
+    expectError(await admin().delete(`/admin/test-clocks/${clock.id}`), 409, 'conflict');
+    // An advance that has not moved for ten minutes died with its process: the next one goes on.
+    t.clock.advance(staleAdvanceMs + 1000);
+    try {
+      expect((await advanceTestClock(t, clock.id, '2025-01-02T00:00:00Z')).test_clock.status).toBe('ready');
+    } finally {
+      t.clock.set('2026-01-01T00:00:00Z');
+    }
   });
 });
 
