@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import type { Clock } from './core/clock.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Api, RouteDependencies } from './http/api.js';
 import { buildServer, type ServerOptions } from './http/server.js';
@@ -21,6 +22,8 @@ import { findCurrentSubscription } from './modules/subscriptions/repository.js';
 import { registerSubscriptionRoutes } from './modules/subscriptions/routes.js';
 import { restoreAfterPayment } from './modules/subscriptions/settle-open-invoice.js';
 import { registerTenantRoutes } from './modules/tenants/routes.js';
+import { registerTestClockRoutes } from './modules/test-clocks/routes.js';
+import { createTenantClocks } from './modules/test-clocks/tenant-clocks.js';
 import { evaluateAlerts } from './modules/usage-alerts/evaluate-alerts.js';
 import { registerUsageAlertRoutes } from './modules/usage-alerts/routes.js';
 import { registerUsageRoutes } from './modules/usage/routes.js';
@@ -58,8 +61,15 @@ const modules: { register(app: Api, wiring: Wiring): void }[] = [
     register: (app, wiring) =>
       registerUsageRoutes(app, {
         ...wiring,
+        // Each tenant's alerts as of its own time (a test clock's tenant at the clock's).
         onUsageRecorded: async (tenantIds) => {
-          await evaluateAlerts(wiring.database.db, wiring.clock, tenantIds);
+          const tenantsByClock = new Map<Clock, string[]>();
+          for (const [tenantId, clock] of await wiring.tenantClocks.clocksFor(tenantIds)) {
+            const group = tenantsByClock.get(clock);
+            if (group === undefined) tenantsByClock.set(clock, [tenantId]);
+            else group.push(tenantId);
+          }
+          for (const [clock, tenants] of tenantsByClock) await evaluateAlerts(wiring.database.db, clock, tenants);
         },
       }),
   },
@@ -70,13 +80,15 @@ const modules: { register(app: Api, wiring: Wiring): void }[] = [
   { register: registerComplianceExportRoutes },
   { register: registerPaygRoutes },
   { register: registerEventRoutes },
+  { register: registerTestClockRoutes },
 ];
 
 /** The service's app: the server, the access guard in front of every route, and every module's routes. */
 export const buildApp = async (deps: AppDependencies): Promise<Api> => {
   const { app, metrics } = await buildServer(deps);
   installAccessGuard(app, deps.tokens, createApiKeyAuthenticator(deps.database.db));
-  const wiring: Wiring = { database: deps.database, clock: deps.clock, metrics };
+  const tenantClocks = createTenantClocks(deps.database.db, deps.clock);
+  const wiring: Wiring = { database: deps.database, clock: deps.clock, tenantClocks, metrics };
   for (const module of modules) module.register(app, wiring);
   return app;
 };

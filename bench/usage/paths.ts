@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { defaultPoolConfig, openDatabase } from '../../src/db/database.js';
+import { createTenantClocks } from '../../src/modules/test-clocks/tenant-clocks.js';
 import { ingestEvents } from '../../src/modules/usage/ingest-events.js';
 import { buildBenchApp, listenLocally } from '../lib/app.js';
 import { baselineStatement, type Batch } from './batches.js';
@@ -36,7 +37,11 @@ export const openPath = async (
   }
   const handle = await openDatabase({ kind: 'server', url, pool: { ...defaultPoolConfig, max: clients } });
   if (path === 'in-process') {
-    return { sendBatch: async (batch) => ingestEvents(handle.db, clock, batch.events), close: () => handle.close() };
+    const tenantClocks = createTenantClocks(handle.db, clock);
+    return {
+      sendBatch: async (batch) => ingestEvents(handle.db, { clock, tenantClocks }, batch.events),
+      close: () => handle.close(),
+    };
   }
   const app = await buildBenchApp(handle, clock);
   const port = await listenLocally(app);

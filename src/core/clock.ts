@@ -33,3 +33,15 @@ export const toRfc3339 = (instant: Date): string => instant.toISOString().replac
 
 /** A clock stopped at one instant: billing work done "as of" a period boundary is dated there. */
 export const clockAt = (instant: Date): Clock => ({ now: () => new Date(instant) });
+
+/**
+ * Each tenant's time: real time, or the frozen time of the test clock the tenant lives on. Work a
+ * request does for a tenant is dated by its clock; the envelope's timestamp, tokens and rate limits
+ * stay on real time.
+ */
+export interface TenantClocks {
+  /** The tenant's clock; real time for a tenant on no test clock (or none at all yet). */
+  clockFor(tenantId: string): Promise<Clock>;
+  /** Several tenants' clocks in one read (a cross-tenant batch); each id given has one. */
+  clocksFor(tenantIds: readonly string[]): Promise<ReadonlyMap<string, Clock>>;
+}

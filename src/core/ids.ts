@@ -19,6 +19,9 @@ export const randomToken = (length: number): string => {
 /** A tenant id as the platform issues it (also in paths, where every module's routes take it). */
 export const tenantIdPattern = '^tnt_[A-Za-z0-9_-]{1,64}$';
 
+/** A test clock's id, as `newId('testClock')` makes it. */
+export const testClockIdPattern = '^clk_[a-z0-9]{16}$';
+
 export const idPrefixes = {
   tenant: 'tnt',
   app: 'app',
@@ -34,6 +37,7 @@ export const idPrefixes = {
   storedCard: 'svc',
   cloudMarketplace: 'cmk',
   event: 'evt',
+  testClock: 'clk',
 } as const;
 
 export const newId = (kind: keyof typeof idPrefixes): string => `${idPrefixes[kind]}_${randomToken(16)}`;

@@ -13,6 +13,7 @@ const platformTables = new Set([
   'plan_version_resources',
   'export_audit_log',
   'payg_products',
+  'test_clocks',
   'kysely_migration',
   'kysely_migration_lock',
 ]);

@@ -16,6 +16,19 @@ export interface TenantsTable {
   status: 'active' | 'suspended' | 'closed';
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** The test clock whose time the tenant lives in; null: real time. Fixed at creation. */
+  test_clock_id: ColumnType<string | null, string | null | undefined, never>;
+}
+
+export interface TestClocksTable {
+  id: string;
+  name: string | null;
+  frozen_time: Timestamp;
+  status: 'ready' | 'advancing';
+  /** While advancing: the instant the advance goes to. */
+  advancing_to: Date | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface AppsTable {
@@ -442,6 +455,7 @@ export interface EventsTable {
 }
 
 export interface Database {
+  test_clocks: TestClocksTable;
   tenants: TenantsTable;
   apps: AppsTable;
   plans: PlansTable;

@@ -9,4 +9,5 @@ export * from './fixtures/plans.js';
 export * from './fixtures/records.js';
 export * from './fixtures/subscriptions.js';
 export * from './fixtures/tenants.js';
+export * from './fixtures/test-clocks.js';
 export * from './fixtures/usage.js';

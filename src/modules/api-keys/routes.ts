@@ -27,7 +27,7 @@ import {
 } from './schemas.js';
 import { toApiKeyView } from './view.js';
 
-export const registerApiKeyRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
+export const registerApiKeyRoutes = (app: Api, { database: { db }, clock, tenantClocks }: RouteDependencies): void => {
   app.addSchema(ApiKeySchema);
   app.addSchema(CreatedApiKeySchema);
 
@@ -48,7 +48,7 @@ export const registerApiKeyRoutes = (app: Api, { database: { db }, clock }: Rout
       const { row, key } = unwrap(
         await createApiKey({
           db,
-          clock,
+          clock: await tenantClocks.clockFor(tenantScopeOf(request).tenantId),
           scope: tenantScopeOf(request),
           principal: principalOf(request),
           input: request.body,
@@ -94,7 +94,13 @@ export const registerApiKeyRoutes = (app: Api, { database: { db }, clock }: Rout
     async (request) => {
       const scope = tenantScopeOf(request);
       const row = unwrap(
-        await revokeApiKey({ db, clock, scope, principal: principalOf(request), keyId: request.params.key_id }),
+        await revokeApiKey({
+          db,
+          clock: await tenantClocks.clockFor(scope.tenantId),
+          scope,
+          principal: principalOf(request),
+          keyId: request.params.key_id,
+        }),
       );
       return objectEnvelope(toApiKeyView(row), clock.now());
     },

@@ -14,7 +14,7 @@ import { toAppView } from './view.js';
 
 const appRef = Type.Ref('App');
 
-export const registerAppRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
+export const registerAppRoutes = (app: Api, { database: { db }, clock, tenantClocks }: RouteDependencies): void => {
   app.addSchema(AppSchema);
 
   app.post(
@@ -31,7 +31,14 @@ export const registerAppRoutes = (app: Api, { database: { db }, clock }: RouteDe
       },
     },
     async (request, reply) => {
-      const created = unwrap(await createApp({ db, clock, scope: tenantScopeOf(request), input: request.body }));
+      const created = unwrap(
+        await createApp({
+          db,
+          clock: await tenantClocks.clockFor(tenantScopeOf(request).tenantId),
+          scope: tenantScopeOf(request),
+          input: request.body,
+        }),
+      );
       return reply.status(201).send(objectEnvelope(toAppView(created), clock.now(), 201));
     },
   );
@@ -77,7 +84,13 @@ export const registerAppRoutes = (app: Api, { database: { db }, clock }: RouteDe
     async (request, reply) => {
       const scope = tenantScopeOf(request);
       const { app: synced, created } = unwrap(
-        await syncApp({ db, clock, scope, appId: request.params.app_id, input: request.body }),
+        await syncApp({
+          db,
+          clock: await tenantClocks.clockFor(scope.tenantId),
+          scope,
+          appId: request.params.app_id,
+          input: request.body,
+        }),
       );
       const status = created ? 201 : 200;
       return reply.status(status).send(objectEnvelope(toAppView(synced), clock.now(), status));

@@ -105,7 +105,7 @@ export interface BillingRecordRouteDependencies extends RouteDependencies {
 
 export const registerBillingRecordRoutes = (
   app: Api,
-  { database: { db }, clock, onRecordPaid }: BillingRecordRouteDependencies,
+  { database: { db }, clock, tenantClocks, onRecordPaid }: BillingRecordRouteDependencies,
 ): void => {
   app.addSchema(LineItemSchema);
   app.addSchema(BillingRecordSchema);
@@ -195,8 +195,9 @@ export const registerBillingRecordRoutes = (
     async (request, reply) => {
       const scope = tenantScopeOf(request);
       const actor = principalOf(request).userId;
+      const tenantClock = await tenantClocks.clockFor(scope.tenantId);
       return replyIdempotently(request, reply, { db, clock }, async (trx) => {
-        const created = await createRecord({ trx, clock, scope, input: request.body, actor });
+        const created = await createRecord({ trx, clock: tenantClock, scope, input: request.body, actor });
         return created.ok ? detailResponse(trx, scope, created.value.recordId, 201) : created;
       });
     },
@@ -218,8 +219,15 @@ export const registerBillingRecordRoutes = (
     async (request, reply) => {
       const scope = tenantScopeOf(request);
       const actor = principalOf(request).userId;
+      const tenantClock = await tenantClocks.clockFor(scope.tenantId);
       return replyIdempotently(request, reply, { db, clock }, async (trx) => {
-        const finalized = await finalizeRecord({ trx, clock, scope, recordId: request.params.record_id, actor });
+        const finalized = await finalizeRecord({
+          trx,
+          clock: tenantClock,
+          scope,
+          recordId: request.params.record_id,
+          actor,
+        });
         return finalized.ok ? detailResponse(trx, scope, finalized.value.id, 200) : finalized;
       });
     },
@@ -244,10 +252,19 @@ export const registerBillingRecordRoutes = (
       async (request, reply) => {
         const scope = tenantScopeOf(request);
         const actor = principalOf(request).userId;
+        const tenantClock = await tenantClocks.clockFor(scope.tenantId);
         return replyIdempotently(request, reply, { db, clock }, async (trx) => {
-          const done = await run({ trx, clock, scope, recordId: request.params.record_id, actor, input: request.body });
+          const done = await run({
+            trx,
+            clock: tenantClock,
+            scope,
+            recordId: request.params.record_id,
+            actor,
+            input: request.body,
+          });
           if (!done.ok) return done;
-          if (done.value.status === 'paid') await onRecordPaid({ trx, clock, scope, recordId: done.value.id, actor });
+          if (done.value.status === 'paid')
+            await onRecordPaid({ trx, clock: tenantClock, scope, recordId: done.value.id, actor });
           return detailResponse(trx, scope, done.value.id, 200);
         });
       },

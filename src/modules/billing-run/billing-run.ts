@@ -28,6 +28,11 @@ export interface BillingRunOptions {
    * multi-row statement per table for all of them, instead of a few statements each.
    */
   batchSize?: number;
+  /**
+   * Whose subscriptions: the tenants of this test clock, as its advance steps through time; null
+   * (the default): tenants on real time, as the scheduler, the CLI and the admin route run it.
+   */
+  testClockId?: string | null;
 }
 
 const defaultBatchSize = 100;
@@ -45,7 +50,7 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
 export const runBilling = async (
   db: Db,
   asOf: Date,
-  { batchSize = defaultBatchSize }: BillingRunOptions = {},
+  { batchSize = defaultBatchSize, testClockId = null }: BillingRunOptions = {},
 ): Promise<BillingRunSummary> => {
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`batchSize must be a whole number of at least 1, not ${batchSize}`);
@@ -70,7 +75,7 @@ export const runBilling = async (
       const limit = singles > 0 ? 1 : batchSize;
       // A retry (serialization failure, deadlock) redoes the whole batch from a clean slate.
       const batch = await retryTransaction(() =>
-        db.transaction().execute((trx) => advanceBatch({ trx, asOf, skip, limit, plans, progress })),
+        db.transaction().execute((trx) => advanceBatch({ trx, asOf, testClockId, skip, limit, plans, progress })),
       );
       if (batch.locked === 0) return summary;
       singles = Math.max(0, singles - 1);
@@ -91,6 +96,7 @@ export const runBilling = async (
 interface Batch {
   trx: DbTransaction;
   asOf: Date;
+  testClockId: string | null;
   skip: readonly Held[];
   limit: number;
   plans: CachedPlanLookup;
@@ -102,6 +108,7 @@ interface Batch {
 const advanceBatch = async ({
   trx,
   asOf,
+  testClockId,
   skip,
   limit,
   plans,
@@ -110,7 +117,7 @@ const advanceBatch = async ({
   progress.locked = [];
   progress.inFlight = undefined;
   plans.forgetPlans();
-  const subs = await lockDueSubscriptions(trx, asOf, skip, limit);
+  const subs = await lockDueSubscriptions({ trx, asOf, testClockId, skip, limit });
   progress.locked = subs.map((sub) => ({ tenantId: sub.tenant_id, id: sub.id }));
   const tenantIds = [...new Set(subs.map((sub) => sub.tenant_id))];
   const tenants = await findTenantsOf(trx, tenantIds);

@@ -36,7 +36,10 @@ const grantRoutes = [
   },
 ] as const;
 
-export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
+export const registerCreditLedgerRoutes = (
+  app: Api,
+  { database: { db }, clock, tenantClocks }: RouteDependencies,
+): void => {
   app.addSchema(CreditTransactionSchema);
   app.addSchema(CreditBalanceSchema);
   const transactionResponse = ObjectEnvelope(Type.Ref('CreditTransactionResponse'));
@@ -119,6 +122,7 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
       async (request, reply) => {
         const scope = tenantScopeOf(request);
         const input = request.body as Body;
+        const tenantClock = await tenantClocks.clockFor(scope.tenantId);
         return replyIdempotently(request, reply, { db, clock }, async (trx) => {
           const tenant = await findTenant(trx, scope);
           if (tenant === undefined) return fail(notFound('tenant'));
@@ -127,7 +131,7 @@ export const registerCreditLedgerRoutes = (app: Api, { database: { db }, clock }
             return fail(invalidParameter('body', 'amount', describeAmountProblem(amount.problem, tenant.currency)));
           }
           if (amount.minor === 0n) return fail(invalidParameter('body', 'amount', 'must be greater than zero'));
-          const posted = await postCreditTransaction(trx, clock, scope, {
+          const posted = await postCreditTransaction(trx, tenantClock, scope, {
             ...movementOf(input, amount.minor),
             currency: tenant.currency,
           });

@@ -14,7 +14,7 @@ export interface MeteringRouteDependencies extends RouteDependencies {
 
 export const registerMeteringRoutes = (
   app: Api,
-  { database: { db }, clock, findCurrentSubscription }: MeteringRouteDependencies,
+  { database: { db }, clock, tenantClocks, findCurrentSubscription }: MeteringRouteDependencies,
 ): void => {
   app.addSchema(MeteredBillingSchema);
   app.get(
@@ -34,7 +34,7 @@ export const registerMeteringRoutes = (
       const { rows, total } = unwrap(
         await listMeteredBillings({
           db,
-          clock,
+          clock: await tenantClocks.clockFor(tenantScopeOf(request).tenantId),
           scope: tenantScopeOf(request),
           page: request.query,
           findCurrentSubscription,

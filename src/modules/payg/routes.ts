@@ -103,7 +103,7 @@ const issueRequestOf = (path: (typeof issueRoutes)[number]['path'], body: Record
   return { ...common, kind: 'cloud_marketplace', customerIdentifier: body.customer_identifier as string };
 };
 
-export const registerPaygRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
+export const registerPaygRoutes = (app: Api, { database: { db }, clock, tenantClocks }: RouteDependencies): void => {
   app.addSchema(ProductSchema);
   app.addSchema(InstrumentSchema);
   const productResponse = ObjectEnvelope(Type.Ref('PaygProduct'));
@@ -183,8 +183,9 @@ export const registerPaygRoutes = (app: Api, { database: { db }, clock }: RouteD
       },
       async (request, reply) => {
         const scope = tenantScopeOf(request);
+        const tenantClock = await tenantClocks.clockFor(scope.tenantId);
         return replyIdempotently(request, reply, { db, clock }, async (trx) => {
-          const issued = await issueInstrument(trx, clock, scope, issueRequestOf(route.path, request.body));
+          const issued = await issueInstrument(trx, tenantClock, scope, issueRequestOf(route.path, request.body));
           if (!issued.ok) return issued;
           return ok({ status: 201, body: objectEnvelope(toInstrumentView(issued.value), clock.now(), 201) });
         });

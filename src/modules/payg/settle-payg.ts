@@ -18,9 +18,14 @@ type Step = { settled: false } | { settled: true; next: Temporal.PlainDate; time
  * Settles, for every tenant, each day from its last settled one (or the day it was created) up
  * to yesterday in its time zone: a missed day is caught up. Each day is one transaction under the
  * tenant's row lock taken with SKIP LOCKED, so concurrent runners share tenants and a crash loses
- * at most the day in flight, which the next run settles.
+ * at most the day in flight, which the next run settles. The tenants are those on real time, or
+ * (`testClockId`) those of one test clock, as its advance steps through their days.
  */
-export const settlePayg = async (db: Db, clock: Clock): Promise<SettlementSummary> => {
+export const settlePayg = async (
+  db: Db,
+  clock: Clock,
+  { testClockId = null }: { testClockId?: string | null } = {},
+): Promise<SettlementSummary> => {
   const summary: SettlementSummary = { days: 0, failures: [] };
   const today = (timeZone: string) => Temporal.PlainDate.from(calendarDateIn(clock.now(), timeZone));
   const nextDay = (tenant: { created_at: Date; time_zone: string }, last: string | null | undefined) =>
@@ -39,6 +44,7 @@ export const settlePayg = async (db: Db, clock: Clock): Promise<SettlementSummar
         .whereRef('s.tenant_id', '=', 't.id')
         .as('last'),
     )
+    .where('t.test_clock_id', testClockId === null ? 'is' : '=', testClockId)
     .orderBy('t.id')
     .execute();
   const settleNext = (id: string, mode: PostingMode): Promise<Step> =>

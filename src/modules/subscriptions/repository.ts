@@ -1,7 +1,12 @@
-import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
+import { sql, type ExpressionBuilder, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Db, DbTransaction } from '../../db/database.js';
 import { jsonRows } from '../../db/json-rows.js';
-import type { SubscriptionEventsTable, SubscriptionPeriodsTable, SubscriptionsTable } from '../../db/schema.js';
+import type {
+  Database,
+  SubscriptionEventsTable,
+  SubscriptionPeriodsTable,
+  SubscriptionsTable,
+} from '../../db/schema.js';
 import type { TenantScope } from '../../core/principal.js';
 import type { TenantRow } from '../tenants/repository.js';
 
@@ -170,13 +175,25 @@ export const writeSubscriptions = async (
  * runner holds are skipped, so several runners share the work and none waits. `skip` lists rows
  * this run gave up on.
  */
-export const lockDueSubscriptions = (
-  trx: DbTransaction,
-  asOf: Date,
-  skip: readonly { tenantId: string; id: string }[],
-  limit: number,
-): Promise<SubscriptionRow[]> => {
-  let query = trx.selectFrom('subscriptions').selectAll().where('next_run_at', '<=', asOf);
+export const lockDueSubscriptions = ({
+  trx,
+  asOf,
+  testClockId,
+  skip,
+  limit,
+}: {
+  trx: DbTransaction;
+  asOf: Date;
+  /** Only tenants of this test clock; null: only tenants on real time. */
+  testClockId: string | null;
+  skip: readonly { tenantId: string; id: string }[];
+  limit: number;
+}): Promise<SubscriptionRow[]> => {
+  let query = trx
+    .selectFrom('subscriptions')
+    .selectAll()
+    .where('next_run_at', '<=', asOf)
+    .where((eb) => onClock(eb, testClockId));
   for (const row of skip) {
     query = query.where((eb) => eb.or([eb('tenant_id', '!=', row.tenantId), eb('id', '!=', row.id)]));
   }
@@ -188,6 +205,25 @@ export const lockDueSubscriptions = (
     .forUpdate()
     .skipLocked()
     .execute();
+};
+
+/** The subscription's tenant lives on this test clock (null: on real time). */
+const onClock = (eb: ExpressionBuilder<Database, 'subscriptions'>, testClockId: string | null) => {
+  const clockTenants = eb.selectFrom('tenants').select('tenants.id');
+  return testClockId === null
+    ? eb('subscriptions.tenant_id', 'not in', clockTenants.where('tenants.test_clock_id', 'is not', null))
+    : eb('subscriptions.tenant_id', 'in', clockTenants.where('tenants.test_clock_id', '=', testClockId));
+};
+
+/** The earliest instant after `after` at which a subscription of the clock's tenants is due, if any. */
+export const nextRunOnClock = async (db: Db, testClockId: string, after: Date): Promise<Date | undefined> => {
+  const row = await db
+    .selectFrom('subscriptions')
+    .select((eb) => eb.fn.min('next_run_at').as('next'))
+    .where('next_run_at', '>', after)
+    .where((eb) => onClock(eb, testClockId))
+    .executeTakeFirst();
+  return row?.next ?? undefined;
 };
 
 /** Several subscriptions' tenants in one read, by id. */

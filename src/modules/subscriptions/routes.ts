@@ -72,7 +72,10 @@ const actionRoutes: ActionRoute[] = [
   },
 ];
 
-export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
+export const registerSubscriptionRoutes = (
+  app: Api,
+  { database: { db }, clock, tenantClocks }: RouteDependencies,
+): void => {
   app.addSchema(SubscriptionSchema);
   const subscriptionResponse = ObjectEnvelope(Type.Ref('SubscriptionResponse'));
 
@@ -116,9 +119,10 @@ export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }
       async (request, reply) => {
         const scope = tenantScopeOf(request);
         const actor = principalOf(request).userId;
+        const tenantClock = await tenantClocks.clockFor(scope.tenantId);
         return replyIdempotently(request, reply, { db, clock }, async (trx) => {
           if ((await findTenant(trx, scope)) === undefined) return fail(notFound('tenant'));
-          const done = await route.run({ trx, clock, scope, input: request.body as never, actor });
+          const done = await route.run({ trx, clock: tenantClock, scope, input: request.body as never, actor });
           if (!done.ok) return done;
           return ok({
             status: route.status,
@@ -145,9 +149,10 @@ export const registerSubscriptionRoutes = (app: Api, { database: { db }, clock }
     async (request) => {
       const scope = tenantScopeOf(request);
       const actor = principalOf(request).userId;
+      const tenantClock = await tenantClocks.clockFor(scope.tenantId);
       const updated = await db.transaction().execute(async (trx) => {
         if ((await findTenant(trx, scope)) === undefined) throw notFound('tenant');
-        return updateSubscriptionSettings({ trx, clock, scope, input: request.body, actor });
+        return updateSubscriptionSettings({ trx, clock: tenantClock, scope, input: request.body, actor });
       });
       if (!updated.ok) throw updated.error;
       return objectEnvelope(toSubscriptionView(updated.value), clock.now());

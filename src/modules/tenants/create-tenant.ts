@@ -3,7 +3,7 @@ import { AppError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
-import { insertTenant, type TenantRow } from './repository.js';
+import { findTestClockTime, insertTenant, type TenantRow } from './repository.js';
 import type { CreateTenantInput } from './schemas.js';
 import { tenantDefaults, validateTenantSettings } from './settings.js';
 
@@ -14,7 +14,19 @@ export const createTenant = async (db: Db, clock: Clock, input: CreateTenantInpu
     tax_rate: input.tax_rate ?? tenantDefaults.tax_rate,
   });
   if (!settings.ok) return settings;
-  const now = clock.now();
+  let now = clock.now();
+  if (input.test_clock_id !== undefined) {
+    // A tenant on a test clock is born at the clock's time: its first day, period and event are there.
+    const frozenTime = await findTestClockTime(db, input.test_clock_id);
+    if (frozenTime === undefined) {
+      return fail(
+        new AppError('unprocessable', `test clock ${input.test_clock_id} not found`, [
+          { in: 'body', parameter: 'test_clock_id', reason: 'no such test clock' },
+        ]),
+      );
+    }
+    now = frozenTime;
+  }
   const id = input.tenant_id ?? newId('tenant');
   const row = await insertTenant(db, {
     id,
@@ -26,6 +38,7 @@ export const createTenant = async (db: Db, clock: Clock, input: CreateTenantInpu
     status: 'active',
     created_at: now,
     updated_at: now,
+    test_clock_id: input.test_clock_id ?? null,
   });
   return row === undefined ? fail(new AppError('conflict', `tenant ${id} already exists`)) : ok(row);
 };

@@ -15,6 +15,11 @@ export const findTenant = (db: Db, scope: TenantScope): Promise<TenantRow | unde
 export const findTenantForUpdate = (trx: DbTransaction, scope: TenantScope): Promise<TenantRow | undefined> =>
   trx.selectFrom('tenants').selectAll().where('id', '=', scope.tenantId).forUpdate().executeTakeFirst();
 
+/** The frozen time of a test clock, or undefined when there is no such clock. */
+export const findTestClockTime = async (db: Db, testClockId: string): Promise<Date | undefined> =>
+  (await db.selectFrom('test_clocks').select('frozen_time').where('id', '=', testClockId).executeTakeFirst())
+    ?.frozen_time;
+
 /** Inserts unless the id is taken; returns undefined when it was. */
 export const insertTenant = (db: Db, row: Insertable<TenantsTable>): Promise<TenantRow | undefined> =>
   db

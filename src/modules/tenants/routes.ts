@@ -20,7 +20,7 @@ import { toTenantView } from './view.js';
 
 const tenantRef = Type.Ref('Tenant');
 
-export const registerTenantRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
+export const registerTenantRoutes = (app: Api, { database: { db }, clock, tenantClocks }: RouteDependencies): void => {
   app.addSchema(TenantSchema);
 
   app.post(
@@ -32,7 +32,8 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: Rout
         tags: ['admin'],
         summary: 'Create a tenant',
         body: CreateTenantBody,
-        response: { 201: ObjectEnvelope(tenantRef), ...errorResponses(409) },
+        // 422: a test_clock_id naming no test clock.
+        response: { 201: ObjectEnvelope(tenantRef), ...errorResponses(409, 422) },
       },
     },
     async (request, reply) => {
@@ -74,8 +75,10 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: Rout
       },
     },
     async (request) => {
+      const scope = tenantScopeOf(request);
+      const tenantClock = await tenantClocks.clockFor(scope.tenantId);
       const tenant = unwrap(
-        await db.transaction().execute((trx) => updateTenant(trx, clock, tenantScopeOf(request), request.body)),
+        await db.transaction().execute((trx) => updateTenant(trx, tenantClock, scope, request.body)),
       );
       return objectEnvelope(toTenantView(tenant), clock.now());
     },
@@ -119,7 +122,14 @@ export const registerTenantRoutes = (app: Api, { database: { db }, clock }: Rout
       },
     },
     async (request, reply) => {
-      const { tenant, created } = unwrap(await syncTenant(db, clock, tenantScopeOf(request), request.body));
+      const { tenant, created } = unwrap(
+        await syncTenant(
+          db,
+          await tenantClocks.clockFor(tenantScopeOf(request).tenantId),
+          tenantScopeOf(request),
+          request.body,
+        ),
+      );
       const status = created ? 201 : 200;
       return reply.status(status).send(objectEnvelope(toTenantView(tenant), clock.now(), status));
     },

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { tenantIdPattern } from '../../core/ids.js';
+import { tenantIdPattern, testClockIdPattern } from '../../core/ids.js';
 import { pageQueryFields } from '../../http/pagination.js';
 
 export { tenantIdPattern };
@@ -33,6 +33,14 @@ export const CreateTenantBody = Type.Object(
     time_zone: Type.Optional(tenantFields.time_zone),
     tax_rate: Type.Optional(tenantFields.tax_rate),
     admin_user_id: tenantFields.admin_user_id,
+    test_clock_id: Type.Optional(
+      Type.String({
+        pattern: testClockIdPattern,
+        description:
+          "A test clock the tenant lives on, from its creation on: its time is the clock's (docs/test-clocks.md)",
+        examples: ['clk_0123456789abcdef'],
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -85,6 +93,10 @@ export const TenantSchema = Type.Object(
     status: TenantStatus,
     created_at: Type.String({ examples: ['2026-04-01T00:00:00Z'] }),
     updated_at: Type.String({ examples: ['2026-04-01T00:00:00Z'] }),
+    test_clock_id: Type.Union([Type.String(), Type.Null()], {
+      description: 'The test clock the tenant lives on; null: real time',
+      examples: [null],
+    }),
   },
   { $id: 'Tenant' },
 );

@@ -35,6 +35,7 @@ describe('POST /admin/tenants', () => {
         status: 'active',
         created_at: '2026-01-01T00:00:00Z',
         updated_at: '2026-01-01T00:00:00Z',
+        test_clock_id: null,
       },
       timestamp: '2026-01-01T00:00:00Z',
     });

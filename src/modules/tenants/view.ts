@@ -12,4 +12,5 @@ export const toTenantView = (row: TenantRow): TenantView => ({
   status: row.status,
   created_at: toRfc3339(row.created_at),
   updated_at: toRfc3339(row.updated_at),
+  test_clock_id: row.test_clock_id,
 });

@@ -66,8 +66,20 @@ export const findActiveAlerts = (db: Db, tenantIds: string[]): Promise<AlertRow[
         .orderBy('id')
         .execute();
 
-/** Tenants with at least one active alert, for the scheduled evaluation. */
-export const tenantsWithActiveAlerts = async (db: Db): Promise<string[]> =>
-  (await db.selectFrom('usage_alerts').select('tenant_id').distinct().where('status', '=', 'active').execute()).map(
-    (row) => row.tenant_id,
-  );
+/** Tenants with at least one active alert, for the scheduled evaluation: of this test clock, or (null) on real time. */
+export const tenantsWithActiveAlerts = async (db: Db, testClockId: string | null): Promise<string[]> => {
+  const clockTenants = db.selectFrom('tenants').select('tenants.id');
+  return (
+    await db
+      .selectFrom('usage_alerts')
+      .select('tenant_id')
+      .distinct()
+      .where('status', '=', 'active')
+      .where((eb) =>
+        testClockId === null
+          ? eb('usage_alerts.tenant_id', 'not in', clockTenants.where('tenants.test_clock_id', 'is not', null))
+          : eb('usage_alerts.tenant_id', 'in', clockTenants.where('tenants.test_clock_id', '=', testClockId)),
+      )
+      .execute()
+  ).map((row) => row.tenant_id);
+};

@@ -17,7 +17,10 @@ import {
 } from './schemas.js';
 import { toAlertView } from './view.js';
 
-export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
+export const registerUsageAlertRoutes = (
+  app: Api,
+  { database: { db }, clock, tenantClocks }: RouteDependencies,
+): void => {
   app.addSchema(UsageAlertSchema);
   const alertResponse = ObjectEnvelope(Type.Ref('UsageAlertResponse'));
   const tags = ['usage-alerts'];
@@ -36,7 +39,14 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
       },
     },
     async (request, reply) => {
-      const alert = unwrap(await createAlert(db, clock, tenantScopeOf(request), request.body));
+      const alert = unwrap(
+        await createAlert(
+          db,
+          await tenantClocks.clockFor(tenantScopeOf(request).tenantId),
+          tenantScopeOf(request),
+          request.body,
+        ),
+      );
       return reply.status(201).send(objectEnvelope(toAlertView(alert, { withSecret: true }), clock.now(), 201));
     },
   );
@@ -103,7 +113,7 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
       const alert = unwrap(
         await changeAlert({
           db,
-          clock,
+          clock: await tenantClocks.clockFor(tenantScopeOf(request).tenantId),
           scope: tenantScopeOf(request),
           alertId: request.params.alert_id,
           input: request.body,
@@ -129,7 +139,7 @@ export const registerUsageAlertRoutes = (app: Api, { database: { db }, clock }: 
       const alert = unwrap(
         await changeAlert({
           db,
-          clock,
+          clock: await tenantClocks.clockFor(tenantScopeOf(request).tenantId),
           scope: tenantScopeOf(request),
           alertId: request.params.alert_id,
           input: { status: 'disabled' },

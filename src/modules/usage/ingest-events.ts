@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { calendarDateIn } from '../../core/billing-calendar.js';
-import type { Clock } from '../../core/clock.js';
+import type { Clock, TenantClocks } from '../../core/clock.js';
 import type { Db, DbTransaction } from '../../db/database.js';
 import { retryTransaction } from '../../db/retry.js';
 import { canonicalJson } from '../idempotency/fingerprint.js';
@@ -47,7 +47,13 @@ const settledPaygDays = async (trx: DbTransaction, tenantIds: string[]): Promise
   return new Map(rows.map((row) => [row.tenant_id, row.day]));
 };
 
-const fingerprintOf = (event: Omit<StoredEvent, 'fingerprint' | 'usageDate'>): string =>
+/** The tenant id an event names, if it names one as text (checkUsageEvent checks its form). */
+const namedTenant = (raw: unknown): string[] => {
+  const tenantId = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>).tenant_id : undefined;
+  return typeof tenantId === 'string' ? [tenantId] : [];
+};
+
+const fingerprintOf = (event: Omit<StoredEvent, 'fingerprint' | 'usageDate' | 'receivedAt'>): string =>
   createHash('sha256')
     .update(
       canonicalJson({
@@ -65,16 +71,24 @@ const fingerprintOf = (event: Omit<StoredEvent, 'fingerprint' | 'usageDate'>): s
  * Counts a batch of usage events exactly once: each new (tenant, event_id) is stored and added
  * to its day's rollup in the same transaction, so a replay — or the same event in a concurrent
  * batch — finds it stored and counts nothing. The same id with another payload is refused.
+ * Each event is checked and stored at its tenant's time (a test clock's tenant at the clock's);
+ * `clock`, real time, serves an event that names no tenant, which is refused before its time counts.
  */
-export const ingestEvents = async (db: Db, clock: Clock, rawEvents: unknown[]): Promise<IngestResult> => {
-  const now = clock.now();
+export const ingestEvents = async (
+  db: Db,
+  { clock, tenantClocks }: { clock: Clock; tenantClocks: TenantClocks },
+  rawEvents: unknown[],
+): Promise<IngestResult> => {
+  const clocks = await tenantClocks.clocksFor([...new Set(rawEvents.flatMap(namedTenant))]);
+  const nowOf = (tenantId: string | undefined): Date =>
+    (tenantId === undefined ? undefined : clocks.get(tenantId))?.now() ?? clock.now();
   const results: EventOutcome[] = new Array<EventOutcome>(rawEvents.length);
   const paygKeys = new Set(
     (await db.selectFrom('payg_products').select('billing_key').where('status', '=', 'active').execute()).map(
       (row) => row.billing_key,
     ),
   );
-  const checked = rawEvents.map((raw) => checkUsageEvent(raw, now, paygKeys));
+  const checked = rawEvents.map((raw) => checkUsageEvent(raw, nowOf(namedTenant(raw)[0]), paygKeys));
   checked.forEach((check, index) => {
     if (!check.ok) results[index] = { index, event_id: check.eventId, status: 'rejected', reason: check.reason };
   });
@@ -113,6 +127,7 @@ export const ingestEvents = async (db: Db, clock: Clock, rawEvents: unknown[]): 
         } else {
           const stored = {
             ...event,
+            receivedAt: nowOf(event.tenantId),
             usageDate: calendarDateIn(event.occurredAt, tenant.time_zone),
             fingerprint: fingerprintOf(event),
           };
@@ -135,7 +150,6 @@ export const ingestEvents = async (db: Db, clock: Clock, rawEvents: unknown[]): 
       const inserted = await insertNewEvents(
         trx,
         ordered.map(({ event }) => event),
-        now,
       );
       const seenBefore = ordered.filter(({ event }) => !inserted.has(eventKey(event.tenantId, event.eventId)));
       const fingerprints = await storedFingerprints(
@@ -161,7 +175,7 @@ export const ingestEvents = async (db: Db, clock: Clock, rawEvents: unknown[]): 
       const counted = candidates
         .filter(({ event }) => inserted.has(eventKey(event.tenantId, event.eventId)))
         .map(({ event }) => event);
-      await addToDailyUsage(trx, rollUp(counted), now);
+      await addToDailyUsage(trx, rollUp(counted), nowOf);
       const tally = (status: EventOutcome['status']) => results.filter((result) => result.status === status).length;
       return {
         accepted: tally('accepted'),

@@ -8,6 +8,8 @@ import type { UsageEvent } from './usage-event.js';
 export interface StoredEvent extends UsageEvent {
   usageDate: string;
   fingerprint: string;
+  /** Its tenant's time when it arrived. */
+  receivedAt: Date;
 }
 
 /** Tenants and apps that a batch names, in two queries whatever the batch size. */
@@ -28,11 +30,7 @@ export const findBatchOwners = async (db: Db, tenantIds: string[], appIds: strin
  * holding the same id makes this wait for it, then count the event as already there. The stored
  * events and the usage they add (`addToDailyUsage`) commit together: that is what counts each once.
  */
-export const insertNewEvents = async (
-  trx: DbTransaction,
-  events: StoredEvent[],
-  receivedAt: Date,
-): Promise<Set<string>> => {
+export const insertNewEvents = async (trx: DbTransaction, events: StoredEvent[]): Promise<Set<string>> => {
   if (events.length === 0) return new Set();
   const rows = await trx
     .insertInto('usage_events')
@@ -47,7 +45,7 @@ export const insertNewEvents = async (
         usage_date: event.usageDate,
         properties: JSON.stringify(event.properties),
         fingerprint: event.fingerprint,
-        received_at: receivedAt,
+        received_at: event.receivedAt,
       })),
     )
     .onConflict((conflict) => conflict.columns(['tenant_id', 'event_id']).doNothing())
@@ -72,7 +70,11 @@ export const storedFingerprints = async (db: Db, events: StoredEvent[]): Promise
 };
 
 /** Adds a batch's rollups to the stored ones, each with its resource's aggregation, in key order. */
-export const addToDailyUsage = async (trx: DbTransaction, days: DailyUsage[], at: Date): Promise<void> => {
+export const addToDailyUsage = async (
+  trx: DbTransaction,
+  days: DailyUsage[],
+  atOf: (tenantId: string) => Date,
+): Promise<void> => {
   if (days.length === 0) return;
   await trx
     .insertInto('usage_daily')
@@ -86,7 +88,7 @@ export const addToDailyUsage = async (trx: DbTransaction, days: DailyUsage[], at
         quantity: day.quantity,
         latest_at: day.latestAt,
         event_count: day.eventCount,
-        updated_at: at,
+        updated_at: atOf(day.tenantId),
       })),
     )
     .onConflict((conflict) =>

@@ -26,7 +26,7 @@ export interface UsageRouteDependencies extends RouteDependencies {
 
 export const registerUsageRoutes = (
   app: Api,
-  { database: { db }, clock, onUsageRecorded }: UsageRouteDependencies,
+  { database: { db }, clock, tenantClocks, onUsageRecorded }: UsageRouteDependencies,
 ): void => {
   app.addSchema(UsageStatsSchema);
 
@@ -43,7 +43,7 @@ export const registerUsageRoutes = (
       },
     },
     async (request) => {
-      const { counted, ...result } = await ingestEvents(db, clock, request.body.events);
+      const { counted, ...result } = await ingestEvents(db, { clock, tenantClocks }, request.body.events);
       // The events are counted; alerts are checked after, on committed usage. A failure here
       // leaves them to the scheduler's evaluation, which finds the same crossings.
       try {
@@ -69,7 +69,14 @@ export const registerUsageRoutes = (
       },
     },
     async (request) => {
-      const { rows, total } = unwrap(await getUsageStats(db, clock, tenantScopeOf(request), request.query));
+      const { rows, total } = unwrap(
+        await getUsageStats(
+          db,
+          await tenantClocks.clockFor(tenantScopeOf(request).tenantId),
+          tenantScopeOf(request),
+          request.query,
+        ),
+      );
       return listEnvelope(rows.map(toDayStatsView), request.query, total, clock.now());
     },
   );
