@@ -34,6 +34,7 @@ export const idPrefixes = {
   storedCard: 'svc',
   cloudMarketplace: 'cmk',
   event: 'evt',
+  webhookEndpoint: 'we',
 } as const;
 
 export const newId = (kind: keyof typeof idPrefixes): string => `${idPrefixes[kind]}_${randomToken(16)}`;

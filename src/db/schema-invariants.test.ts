@@ -13,6 +13,10 @@ const platformTables = new Set([
   'plan_version_resources',
   'export_audit_log',
   'payg_products',
+  // Platform-wide endpoints have no tenant, and receive every tenant's events: tenant_id is nullable.
+  'webhook_endpoints',
+  'webhook_deliveries',
+  'webhook_delivery_attempts',
   'kysely_migration',
   'kysely_migration_lock',
 ]);

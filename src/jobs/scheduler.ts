@@ -13,6 +13,8 @@ export interface ScheduledWork {
   clock: Clock;
   transports: Transports;
   log: FastifyBaseLogger;
+  /** The webhook worker: each tick wakes it too, a net under lost notifications. */
+  webhooks?: { wake(): void };
 }
 
 /**
@@ -20,7 +22,8 @@ export interface ScheduledWork {
  * of the days that ended, then every active usage alert (catching crossings an ingestion did not get to evaluate), then due outbox messages.
  * Each part that fails is logged and tried again on the next tick; the others still run.
  */
-const runScheduledWork = async ({ db, clock, transports, log }: ScheduledWork): Promise<void> => {
+const runScheduledWork = async ({ db, clock, transports, log, webhooks }: ScheduledWork): Promise<void> => {
+  webhooks?.wake();
   try {
     const summary = await runBilling(db, clock.now());
     if (summary.subscriptions > 0 || summary.failures.length > 0) {
