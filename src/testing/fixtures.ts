@@ -10,3 +10,4 @@ export * from './fixtures/records.js';
 export * from './fixtures/subscriptions.js';
 export * from './fixtures/tenants.js';
 export * from './fixtures/usage.js';
+export * from './fixtures/webhooks.js';

@@ -121,3 +121,6 @@ export const WebhookDeliverySchema = Type.Object(
   },
   { $id: 'WebhookDelivery' },
 );
+
+export type WebhookEndpointView = Static<typeof WebhookEndpointSchema>;
+export type WebhookDeliveryView = Static<typeof WebhookDeliverySchema>;
