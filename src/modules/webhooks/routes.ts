@@ -32,9 +32,6 @@ import {
   UpdateEndpointBody,
   WebhookDeliverySchema,
   WebhookEndpointSchema,
-  type CreateEndpointInput,
-  type ListDeliveriesInput,
-  type UpdateEndpointInput,
 } from './schemas.js';
 import { createWebhookSender } from './send-webhook.js';
 import { toDeliveryView, toEndpointView } from './view.js';
@@ -113,7 +110,7 @@ const registerEndpointRoutes = (
           db,
           clock,
           owner: routes.ownerOf(request),
-          input: request.body as CreateEndpointInput,
+          input: request.body,
           allowInternalAddresses,
         }),
       );
@@ -182,7 +179,7 @@ const registerEndpointRoutes = (
           clock,
           owner: routes.ownerOf(request),
           endpointId: endpointIdOf(request),
-          input: request.body as UpdateEndpointInput,
+          input: request.body,
           allowInternalAddresses,
         }),
       );
@@ -265,7 +262,7 @@ const registerEndpointRoutes = (
     async (request) => {
       const endpoint = await findEndpoint(db, routes.ownerOf(request), endpointIdOf(request));
       if (endpoint === undefined) throw notFound('webhook endpoint');
-      const query = request.query as ListDeliveriesInput;
+      const query = request.query;
       const { rows, total, attempts } = await listDeliveries(
         db,
         endpoint.id,
