@@ -27,15 +27,19 @@ import { createTenantClocks } from './modules/test-clocks/tenant-clocks.js';
 import { evaluateAlerts } from './modules/usage-alerts/evaluate-alerts.js';
 import { registerUsageAlertRoutes } from './modules/usage-alerts/routes.js';
 import { registerUsageRoutes } from './modules/usage/routes.js';
+import { registerWebhookRoutes } from './modules/webhooks/routes.js';
 
 export interface AppDependencies extends ServerOptions {
   database: DatabaseHandle;
   tokens: TokenVerifier;
+  /** Webhook URLs may name internal addresses (`BILLING_WEBHOOK_ALLOW_PRIVATE`); refused when absent. */
+  webhookAllowPrivate?: boolean;
 }
 
 /** What the wiring hands each module: the route dependencies, and the server's metrics. */
 interface Wiring extends RouteDependencies {
   metrics: Registry;
+  webhookAllowPrivate: boolean;
 }
 
 /**
@@ -81,14 +85,23 @@ const modules: { register(app: Api, wiring: Wiring): void }[] = [
   { register: registerPaygRoutes },
   { register: registerEventRoutes },
   { register: registerTestClockRoutes },
+  {
+    register: (app, wiring) =>
+      registerWebhookRoutes(app, { ...wiring, allowInternalAddresses: wiring.webhookAllowPrivate }),
+  },
 ];
 
 /** The service's app: the server, the access guard in front of every route, and every module's routes. */
 export const buildApp = async (deps: AppDependencies): Promise<Api> => {
   const { app, metrics } = await buildServer(deps);
   installAccessGuard(app, deps.tokens, createApiKeyAuthenticator(deps.database.db));
-  const tenantClocks = createTenantClocks(deps.database.db, deps.clock);
-  const wiring: Wiring = { database: deps.database, clock: deps.clock, tenantClocks, metrics };
+  const wiring: Wiring = {
+    database: deps.database,
+    clock: deps.clock,
+    tenantClocks: createTenantClocks(deps.database.db, deps.clock),
+    metrics,
+    webhookAllowPrivate: deps.webhookAllowPrivate ?? false,
+  };
   for (const module of modules) module.register(app, wiring);
   return app;
 };

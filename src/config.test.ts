@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       smtpFrom: 'billing@localhost',
       rateLimits: defaultRateLimits,
       trustProxy: false,
+      webhookAllowPrivate: true,
     });
   });
 
@@ -106,6 +107,16 @@ describe('loadConfig', () => {
   it('trusts the proxies it is told to for the client address', () => {
     expect(loadConfig({ BILLING_TRUST_PROXY: 'true' }, '/srv').trustProxy).toBe(true);
     expect(loadConfig({ BILLING_TRUST_PROXY: '10.0.0.0/8, ::1' }, '/srv').trustProxy).toEqual(['10.0.0.0/8', '::1']);
+  });
+
+  it('allows private webhook addresses on the embedded database only, unless told', () => {
+    const server = { DATABASE_URL: 'postgres://u@db:5432/billing', BILLING_JWT_SECRET: secret };
+    expect(loadConfig(server, '/srv').webhookAllowPrivate).toBe(false);
+    expect(loadConfig({ ...server, BILLING_WEBHOOK_ALLOW_PRIVATE: 'true' }, '/srv').webhookAllowPrivate).toBe(true);
+    expect(loadConfig({ BILLING_WEBHOOK_ALLOW_PRIVATE: 'false' }, '/srv').webhookAllowPrivate).toBe(false);
+    expect(problemsOf({ BILLING_WEBHOOK_ALLOW_PRIVATE: 'yes' })).toEqual([
+      'BILLING_WEBHOOK_ALLOW_PRIVATE must be true or false, got "yes"',
+    ]);
   });
 
   it('reports every bad value at once', () => {

@@ -80,6 +80,8 @@ export interface Config {
   smtpFrom: string;
   rateLimits: RateLimitConfig;
   trustProxy: TrustProxy;
+  /** Webhook URLs may point at loopback, private and link-local addresses (`BILLING_WEBHOOK_ALLOW_PRIVATE`). */
+  webhookAllowPrivate: boolean;
 }
 
 export class ConfigError extends Error {
@@ -152,6 +154,8 @@ export const loadConfig = (env: Env = process.env, cwd = process.cwd()): Config 
 
   const rateLimits = rateLimitsFrom(value, problems);
   const trustProxy = trustProxyFrom(value('BILLING_TRUST_PROXY'), problems);
+  // Embedded is a developer's machine (receivers on localhost); a server deployment refuses them unless told.
+  const webhookAllowPrivate = booleanFrom(value, 'BILLING_WEBHOOK_ALLOW_PRIVATE', databaseUrl === undefined, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -167,7 +171,20 @@ export const loadConfig = (env: Env = process.env, cwd = process.cwd()): Config 
     smtpFrom,
     rateLimits,
     trustProxy,
+    webhookAllowPrivate,
   };
+};
+
+const booleanFrom = (
+  value: (name: string) => string | undefined,
+  name: string,
+  fallback: boolean,
+  problems: string[],
+): boolean => {
+  const raw = value(name);
+  if (raw === undefined) return fallback;
+  if (raw !== 'true' && raw !== 'false') problems.push(`${name} must be true or false, got "${raw}"`);
+  return raw === 'true';
 };
 
 const rateLimitPattern = /^(\d+)\/(\d+)(s|m|h)$/;

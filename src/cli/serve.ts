@@ -6,6 +6,8 @@ import { buildApp } from '../app.js';
 import { startScheduler } from '../jobs/scheduler.js';
 import { createTransports } from '../modules/notifications/transports.js';
 import { createTokenVerifier } from '../modules/auth/tokens.js';
+import { startWebhookWorker } from '../modules/webhooks/delivery-worker.js';
+import { createWebhookSender } from '../modules/webhooks/send-webhook.js';
 import { packageVersion, resolveJwtSecret } from './runtime.js';
 
 /** Opens the database, applies migrations, serves the API until SIGINT/SIGTERM. */
@@ -23,6 +25,7 @@ export const serve = async (config: Config): Promise<void> => {
     version: packageVersion(),
     rateLimits: config.rateLimits,
     trustProxy: config.trustProxy,
+    webhookAllowPrivate: config.webhookAllowPrivate,
   });
   // A dropped idle connection is logged, not fatal: the pool reconnects on the next query.
   logPoolError = (error) => app.log.warn({ err: error }, 'database connection lost; the pool will reconnect');
@@ -34,10 +37,17 @@ export const serve = async (config: Config): Promise<void> => {
   );
   printWelcome(base, config, devSecret);
   const transports = createTransports({ smtpUrl: config.smtpUrl, smtpFrom: config.smtpFrom, clock: systemClock });
+  const webhooks = await startWebhookWorker({
+    database,
+    db: database.db,
+    clock: systemClock,
+    send: createWebhookSender({ allowInternalAddresses: config.webhookAllowPrivate }),
+    log: app.log,
+  });
   const stopScheduler =
     config.schedulerIntervalSeconds > 0
       ? startScheduler(
-          { db: database.db, clock: systemClock, transports, log: app.log },
+          { db: database.db, clock: systemClock, transports, log: app.log, webhooks },
           config.schedulerIntervalSeconds * 1000,
         )
       : async () => undefined;
@@ -48,6 +58,7 @@ export const serve = async (config: Config): Promise<void> => {
     closing = true;
     app.log.info(`${signal} received, shutting down`);
     stopScheduler()
+      .then(() => webhooks.stop())
       .then(() => app.close())
       .then(() => database.close())
       .then(

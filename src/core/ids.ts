@@ -38,6 +38,7 @@ export const idPrefixes = {
   cloudMarketplace: 'cmk',
   event: 'evt',
   testClock: 'clk',
+  webhookEndpoint: 'we',
 } as const;
 
 export const newId = (kind: keyof typeof idPrefixes): string => `${idPrefixes[kind]}_${randomToken(16)}`;

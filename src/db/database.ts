@@ -26,8 +26,16 @@ export interface DatabaseHandle {
   kind: DatabaseTarget['kind'];
   /** Throws when the database cannot answer; `/readyz` uses it. */
   ping(): Promise<void>;
+  /**
+   * Calls `onNotify` on every NOTIFY on `channel` (sent when the notifying transaction commits),
+   * and once more whenever a lost listening connection is back, as notifications may have been
+   * missed meanwhile. Resolves to the function that stops listening.
+   */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
+
+type Listen = DatabaseHandle['listen'];
 
 // Postgres type oids whose JavaScript form differs between drivers.
 const int8Oid = 20;
@@ -49,12 +57,18 @@ export const defaultPoolConfig: DatabasePoolConfig = {
   idleInTransactionTimeoutMs: 60_000,
 };
 
-const handleOf = (db: Db, kind: DatabaseTarget['kind'], afterClose: () => void = () => undefined): DatabaseHandle => ({
+const handleOf = (
+  db: Db,
+  kind: DatabaseTarget['kind'],
+  listen: Listen,
+  afterClose: () => void = () => undefined,
+): DatabaseHandle => ({
   db,
   kind,
   ping: async () => {
     await sql`select 1`.execute(db);
   },
+  listen,
   close: async () => {
     await db.destroy();
     afterClose();
@@ -77,7 +91,14 @@ export const openDatabase = async (
       parsers: { [int8Oid]: parseInt8, [numericOid]: keepText, [dateOid]: keepText },
       extensions: { pg_trgm },
     });
-    return handleOf(new Kysely<Database>({ dialect: new PGliteDialect(client) }), target.kind, unlock);
+    // PGlite delivers a committed transaction's notifications to its own listeners, in process.
+    const listen: Listen = async (channel, onNotify) => {
+      const unlisten = await client.listen(channel, () => onNotify());
+      return async () => {
+        if (!client.closed) await unlisten();
+      };
+    };
+    return handleOf(new Kysely<Database>({ dialect: new PGliteDialect(client) }), target.kind, listen, unlock);
   } catch (error) {
     unlock();
     throw error;
@@ -120,5 +141,79 @@ const openServerDatabase = (
       if (checkedOut.has(client)) onPoolError(error);
     });
   });
-  return handleOf(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'server');
+  return handleOf(
+    new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+    'server',
+    listenOnServer(url, onPoolError),
+  );
 };
+
+const firstReconnectDelayMs = 1000;
+const maxReconnectDelayMs = 30_000;
+
+/**
+ * LISTEN needs a session of its own (a pooled connection goes back to the pool): one dedicated
+ * client per listener, connected again with a growing delay whenever it is lost.
+ */
+const listenOnServer =
+  (url: string, onError: (error: Error) => void): Listen =>
+  async (channel, onNotify) => {
+    let client: pg.Client | undefined;
+    let stopped = false;
+    let retry: NodeJS.Timeout | undefined;
+    let delayMs = firstReconnectDelayMs;
+    const lost = (which: pg.Client) => {
+      if (stopped || which !== client) return;
+      client = undefined;
+      which.end().catch(() => undefined);
+      scheduleReconnect();
+    };
+    const connect = async (): Promise<void> => {
+      const next = new pg.Client({ connectionString: url, application_name: 'billing-service-listen' });
+      next.on('notification', (message) => {
+        if (message.channel === channel) onNotify();
+      });
+      next.on('error', (error) => {
+        onError(error);
+        lost(next);
+      });
+      next.on('end', () => lost(next));
+      try {
+        await next.connect();
+        await next.query(`listen ${next.escapeIdentifier(channel)}`);
+      } catch (error) {
+        next.end().catch(() => undefined);
+        throw error;
+      }
+      if (stopped) {
+        await next.end();
+        return;
+      }
+      client = next;
+      delayMs = firstReconnectDelayMs;
+    };
+    const scheduleReconnect = () => {
+      retry = setTimeout(() => {
+        retry = undefined;
+        connect().then(onNotify, (error: unknown) => {
+          onError(error instanceof Error ? error : new Error(String(error)));
+          delayMs = Math.min(delayMs * 2, maxReconnectDelayMs);
+          if (!stopped) scheduleReconnect();
+        });
+      }, delayMs);
+      retry.unref();
+    };
+    try {
+      await connect();
+    } catch (error) {
+      onError(error instanceof Error ? error : new Error(String(error)));
+      scheduleReconnect();
+    }
+    return async () => {
+      stopped = true;
+      clearTimeout(retry);
+      const current = client;
+      client = undefined;
+      await current?.end().catch(() => undefined);
+    };
+  };

@@ -9,6 +9,7 @@ import * as exportAudit from './migrations/0007_export_audit.js';
 import * as payg from './migrations/0008_payg.js';
 import * as ledgerStatementOrder from './migrations/0009_ledger_statement_order.js';
 import * as events from './migrations/0010_events.js';
+import * as webhooks from './migrations/0011_webhooks.js';
 import * as testClocks from './migrations/0012_test_clocks.js';
 import * as chargeModels from './migrations/0014_charge_models.js';
 
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '0008_payg': payg,
   '0009_ledger_statement_order': ledgerStatementOrder,
   '0010_events': events,
+  '0011_webhooks': webhooks,
   '0012_test_clocks': testClocks,
   '0014_charge_models': chargeModels,
 };

@@ -14,6 +14,10 @@ const platformTables = new Set([
   'export_audit_log',
   'payg_products',
   'test_clocks',
+  // Platform-wide endpoints have no tenant, and receive every tenant's events: tenant_id is nullable.
+  'webhook_endpoints',
+  'webhook_deliveries',
+  'webhook_delivery_attempts',
   'kysely_migration',
   'kysely_migration_lock',
 ]);

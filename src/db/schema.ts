@@ -454,6 +454,59 @@ export interface EventsTable {
   data: ColumnType<Record<string, unknown>, string, never>;
 }
 
+export interface WebhookEndpointsTable {
+  /** `we_` + 16 random characters. */
+  id: string;
+  /** null: platform-wide, receives every tenant's events. */
+  tenant_id: string | null;
+  url: string;
+  /** null: every type; else exact types and `object.*` patterns. Written as JSON text. */
+  event_types: ColumnType<string[] | null, string | null, string | null>;
+  description: string | null;
+  enabled: boolean;
+  disabled_reason: 'manual' | 'failing' | null;
+  secret: string;
+  /** Still signed with for 24 h after a rotation. */
+  previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
+  failing_since: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  deleted_at: Date | null;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  /** The event's tenant; null for a test ping. */
+  tenant_id: string | null;
+  event_id: string;
+  event_type: string;
+  /** A test ping's body (it has no event row). Written as JSON text. */
+  ping: ColumnType<Record<string, unknown> | null, string | null, never>;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: Generated<number>;
+  /** Pending: due then (null: at once). */
+  next_attempt_at: Date | null;
+  /** While an attempt is in flight: its claim's end. */
+  leased_until: Date | null;
+  first_attempted_at: Date | null;
+  last_attempted_at: Date | null;
+}
+
+export interface WebhookDeliveryAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  tenant_id: string | null;
+  endpoint_id: string;
+  kind: 'scheduled' | 'resend' | 'test';
+  started_at: Date;
+  latency_ms: number;
+  http_status: number | null;
+  error: string | null;
+  response_body: string | null;
+}
+
 export interface Database {
   test_clocks: TestClocksTable;
   tenants: TenantsTable;
@@ -487,4 +540,7 @@ export interface Database {
   payg_settlement_lines: PaygSettlementLinesTable;
   payg_deductions: PaygDeductionsTable;
   events: EventsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
 }

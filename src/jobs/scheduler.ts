@@ -13,6 +13,8 @@ export interface ScheduledWork {
   clock: Clock;
   transports: Transports;
   log: FastifyBaseLogger;
+  /** The webhook worker: each tick wakes it too, a net under lost notifications. */
+  webhooks?: { wake(): void };
 }
 
 /**
@@ -21,7 +23,8 @@ export interface ScheduledWork {
  * Each part that fails is logged and tried again on the next tick; the others still run. Tenants
  * on a test clock are left out: their time moves only when their clock is advanced.
  */
-export const runScheduledWork = async ({ db, clock, transports, log }: ScheduledWork): Promise<void> => {
+export const runScheduledWork = async ({ db, clock, transports, log, webhooks }: ScheduledWork): Promise<void> => {
+  webhooks?.wake();
   try {
     const summary = await runBilling(db, clock.now());
     if (summary.subscriptions > 0 || summary.failures.length > 0) {

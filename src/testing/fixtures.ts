@@ -11,3 +11,4 @@ export * from './fixtures/subscriptions.js';
 export * from './fixtures/tenants.js';
 export * from './fixtures/test-clocks.js';
 export * from './fixtures/usage.js';
+export * from './fixtures/webhooks.js';

@@ -39,6 +39,8 @@ export const defaultRateLimitsWithout = (...off: RateLimitClass[]): RateLimitCon
 interface TestAppOptions {
   rateLimits?: RateLimitConfig;
   trustProxy?: TrustProxy;
+  /** Webhook URLs may name internal addresses; true unless a test says otherwise (its receivers are on 127.0.0.1). */
+  webhookAllowPrivate?: boolean;
 }
 
 /**
@@ -57,6 +59,7 @@ export const buildTestApi = async (
     logLevel: 'silent',
     version: 'test',
     rateLimits: options.rateLimits ?? defaultRateLimits,
+    webhookAllowPrivate: options.webhookAllowPrivate ?? true,
     ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
   });
   checkResponsesAgainstDocument(app);

@@ -20,6 +20,7 @@ export type { PlanView } from '../modules/plans/schemas.js';
 export type { SubscriptionView } from '../modules/subscriptions/schemas.js';
 export type { TenantView } from '../modules/tenants/schemas.js';
 export type { TestClockAdvanceView, TestClockView } from '../modules/test-clocks/schemas.js';
+export type { WebhookDeliveryView, WebhookEndpointView } from '../modules/webhooks/schemas.js';
 
 /** `{code, message, data, timestamp}`. */
 export interface SingleBody<Data> {

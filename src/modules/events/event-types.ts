@@ -22,6 +22,7 @@ export const eventTypes = [
   'payg.day_settled',
   'compliance_export.completed',
   'tenant.updated',
+  'webhook_endpoint.disabled',
 ] as const;
 
 export type EventType = (typeof eventTypes)[number];

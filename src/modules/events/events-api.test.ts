@@ -121,7 +121,7 @@ describe('GET /billing/events/{tenant_id}', () => {
   it('refuses an unknown type, a malformed pattern, a malformed time and a reversed range, naming the parameter', async () => {
     for (const type of [
       'tenant.deleted',
-      'webhook_endpoint.disabled',
+      'webhook_endpoint.test',
       'nothing.*',
       'tenant.',
       '*',

@@ -12,6 +12,9 @@ import { staleAdvanceMs } from './repository.js';
  * `tenant_id` must be added here: test-clocks.test.ts compares this list with the schema.
  */
 export const tenantOwnedTables = [
+  'webhook_delivery_attempts',
+  'webhook_deliveries',
+  'webhook_endpoints',
   'events',
   'payg_deductions',
   'payg_settlement_lines',
