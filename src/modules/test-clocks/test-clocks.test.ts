@@ -14,8 +14,10 @@ import {
   givenSubscription,
   givenTenant,
   givenTestClock,
+  givenWebhookEndpoint,
   ingestEvents,
   usageEvent,
+  webhookEndpointsUrl,
 } from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
 import type { TenantView, TestClockView } from '../../testing/views.js';
@@ -40,6 +42,9 @@ const givenBusyTenant = async (tenantId: string, settings: Record<string, unknow
   await givenCredit(t, tenantId, { amount: 50 });
   await givenSubscription(t, tenantId, { plan_id: 'basic', payment_method: 'sandbox_success' });
   await givenAlert(t, tenantId, { resource_type: 'api_calls' });
+  // A webhook endpoint nothing listens at, pinged: a delivery and its failed attempt in the log.
+  const endpoint = await givenWebhookEndpoint(t, tenantId, { url: 'http://127.0.0.1:9/hooks' });
+  expectData(await asTenantAdmin(t, tenantId).post(`${webhookEndpointsUrl(tenantId)}/${endpoint.id}/test`));
 };
 
 /** Every row not of `tenantId`, test clocks aside. */
@@ -261,6 +266,8 @@ describe('a tenant on a test clock', () => {
 describe('deleting a test clock', () => {
   it('deletes the clock and its tenants with every row they own, in one go, and nothing else', async () => {
     const clock = await givenTestClock(t, '2025-03-01T08:00:00Z');
+    // Platform-wide: it is sent every tenant's events, the doomed tenants' among them.
+    await givenWebhookEndpoint(t, null, { url: 'http://127.0.0.1:9/platform-hooks' });
     await givenBusyTenant('tnt_doomed_a', { test_clock_id: clock.id });
     await givenBusyTenant('tnt_doomed_b', { test_clock_id: clock.id });
     await givenBusyTenant('tnt_survivor');
@@ -268,6 +275,9 @@ describe('deleting a test clock', () => {
     const before = await dumpDatabase(t.database.db);
     // The clock's tenants hold rows in the insert-only tables the deletion has to get past.
     for (const table of [
+      'webhook_delivery_attempts',
+      'webhook_deliveries',
+      'webhook_endpoints',
       'events',
       'ledger_entries',
       'subscription_periods',
