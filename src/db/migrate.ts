@@ -9,6 +9,7 @@ import * as exportAudit from './migrations/0007_export_audit.js';
 import * as payg from './migrations/0008_payg.js';
 import * as ledgerStatementOrder from './migrations/0009_ledger_statement_order.js';
 import * as events from './migrations/0010_events.js';
+import * as reminders from './migrations/0013_reminders.js';
 
 /** Listed in code, not read from a folder, so the same set runs under tsx, a bundle or tests. */
 const migrations: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0008_payg': payg,
   '0009_ledger_statement_order': ledgerStatementOrder,
   '0010_events': events,
+  '0013_reminders': reminders,
 };
 
 /** Applies the pending migrations, or only those up to and including `upTo` (tests of a migration's backfill). */

@@ -76,7 +76,10 @@ export const lockRecord = (trx: DbTransaction, scope: TenantScope, recordId: str
     .executeTakeFirst();
 
 export type RecordPatch = Partial<
-  Pick<NewRecord, 'status' | 'invoice_number' | 'finalized_at' | 'search_text' | 'amount_paid' | 'updated_at'>
+  Pick<
+    NewRecord,
+    'status' | 'invoice_number' | 'finalized_at' | 'due_at' | 'search_text' | 'amount_paid' | 'updated_at'
+  >
 >;
 
 /** Records locked for the rest of the transaction, in key order (a billing run batch's open invoices). */

@@ -154,7 +154,7 @@ export const closeDueMetering = async (
             taxRate: tenant.tax_rate,
           })),
           finalize: true,
-          timeZone: tenant.time_zone,
+          tenant,
         },
         actor,
         writes,
