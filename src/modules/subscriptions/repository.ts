@@ -196,3 +196,36 @@ export const findTenantsOf = async (db: Db, tenantIds: readonly string[]): Promi
   const rows = await db.selectFrom('tenants').selectAll().where('id', 'in', tenantIds).execute();
   return new Map(rows.map((row) => [row.id, row]));
 };
+
+/** Which trials to look at for their reminder: all, or only some tenants' (a request catching its tenant up). */
+export interface TrialReminderCandidates {
+  asOf: Date;
+  limit: number;
+  tenantIds?: readonly string[] | undefined;
+}
+
+/**
+ * Up to `limit` trialing subscriptions whose `trial_will_end` is due by `asOf` and not yet written,
+ * locked (rows another transaction holds are skipped: that one writes it, or the next look does)
+ * and marked written at its due time, in one statement. Returns them as marked.
+ */
+export const markTrialWillEndSent = async (
+  trx: DbTransaction,
+  { asOf, limit, tenantIds }: TrialReminderCandidates,
+): Promise<SubscriptionRow[]> => {
+  if (tenantIds !== undefined && tenantIds.length === 0) return [];
+  const tenantFilter = tenantIds === undefined ? sql`` : sql`and tenant_id in (${sql.join([...tenantIds])})`;
+  const result = await sql<SubscriptionRow>`
+    with due as (
+      select tenant_id, id from subscriptions
+       where status = 'trialing' and trial_will_end_sent_at is null and trial_will_end_at <= ${asOf} ${tenantFilter}
+       order by trial_will_end_at, tenant_id, id
+       limit ${limit}
+         for update skip locked
+    )
+    update subscriptions s set trial_will_end_sent_at = s.trial_will_end_at
+      from due
+     where s.tenant_id = due.tenant_id and s.id = due.id
+    returning s.*`.execute(trx);
+  return result.rows;
+};
