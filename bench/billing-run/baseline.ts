@@ -84,6 +84,8 @@ export const runCloseBaseline = async (
         buildSearchText([number, id, description]),
         iso(at),
         iso(at),
+        // Due on receipt (the default payment terms).
+        iso(at),
         iso(at),
       );
       priced.forEach((line, i) => {
@@ -108,8 +110,8 @@ export const runCloseBaseline = async (
     transactions.push([
       {
         text: `insert into billing_records (tenant_id, app_id, id, type, status, currency, description, amount, tax_amount,
-                 total_amount, invoice_number, search_text, created_at, finalized_at, updated_at)
-               values ${valuesList(15, recordCount)}`,
+                 total_amount, invoice_number, search_text, created_at, finalized_at, due_at, updated_at)
+               values ${valuesList(16, recordCount)}`,
         values: records,
       },
       {
@@ -151,6 +153,8 @@ export const runBaseline = async (url: string, tenants: BenchTenant[]): Promise<
         buildSearchText([secondNumber, buildSearchText([id, description, lineDescription])]),
         at,
         at,
+        // Due on receipt (the default payment terms).
+        at,
         at,
       );
       lines.push(
@@ -181,8 +185,8 @@ export const runBaseline = async (url: string, tenants: BenchTenant[]): Promise<
     statements.push([
       {
         text: `insert into billing_records (tenant_id, id, type, status, currency, description, amount, tax_amount,
-                 total_amount, invoice_number, search_text, created_at, finalized_at, updated_at)
-               values ${valuesList(14, chunk.length)}`,
+                 total_amount, invoice_number, search_text, created_at, finalized_at, due_at, updated_at)
+               values ${valuesList(15, chunk.length)}`,
         values: records,
       },
       {

@@ -72,7 +72,8 @@ cross join lateral (
  */
 const insertRecordsSql = `
 insert into billing_records (tenant_id, id, app_id, type, status, currency, description, amount, tax_amount,
-                             total_amount, invoice_number, search_text, created_at, finalized_at, updated_at)
+                             total_amount, invoice_number, search_text, created_at, finalized_at, due_at,
+                             updated_at)
 with totals as (
   select n, min(created_at) as created_at, sum(amount)::bigint as amount, sum(tax_amount)::bigint as tax_amount,
          string_agg(description, E'\\n' order by line_no) as line_text
@@ -100,7 +101,7 @@ select $2::text, x.id,
             when x.status_roll < 93 then 'failed' else 'refunded' end,
        $6::text, v.text || ' ' || x.token, x.amount, x.tax_amount, x.amount + x.tax_amount, i.invoice_number,
        lower(i.invoice_number || E'\\n' || x.id || E'\\n' || v.text || ' ' || x.token || E'\\n' || x.line_text),
-       x.created_at, x.created_at, x.created_at
+       x.created_at, x.created_at, x.created_at, x.created_at
 from numbered x
 join vocabulary v on v.idx = x.vocabulary_idx
 cross join lateral (

@@ -83,6 +83,7 @@ describe('the billing CLI', () => {
       as_of: '2026-01-01T00:00:00Z',
       subscriptions: 0,
       steps: { usage_close: 0, trial_end: 0, payment_retry: 0, grace_expiry: 0, period_end: 0 },
+      reminders: { trial_will_end: 0, overdue: 0 },
       failures: [],
     });
   });

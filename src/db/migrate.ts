@@ -11,6 +11,7 @@ import * as ledgerStatementOrder from './migrations/0009_ledger_statement_order.
 import * as events from './migrations/0010_events.js';
 import * as webhooks from './migrations/0011_webhooks.js';
 import * as testClocks from './migrations/0012_test_clocks.js';
+import * as reminders from './migrations/0013_reminders.js';
 import * as chargeModels from './migrations/0014_charge_models.js';
 
 /** Listed in code, not read from a folder, so the same set runs under tsx, a bundle or tests. */
@@ -27,6 +28,7 @@ const migrations: Record<string, Migration> = {
   '0010_events': events,
   '0011_webhooks': webhooks,
   '0012_test_clocks': testClocks,
+  '0013_reminders': reminders,
   '0014_charge_models': chargeModels,
 };
 

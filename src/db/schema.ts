@@ -14,6 +14,8 @@ export interface TenantsTable {
   tax_rate: string;
   admin_user_id: string;
   status: 'active' | 'suspended' | 'closed';
+  /** Days after finalisation an invoice is due (0: on receipt). */
+  payment_terms_days: Generated<number>;
   created_at: Timestamp;
   updated_at: Timestamp;
   /** The test clock whose time the tenant lives in; null: real time. Fixed at creation. */
@@ -111,6 +113,10 @@ export interface BillingRecordsTable {
   amount_paid: Generated<bigint>;
   created_at: Timestamp;
   finalized_at: Timestamp | null;
+  /** Set when finalised: finalized_at + the tenant's payment terms. */
+  due_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** When the record was found unpaid after due_at (its `billing_record.overdue` event's time). */
+  overdue_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   updated_at: Timestamp;
 }
 
@@ -212,6 +218,10 @@ export interface SubscriptionsTable {
   current_period_start: Timestamp;
   current_period_end: Timestamp;
   trial_end_date: Timestamp | null;
+  /** When `subscription.trial_will_end` is due: three days before the trial ends, or its start if sooner. */
+  trial_will_end_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Set when that event was written (to its time): once per trial. */
+  trial_will_end_sent_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   grace_period_days: number;
   auto_renew: boolean;
   cancel_at_period_end: boolean;

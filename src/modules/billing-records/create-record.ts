@@ -8,7 +8,7 @@ import type { RecordStatus, RecordType } from '../../db/schema.js';
 import { findApp } from '../apps/repository.js';
 import type { TenantRequest, TenantTransaction } from '../tenant-context.js';
 import { findTenant } from '../tenants/repository.js';
-import { finalizedSearchText, numberInvoice } from './finalize-record.js';
+import { finalizedSearchText, numberInvoice, type InvoicingTerms } from './finalize-record.js';
 import { directRecordWrites, type RecordWrites } from './record-writes.js';
 import type { NewRecordEvent, RecordRow } from './repository.js';
 import type { CreateRecordInput } from './schemas.js';
@@ -66,7 +66,7 @@ export const createRecord = async ({
       currency: tenant.currency,
       lines,
       finalize: input.finalize === true,
-      timeZone: tenant.time_zone,
+      tenant,
     },
     actor,
   });
@@ -92,8 +92,8 @@ export interface RecordDraft {
   currency: string;
   lines: RecordLineInput[];
   finalize: boolean;
-  /** The tenant's time zone (its invoice year), when the caller has the tenant at hand; read otherwise. */
-  timeZone?: string;
+  /** The tenant's time zone (its invoice year) and payment terms, when the caller has the tenant at hand; read otherwise. */
+  tenant?: InvoicingTerms;
 }
 
 export interface WriteRecordArgs extends TenantTransaction {
@@ -126,15 +126,24 @@ export const writeRecord = async ({
   const id = newId('record');
   const searchText = buildSearchText([id, draft.description, ...draft.lines.map((line) => line.description)]);
   const created: NewRecordEvent = { from_status: null, to_status: 'draft', actor, reason: null, occurred_at: now };
-  let final = { status: 'draft' as RecordStatus, invoice_number: null as string | null, search_text: searchText };
+  let final = {
+    status: 'draft' as RecordStatus,
+    invoice_number: null as string | null,
+    search_text: searchText,
+    finalized_at: null as Date | null,
+    due_at: null as Date | null,
+  };
   const events = [created];
   if (draft.finalize) {
-    const invoiceNumber = await numberInvoice({ trx, scope, now, timeZone: draft.timeZone, writes });
-    if (!invoiceNumber.ok) return invoiceNumber;
+    const finalization = await numberInvoice({ trx, scope, now, tenant: draft.tenant, writes });
+    if (!finalization.ok) return finalization;
+    const { invoiceNumber, dueAt } = finalization.value;
     final = {
       status: 'pending',
-      invoice_number: invoiceNumber.value,
-      search_text: finalizedSearchText(invoiceNumber.value, searchText),
+      invoice_number: invoiceNumber,
+      search_text: finalizedSearchText(invoiceNumber, searchText),
+      finalized_at: now,
+      due_at: dueAt,
     };
     events.push({ ...created, from_status: 'draft', to_status: 'pending' });
   }
@@ -149,7 +158,6 @@ export const writeRecord = async ({
     total_amount: totals.totalAmount,
     ...final,
     created_at: now,
-    finalized_at: draft.finalize ? now : null,
     updated_at: now,
   };
   await writes.insertRecord(trx, scope, {
@@ -167,5 +175,5 @@ export const writeRecord = async ({
     events,
   });
   // The row as written (amount_paid is its default), for a caller that goes on to collect it.
-  return ok({ recordId: id, record: { ...record, tenant_id: scope.tenantId, amount_paid: 0n } });
+  return ok({ recordId: id, record: { ...record, tenant_id: scope.tenantId, amount_paid: 0n, overdue_at: null } });
 };

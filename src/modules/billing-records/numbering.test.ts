@@ -522,7 +522,7 @@ describe('the database guards what was billed', () => {
     await expect(
       db
         .insertInto('billing_records')
-        .values({ ...row, status: 'pending', invoice_number: null, finalized_at: at })
+        .values({ ...row, status: 'pending', invoice_number: null, finalized_at: at, due_at: at })
         .execute(),
     ).rejects.toThrow(/check constraint/);
     await expect(
@@ -535,7 +535,7 @@ describe('the database guards what was billed', () => {
     await expect(
       db
         .insertInto('billing_records')
-        .values({ ...row, status: 'pending', invoice_number: 'INV-2026-001', finalized_at: at })
+        .values({ ...row, status: 'pending', invoice_number: 'INV-2026-001', finalized_at: at, due_at: at })
         .execute(),
     ).rejects.toThrow(/duplicate key|unique/);
 

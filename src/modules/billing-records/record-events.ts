@@ -35,6 +35,12 @@ export const recordMoveEvent = (
 
 /** The events of a record written with its first history (finalised on creation: `finalized`). */
 export const newRecordEvents = (tenantId: string, written: NewRecordWithLines): NewEvent[] => {
-  const record = { amount_paid: 0n, ...written.record, tenant_id: tenantId } as RecordRow;
+  const record = {
+    amount_paid: 0n,
+    due_at: null,
+    overdue_at: null,
+    ...written.record,
+    tenant_id: tenantId,
+  } as RecordRow;
   return written.events.flatMap((move) => recordMoveEvent(record, written.lines as ViewLine[], move) ?? []);
 };

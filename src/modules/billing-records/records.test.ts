@@ -63,6 +63,8 @@ describe('billing record lifecycle', () => {
           type: 'subscription',
           tax_amount: 5.94,
           total_amount: 104.94,
+          due_at: '2026-04-01T00:00:00Z',
+          overdue_at: null,
         },
       ],
       pagination: { page: 1, page_size: 20, total: 1, total_pages: 1, has_next: false, has_prev: false },

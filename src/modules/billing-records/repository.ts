@@ -10,6 +10,7 @@ import type {
   RecordStatus,
 } from '../../db/schema.js';
 import type { TenantScope } from '../../core/principal.js';
+import { tenantOnClock } from '../../db/tenant-clock-filter.js';
 
 export type RecordRow = Selectable<BillingRecordsTable>;
 export type LineRow = Selectable<BillingRecordLinesTable>;
@@ -76,7 +77,10 @@ export const lockRecord = (trx: DbTransaction, scope: TenantScope, recordId: str
     .executeTakeFirst();
 
 export type RecordPatch = Partial<
-  Pick<NewRecord, 'status' | 'invoice_number' | 'finalized_at' | 'search_text' | 'amount_paid' | 'updated_at'>
+  Pick<
+    NewRecord,
+    'status' | 'invoice_number' | 'finalized_at' | 'due_at' | 'search_text' | 'amount_paid' | 'updated_at'
+  >
 >;
 
 /** Records locked for the rest of the transaction, in key order (a billing run batch's open invoices). */
@@ -274,4 +278,68 @@ export const searchRecords = async (
     rows.map((row) => row.id),
   );
   return { rows: rows.map((row) => ({ ...row, lines: lines.get(row.id) ?? [] })), total };
+};
+
+/** Which unpaid records past due to look at: all, or only some tenants' (a request catching its tenant up). */
+export interface OverdueCandidates {
+  asOf: Date;
+  limit: number;
+  /** Only these tenants' (a request catching its tenant up); else those on `testClockId`. */
+  tenantIds?: readonly string[] | undefined;
+  /** Whose when `tenantIds` is not given: this test clock's tenants, or (null, the default) real time's. */
+  testClockId?: string | null | undefined;
+}
+
+/**
+ * Up to `limit` finalised records still unpaid (pending or failed) after their due date and not yet
+ * marked, locked (rows another transaction holds are skipped: it either pays them or leaves them
+ * for the next look) and marked overdue as of `asOf`, in one statement. Returns them as marked.
+ */
+export const markOverdueRecords = async (
+  trx: DbTransaction,
+  { asOf, limit, tenantIds, testClockId = null }: OverdueCandidates,
+): Promise<RecordRow[]> => {
+  if (tenantIds !== undefined && tenantIds.length === 0) return [];
+  const tenantFilter =
+    tenantIds === undefined
+      ? sql`and ${tenantOnClock(testClockId)}`
+      : sql`and tenant_id in (${sql.join([...tenantIds])})`;
+  const result = await sql<RecordRow>`
+    with due as (
+      select tenant_id, id from billing_records
+       where overdue_at is null and status in ('pending', 'failed') and due_at < ${asOf} ${tenantFilter}
+       order by due_at, tenant_id, id
+       limit ${limit}
+         for update skip locked
+    )
+    update billing_records r set overdue_at = ${asOf}, updated_at = ${asOf}
+      from due
+     where r.tenant_id = due.tenant_id and r.id = due.id
+    returning r.*`.execute(trx);
+  return result.rows;
+};
+
+/** The lines of records of several tenants, by `tenant_id|record_id`, in line order. */
+export const linesOfRecords = async (
+  db: Db,
+  records: readonly { tenant_id: string; id: string }[],
+): Promise<Map<string, LineRow[]>> => {
+  const key = (tenantId: string, recordId: string) => `${tenantId}|${recordId}`;
+  const byRecord = new Map<string, LineRow[]>(records.map((record) => [key(record.tenant_id, record.id), []]));
+  if (records.length === 0) return byRecord;
+  const lines = await db
+    .selectFrom('billing_record_lines')
+    .selectAll()
+    .where('tenant_id', 'in', [...new Set(records.map((record) => record.tenant_id))])
+    .where(
+      'record_id',
+      'in',
+      records.map((record) => record.id),
+    )
+    .orderBy('tenant_id')
+    .orderBy('record_id')
+    .orderBy('line_no')
+    .execute();
+  for (const line of lines) byRecord.get(key(line.tenant_id, line.record_id))?.push(line);
+  return byRecord;
 };

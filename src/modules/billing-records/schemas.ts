@@ -140,6 +140,14 @@ const recordFields = {
   type: Type.String({ examples: ['subscription'] }),
   tax_amount: Type.Number({ examples: [5.94], description: 'The sum of the line taxes' }),
   total_amount: Type.Number({ examples: [104.94], description: 'amount + tax_amount: what is charged' }),
+  due_at: Type.Union([Type.String(), Type.Null()], {
+    examples: ['2026-04-01T00:00:00Z'],
+    description: "Finalisation + the tenant's payment terms; null for a draft. Unpaid after it, the record is overdue",
+  }),
+  overdue_at: Type.Union([Type.String(), Type.Null()], {
+    examples: [null],
+    description: 'When the record was found unpaid after its due date (its billing_record.overdue event); null before',
+  }),
 };
 
 export const BillingRecordSchema = Type.Object(recordFields, { $id: 'BillingRecordResponse' });

@@ -3,6 +3,8 @@ import { toMajorNumber } from '../../core/money.js';
 import type { EventRow, LineRow, RecordWithLines } from './repository.js';
 import type { BillingRecordDetailView, BillingRecordView } from './schemas.js';
 
+const instant = (value: Date | null): string | null => (value === null ? null : toRfc3339(value));
+
 const toLineView = (line: LineRow, currency: string) => ({
   amount: toMajorNumber(line.amount, currency),
   description: line.description,
@@ -29,11 +31,13 @@ export const toRecordView = (record: RecordWithLines): BillingRecordView => ({
   type: record.type,
   tax_amount: toMajorNumber(record.tax_amount, record.currency),
   total_amount: toMajorNumber(record.total_amount, record.currency),
+  due_at: instant(record.due_at),
+  overdue_at: instant(record.overdue_at),
 });
 
 export const toRecordDetailView = (record: RecordWithLines & { events: EventRow[] }): BillingRecordDetailView => ({
   ...toRecordView(record),
-  finalized_at: record.finalized_at === null ? null : toRfc3339(record.finalized_at),
+  finalized_at: instant(record.finalized_at),
   amount_paid: toMajorNumber(record.amount_paid, record.currency),
   status_history: record.events.map((event) => ({
     from_status: event.from_status,

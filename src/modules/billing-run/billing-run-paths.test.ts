@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import type { Db } from '../../db/database.js';
+import { sendTenantOverdueReminders } from '../billing-records/send-overdue-reminders.js';
 import { advanceSubscription, lockUpToDateSubscription } from '../subscriptions/advance-subscription.js';
 import { dumpDatabase, labelGeneratedIds, type DatabaseDump } from '../../testing/database-dump.js';
 import { givenApp, givenTenant } from '../../testing/fixtures.js';
@@ -248,9 +249,10 @@ const byRun =
 
 /**
  * What a request does first: lock the tenant's live subscription and bring it up to now, with
- * direct writes. No request reaches an ended subscription that still owes its last period's usage
- * close (only the run does that), so those are advanced in the same transaction by the function
- * the request path calls, with the same direct writes.
+ * direct writes, its reminders included. No request reaches an ended subscription that still owes
+ * its last period's usage close (only the run does that), so those are advanced in the same
+ * transaction by the function the request path calls, with the same direct writes, and the
+ * invoices they issued past due told as the run tells them.
  */
 const byRequests: Advance = async (t, at) => {
   for (const tenantId of tenantIds) {
@@ -267,6 +269,7 @@ const byRequests: Advance = async (t, at) => {
         .forUpdate()
         .execute();
       for (const sub of ended) await advanceSubscription(trx, sub, at);
+      await sendTenantOverdueReminders(trx, tenantId, at);
     });
   }
   return undefined;
@@ -286,6 +289,8 @@ const runEventTypes = [
   'billing_record.finalized',
   'billing_record.paid',
   'billing_record.payment_failed',
+  'billing_record.overdue',
+  'subscription.trial_will_end',
   'subscription.trial_ended',
   'subscription.renewed',
   'subscription.past_due',
@@ -296,13 +301,22 @@ const runEventTypes = [
   'credit_transaction.created',
 ];
 
-/** Each tenant's events in id order (time, then the order they were made): the same on every path. */
+const reminderTypes = ['billing_record.overdue', 'subscription.trial_will_end'];
+
+/**
+ * Each tenant's events in id order (time, then the order they were made): the same on every path.
+ * Reminders are changes of their own, written by the run in a pass after (or before) the steps of
+ * the same instant: within one millisecond they are ordered at random among other events, so they
+ * are put after them there.
+ */
 const eventOrder = async (t: TestApp): Promise<string[]> =>
   (
     await t.database.db
       .selectFrom('events')
       .select(['tenant_id', 'type', 'created_at'])
       .orderBy('tenant_id')
+      .orderBy('created_at')
+      .orderBy((eb) => eb('type', 'in', reminderTypes))
       .orderBy('id')
       .execute()
   ).map((row) => `${row.tenant_id} ${row.created_at.toISOString()} ${row.type}`);

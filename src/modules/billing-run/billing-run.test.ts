@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../db/database.js';
 import type { PaymentMethod } from '../../db/schema.js';
 import { asPlatformAdmin } from '../../testing/api.js';
-import { givenCredit, givenPlan, givenTenant, noSteps, subscriptionUrl } from '../../testing/fixtures.js';
+import { givenCredit, givenPlan, givenTenant, noReminders, noSteps, subscriptionUrl } from '../../testing/fixtures.js';
 import {
   createTestApp,
   defaultRateLimitsWithout,
@@ -427,7 +427,7 @@ describe('runBilling in process', () => {
 
       const before = await snapshot(t.database.db);
       const second = await runBilling(t.database.db, asOf);
-      expect(second).toEqual({ asOf, subscriptions: 0, steps: noSteps, failures: [] });
+      expect(second).toEqual({ asOf, subscriptions: 0, steps: noSteps, reminders: noReminders, failures: [] });
       expect(await snapshot(t.database.db)).toEqual(before);
       console.log(
         `in-process run (${t.database.kind}): ${subscribers.length} subscriptions in ${firstMs.toFixed(0)} ms`,
@@ -655,7 +655,13 @@ describe.skipIf(!process.env.DATABASE_URL)('the bill command as separate process
 
       const before = await snapshot(t.database.db);
       const final = summaryOf(await startRunner(t.database.url!, asOfText).exited);
-      expect(final).toEqual({ as_of: asOfText, subscriptions: 0, steps: noSteps, failures: [] });
+      expect(final).toEqual({
+        as_of: asOfText,
+        subscriptions: 0,
+        steps: noSteps,
+        reminders: noReminders,
+        failures: [],
+      });
       expect(await snapshot(t.database.db)).toEqual(before);
     }),
   );
@@ -729,7 +735,13 @@ describe.skipIf(!process.env.DATABASE_URL)('the bill command as separate process
 
         const before = await snapshot(t.database.db);
         const final = summaryOf(await startRunner(t.database.url!, asOfText).exited);
-        expect(final).toEqual({ as_of: asOfText, subscriptions: 0, steps: noSteps, failures: [] });
+        expect(final).toEqual({
+          as_of: asOfText,
+          subscriptions: 0,
+          steps: noSteps,
+          reminders: noReminders,
+          failures: [],
+        });
         expect(await snapshot(t.database.db)).toEqual(before);
       }),
   );

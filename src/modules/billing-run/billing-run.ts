@@ -7,6 +7,7 @@ import { batchBalances } from '../subscriptions/credit-balances.js';
 import { dueStep, type DueStepKind } from '../subscriptions/lifecycle.js';
 import { findTenantsOf, lockDueSubscriptions } from '../subscriptions/repository.js';
 import { BatchWrites } from './batch-writes.js';
+import { sendOverdueReminders, sendTrialReminders } from './send-reminders.js';
 import { batchMeteringReads } from '../metering/metering-reads.js';
 
 export interface BillingRunSummary {
@@ -14,6 +15,8 @@ export interface BillingRunSummary {
   /** Subscriptions this runner advanced (others may have been advanced by other runners). */
   subscriptions: number;
   steps: Record<DueStepKind, number>;
+  /** Reminder events this runner wrote (others may have been written by other runners or requests). */
+  reminders: { trial_will_end: number; overdue: number };
   failures: { tenantId: string; subscriptionId: string; error: string }[];
 }
 
@@ -40,7 +43,10 @@ const defaultBatchSize = 100;
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /**
- * The billing run as of `asOf`: renewals, trial ends, payment retries, grace expiry, metered overage.
+ * The billing run as of `asOf`: renewals, trial ends, payment retries, grace expiry, metered overage,
+ * and the reminders due by then: trials told they will end (before the steps, so a late run tells
+ * a trial before ending it), then records told they are overdue (after, so invoices the steps
+ * issued past due are told in the same run).
  * A transaction locks a batch of due subscriptions with SKIP LOCKED, so any number of runners
  * share the work, advances each with its writes held in memory (`BatchWrites`) and writes them
  * all at the end. A subscription that fails rolls its batch back: it is reported and left for
@@ -59,8 +65,22 @@ export const runBilling = async (
     asOf,
     subscriptions: 0,
     steps: { usage_close: 0, trial_end: 0, payment_retry: 0, grace_expiry: 0, period_end: 0 },
+    reminders: { trial_will_end: 0, overdue: 0 },
     failures: [],
   };
+  summary.reminders.trial_will_end = await sendTrialReminders(db, asOf, { batchSize, testClockId });
+  await advanceDueSubscriptions(db, asOf, { batchSize, testClockId }, summary);
+  summary.reminders.overdue = await sendOverdueReminders(db, asOf, { batchSize, testClockId });
+  return summary;
+};
+
+/** Advances every subscription due at `asOf`, batch after batch, into `summary`. */
+const advanceDueSubscriptions = async (
+  db: Db,
+  asOf: Date,
+  { batchSize, testClockId }: { batchSize: number; testClockId: string | null },
+  summary: BillingRunSummary,
+): Promise<void> => {
   const skip: Held[] = [];
   const plans = cachedPlanLookup();
   const fail = (sub: Held, error: unknown) => {
@@ -77,7 +97,7 @@ export const runBilling = async (
       const batch = await retryTransaction(() =>
         db.transaction().execute((trx) => advanceBatch({ trx, asOf, testClockId, skip, limit, plans, progress })),
       );
-      if (batch.locked === 0) return summary;
+      if (batch.locked === 0) return;
       singles = Math.max(0, singles - 1);
       for (const steps of batch.advanced) {
         summary.subscriptions += 1;

@@ -19,5 +19,12 @@ export const BillingRunSchema = Type.Object({
     payment_retry: Type.Integer(),
     grace_expiry: Type.Integer(),
   }),
+  reminders: Type.Object(
+    {
+      trial_will_end: Type.Integer({ description: 'subscription.trial_will_end events this run wrote' }),
+      overdue: Type.Integer({ description: 'billing_record.overdue events this run wrote' }),
+    },
+    { description: 'Reminders this run wrote (another runner or a request may have written others)' },
+  ),
   failures: Type.Array(Type.Object({ tenant_id: Type.String(), subscription_id: Type.String(), error: Type.String() })),
 });

@@ -5,6 +5,7 @@ export const toBillingRunView = (summary: BillingRunSummary) => ({
   as_of: toRfc3339(summary.asOf),
   subscriptions: summary.subscriptions,
   steps: summary.steps,
+  reminders: summary.reminders,
   failures: summary.failures.map((failure) => ({
     tenant_id: failure.tenantId,
     subscription_id: failure.subscriptionId,

@@ -739,10 +739,11 @@ describe('streaming', () => {
     // Ids from md5, so id order is not insertion order; record n has 1 + n % 3 lines.
     await sql`
       insert into billing_records (tenant_id, id, app_id, type, status, currency, description, amount, tax_amount,
-                                   total_amount, invoice_number, search_text, created_at, finalized_at, updated_at)
+                                   total_amount, invoice_number, search_text, created_at, finalized_at, due_at,
+                                   updated_at)
       select ${bulk}, 'rec_' || substr(md5('rec:' || n), 1, 16), null, 'one_time', 'pending', 'CNY', 'Bulk ' || n,
              n * 100, 0, n * 100, 'INV-2026-B' || lpad(n::text, 5, '0'), 'bulk ' || n, ${at}::timestamptz,
-             ${at}::timestamptz, ${at}::timestamptz
+             ${at}::timestamptz, ${at}::timestamptz, ${at}::timestamptz
       from generate_series(1, ${records}::int) as n`.execute(db);
     await sql`
       insert into billing_record_lines (tenant_id, record_id, line_no, description, resource_type, quantity,

@@ -155,6 +155,7 @@ describe('subscription events of the billing run', () => {
     expect(trialEnded.created_at).toBe('2026-01-15T00:00:00Z');
     expect(await eventTypesOf(t, tenantId)).toEqual([
       'subscription.created',
+      'subscription.trial_will_end',
       'billing_record.finalized',
       'billing_record.paid',
       'subscription.trial_ended',

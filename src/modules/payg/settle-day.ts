@@ -224,7 +224,7 @@ export const settleDay = async (
           taxRate: '0',
         })),
         finalize: true,
-        timeZone: tenant.time_zone,
+        tenant,
       },
       actor: settlementActor,
     });

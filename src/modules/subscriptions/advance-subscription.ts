@@ -1,4 +1,5 @@
 import { clockAt } from '../../core/clock.js';
+import { sendTenantOverdueReminders } from '../billing-records/send-overdue-reminders.js';
 import type { DbTransaction } from '../../db/database.js';
 import type { TenantScope } from '../../core/principal.js';
 import type { PlanLookup } from '../plans/plan-lookup.js';
@@ -10,6 +11,7 @@ import type { SubscriptionContext } from './issue-invoice.js';
 import { afterCollection, dueStep, endedFields, type DueStep, type DueStepKind } from './lifecycle.js';
 import { pinnedTerms } from './plan-terms.js';
 import { liveStatuses, lockLiveSubscription, type SubscriptionRow } from './repository.js';
+import { sendTrialReminderBatch } from './send-trial-reminders.js';
 import { settleIfPaid } from './settle-open-invoice.js';
 import { startPaidPeriod } from './start-period.js';
 import { directWrites, type SubscriptionWrites } from './subscription-writes.js';
@@ -64,7 +66,9 @@ export const advanceSubscription = async (
 
 /**
  * The tenant's live subscription, locked and brought up to `now` first: a request never acts on
- * a period the billing run has not got to yet. Undefined when none is live (any more).
+ * a period the billing run has not got to yet. Undefined when none is live (any more). The
+ * tenant's reminders due by now are written too, in the order the billing run writes them: the
+ * trial's before its steps, overdue records (those the steps just issued among them) after.
  */
 export const lockUpToDateSubscription = async (
   trx: DbTransaction,
@@ -72,9 +76,10 @@ export const lockUpToDateSubscription = async (
   now: Date,
 ): Promise<SubscriptionRow | undefined> => {
   const locked = await lockLiveSubscription(trx, scope);
-  if (locked === undefined) return undefined;
-  const { sub } = await advanceSubscription(trx, locked, now);
-  return (liveStatuses as readonly string[]).includes(sub.status) ? sub : undefined;
+  if (locked !== undefined) await sendTrialReminderBatch(trx, { asOf: now, limit: 1, tenantIds: [scope.tenantId] });
+  const advanced = locked === undefined ? undefined : (await advanceSubscription(trx, locked, now)).sub;
+  await sendTenantOverdueReminders(trx, scope.tenantId, now);
+  return advanced !== undefined && (liveStatuses as readonly string[]).includes(advanced.status) ? advanced : undefined;
 };
 
 const applyStep = async (ctx: SubscriptionContext, sub: SubscriptionRow, step: DueStep): Promise<SubscriptionRow> => {

@@ -63,7 +63,7 @@ export const issueSingleChargeInvoice = async (
         },
       ],
       finalize: true,
-      timeZone: tenant.time_zone,
+      tenant,
     },
     actor,
     writes,

@@ -171,7 +171,7 @@ export const closeDueMetering = async (
           currency: tenant.currency,
           lines,
           finalize: true,
-          timeZone: tenant.time_zone,
+          tenant,
         },
         actor,
         writes,

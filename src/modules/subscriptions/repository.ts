@@ -1,14 +1,10 @@
-import { sql, type ExpressionBuilder, type Insertable, type Selectable, type Updateable } from 'kysely';
+import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Db, DbTransaction } from '../../db/database.js';
 import { jsonRows } from '../../db/json-rows.js';
-import type {
-  Database,
-  SubscriptionEventsTable,
-  SubscriptionPeriodsTable,
-  SubscriptionsTable,
-} from '../../db/schema.js';
+import type { SubscriptionEventsTable, SubscriptionPeriodsTable, SubscriptionsTable } from '../../db/schema.js';
 import type { TenantScope } from '../../core/principal.js';
 import type { TenantRow } from '../tenants/repository.js';
+import { tenantOnClock } from '../../db/tenant-clock-filter.js';
 
 export type SubscriptionRow = Selectable<SubscriptionsTable>;
 export type SubscriptionPatch = Omit<Updateable<SubscriptionsTable>, 'tenant_id' | 'id' | 'created_at'>;
@@ -193,7 +189,7 @@ export const lockDueSubscriptions = ({
     .selectFrom('subscriptions')
     .selectAll()
     .where('next_run_at', '<=', asOf)
-    .where((eb) => onClock(eb, testClockId));
+    .where(tenantOnClock(testClockId));
   for (const row of skip) {
     query = query.where((eb) => eb.or([eb('tenant_id', '!=', row.tenantId), eb('id', '!=', row.id)]));
   }
@@ -207,21 +203,13 @@ export const lockDueSubscriptions = ({
     .execute();
 };
 
-/** The subscription's tenant lives on this test clock (null: on real time). */
-const onClock = (eb: ExpressionBuilder<Database, 'subscriptions'>, testClockId: string | null) => {
-  const clockTenants = eb.selectFrom('tenants').select('tenants.id');
-  return testClockId === null
-    ? eb('subscriptions.tenant_id', 'not in', clockTenants.where('tenants.test_clock_id', 'is not', null))
-    : eb('subscriptions.tenant_id', 'in', clockTenants.where('tenants.test_clock_id', '=', testClockId));
-};
-
 /** The earliest instant after `after` at which a subscription of the clock's tenants is due, if any. */
 export const nextRunOnClock = async (db: Db, testClockId: string, after: Date): Promise<Date | undefined> => {
   const row = await db
     .selectFrom('subscriptions')
     .select((eb) => eb.fn.min('next_run_at').as('next'))
     .where('next_run_at', '>', after)
-    .where((eb) => onClock(eb, testClockId))
+    .where(tenantOnClock(testClockId))
     .executeTakeFirst();
   return row?.next ?? undefined;
 };
@@ -231,4 +219,43 @@ export const findTenantsOf = async (db: Db, tenantIds: readonly string[]): Promi
   if (tenantIds.length === 0) return new Map();
   const rows = await db.selectFrom('tenants').selectAll().where('id', 'in', tenantIds).execute();
   return new Map(rows.map((row) => [row.id, row]));
+};
+
+/** Which trials to look at for their reminder: all, or only some tenants' (a request catching its tenant up). */
+export interface TrialReminderCandidates {
+  asOf: Date;
+  limit: number;
+  /** Only these tenants' (a request catching its tenant up); else those on `testClockId`. */
+  tenantIds?: readonly string[] | undefined;
+  /** Whose when `tenantIds` is not given: this test clock's tenants, or (null, the default) real time's. */
+  testClockId?: string | null | undefined;
+}
+
+/**
+ * Up to `limit` trialing subscriptions whose `trial_will_end` is due by `asOf` and not yet written,
+ * locked (rows another transaction holds are skipped: that one writes it, or the next look does)
+ * and marked written at its due time, in one statement. Returns them as marked.
+ */
+export const markTrialWillEndSent = async (
+  trx: DbTransaction,
+  { asOf, limit, tenantIds, testClockId = null }: TrialReminderCandidates,
+): Promise<SubscriptionRow[]> => {
+  if (tenantIds !== undefined && tenantIds.length === 0) return [];
+  const tenantFilter =
+    tenantIds === undefined
+      ? sql`and ${tenantOnClock(testClockId)}`
+      : sql`and tenant_id in (${sql.join([...tenantIds])})`;
+  const result = await sql<SubscriptionRow>`
+    with due as (
+      select tenant_id, id from subscriptions
+       where status = 'trialing' and trial_will_end_sent_at is null and trial_will_end_at <= ${asOf} ${tenantFilter}
+       order by trial_will_end_at, tenant_id, id
+       limit ${limit}
+         for update skip locked
+    )
+    update subscriptions s set trial_will_end_sent_at = s.trial_will_end_at
+      from due
+     where s.tenant_id = due.tenant_id and s.id = due.id
+    returning s.*`.execute(trx);
+  return result.rows;
 };

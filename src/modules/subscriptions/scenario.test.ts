@@ -11,6 +11,7 @@ import {
   givenPlan,
   givenSubscription,
   givenTenant,
+  noReminders,
   noSteps,
   recordOf,
   recordsOf,
@@ -102,7 +103,7 @@ const billAt = async (tenantId: string, at: string) => {
   expect(first.failures).toEqual([]);
   const before = await snapshot(tenantId);
   const replay = await billingRun(t, at);
-  expect(replay).toEqual({ as_of: at, subscriptions: 0, steps: noSteps, failures: [] });
+  expect(replay).toEqual({ as_of: at, subscriptions: 0, steps: noSteps, reminders: noReminders, failures: [] });
   expect(await snapshot(tenantId)).toEqual(before);
   return first.steps;
 };
@@ -134,6 +135,9 @@ const periodInvoice = (invoice: {
     status: invoice.status,
     description,
     created_at: shanghai(invoice.from),
+    // Due on receipt (the default payment terms); not found overdue unless told.
+    due_at: shanghai(invoice.from),
+    overdue_at: null as string | null,
     amount: cny(invoice.priceMinor),
     tax_amount: cny(tax),
     total_amount: cny(invoice.priceMinor + tax),
@@ -334,6 +338,8 @@ describe('a year of one subscription', () => {
       status: 'paid',
       description: upgradeDescription,
       created_at: upgradedAt,
+      due_at: upgradedAt,
+      overdue_at: null,
       amount: cny(upgradeCharge.amount),
       tax_amount: cny(upgradeTax),
       total_amount: cny(upgradeCharge.amount + upgradeTax),
@@ -490,7 +496,9 @@ describe('a year of one subscription', () => {
     });
 
     // Retries 1, 3 and 5 days after the failure, each declined again; none is left after the third.
+    // The first run after the failure finds the invoice (due on receipt) overdue.
     expect(await billAt(tenant, shanghai('2026-04-01T23:59:59'))).toEqual(noSteps);
+    (invoices[3] as { overdue_at: string | null }).overdue_at = shanghai('2026-04-01T23:59:59');
     for (const [retryDay, nextAttempt] of [
       ['2026-04-02', shanghai('2026-04-04')],
       ['2026-04-04', shanghai('2026-04-06')],
@@ -915,9 +923,9 @@ describe('shorter scenarios', () => {
     expect(await billAt(tenant, periodEnd)).toEqual({ ...noSteps, period_end: 1 });
     expected = { ...expected, status: 'canceled', past_due_since: null, ended_at: periodEnd };
     expect(await subscriptionOf(t, tenant)).toMatchObject(expected);
-    // No renewal of an unpaid period, and none later.
+    // No renewal of an unpaid period, and none later; the declined invoice was found overdue by the first run.
     expect(await billAt(tenant, shanghai('2026-06-01'))).toEqual(noSteps);
-    expect(await records(tenant)).toEqual([invoice]);
+    expect(await records(tenant)).toEqual([{ ...invoice, overdue_at: shanghai('2026-03-02') }]);
     expect(await recordOf(t, tenant, recordId)).toMatchObject({
       status: 'failed',
       amount_paid: 0,

@@ -11,6 +11,7 @@ import { termsForSale } from './plan-terms.js';
 import { recordEvents } from '../events/record-event.js';
 import { subscriptionEvents } from './subscription-events.js';
 import { appendSubscriptionEvent, hadTrial, insertSubscription, type SubscriptionRow } from './repository.js';
+import { sendTrialReminderBatch, trialWillEndAt } from './send-trial-reminders.js';
 import { startPaidPeriod } from './start-period.js';
 
 export interface SubscribeInput {
@@ -80,6 +81,7 @@ export const subscribe = async ({
     current_period_start: now,
     current_period_end: trialEnd ?? now,
     trial_end_date: trialEnd,
+    trial_will_end_at: trialEnd === null ? null : trialWillEndAt(now, trialEnd, tenant.time_zone),
     grace_period_days: terms.version.grace_period_days,
     auto_renew: input.auto_renew ?? true,
     cancel_at_period_end: false,
@@ -110,6 +112,8 @@ export const subscribe = async ({
       occurred_at: now,
     });
     await recordEvents(trx, scope, subscriptionEvents(sub, { kind: 'subscribed', fromStatus: null, at: now }));
+    // A trial of three days or less is told at once that it will end, in this transaction.
+    await sendTrialReminderBatch(trx, { asOf: now, limit: 1, tenantIds: [scope.tenantId] });
     return ok(sub);
   }
   // Written in its first period, then invoiced and collected through the path renewals take.

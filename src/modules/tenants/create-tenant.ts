@@ -34,6 +34,7 @@ export const createTenant = async (db: Db, clock: Clock, input: CreateTenantInpu
     currency: settings.value.currency ?? tenantDefaults.currency,
     time_zone: settings.value.time_zone ?? tenantDefaults.time_zone,
     tax_rate: settings.value.tax_rate ?? String(tenantDefaults.tax_rate),
+    payment_terms_days: input.payment_terms_days ?? tenantDefaults.payment_terms_days,
     admin_user_id: input.admin_user_id,
     status: 'active',
     created_at: now,

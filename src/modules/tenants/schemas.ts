@@ -14,6 +14,13 @@ const tenantFields = {
   currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code', examples: ['CNY'] }),
   time_zone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone', examples: ['Asia/Shanghai'] }),
   tax_rate: Type.Number({ minimum: 0, exclusiveMaximum: 1, description: 'At most 6 decimals', examples: [0.06] }),
+  payment_terms_days: Type.Integer({
+    minimum: 0,
+    maximum: 365,
+    description:
+      'Days after finalisation an invoice is due (net payment term; 0 = due on receipt). Unpaid after its due date, an invoice is overdue',
+    examples: [0, 30],
+  }),
   admin_user_id: Type.String({
     pattern: userIdPattern,
     description: 'usr_… from the auth service',
@@ -32,6 +39,7 @@ export const CreateTenantBody = Type.Object(
     currency: Type.Optional(tenantFields.currency),
     time_zone: Type.Optional(tenantFields.time_zone),
     tax_rate: Type.Optional(tenantFields.tax_rate),
+    payment_terms_days: Type.Optional(tenantFields.payment_terms_days),
     admin_user_id: tenantFields.admin_user_id,
     test_clock_id: Type.Optional(
       Type.String({
@@ -52,6 +60,7 @@ export const UpdateTenantBody = Type.Object(
     currency: Type.Optional(tenantFields.currency),
     time_zone: Type.Optional(tenantFields.time_zone),
     tax_rate: Type.Optional(tenantFields.tax_rate),
+    payment_terms_days: Type.Optional(tenantFields.payment_terms_days),
     admin_user_id: Type.Optional(tenantFields.admin_user_id),
     status: Type.Optional(TenantStatus),
   },
@@ -67,6 +76,7 @@ export const SyncTenantBody = Type.Object(
     currency: Type.Optional(tenantFields.currency),
     time_zone: Type.Optional(tenantFields.time_zone),
     tax_rate: Type.Optional(tenantFields.tax_rate),
+    payment_terms_days: Type.Optional(tenantFields.payment_terms_days),
   },
   { additionalProperties: false },
 );
@@ -89,6 +99,7 @@ export const TenantSchema = Type.Object(
     currency: Type.String({ examples: ['CNY'] }),
     time_zone: Type.String({ examples: ['Asia/Shanghai'] }),
     tax_rate: Type.Number({ examples: [0.06] }),
+    payment_terms_days: Type.Integer({ examples: [0] }),
     admin_user_id: Type.String({ examples: ['usr_abc123'] }),
     status: TenantStatus,
     created_at: Type.String({ examples: ['2026-04-01T00:00:00Z'] }),

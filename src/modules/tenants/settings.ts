@@ -4,7 +4,12 @@ import { invalidParameter } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import { canonicalTimeZone } from '../../core/time-zone.js';
 
-export const tenantDefaults = { currency: 'CNY', time_zone: 'Asia/Shanghai', tax_rate: 0.06 } as const;
+export const tenantDefaults = {
+  currency: 'CNY',
+  time_zone: 'Asia/Shanghai',
+  tax_rate: 0.06,
+  payment_terms_days: 0,
+} as const;
 
 export interface TenantSettingsInput {
   currency?: string | undefined;

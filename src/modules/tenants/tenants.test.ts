@@ -31,6 +31,7 @@ describe('POST /admin/tenants', () => {
         currency: 'CNY',
         time_zone: 'Asia/Shanghai',
         tax_rate: 0.06,
+        payment_terms_days: 0,
         admin_user_id: 'usr_abc123',
         status: 'active',
         created_at: '2026-01-01T00:00:00Z',

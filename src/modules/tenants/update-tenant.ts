@@ -32,6 +32,7 @@ export const updateTenant = async (
     ...(input.name === undefined ? {} : { name: input.name }),
     ...(input.admin_user_id === undefined ? {} : { admin_user_id: input.admin_user_id }),
     ...(input.status === undefined ? {} : { status: input.status }),
+    ...(input.payment_terms_days === undefined ? {} : { payment_terms_days: input.payment_terms_days }),
     ...settings.value,
     updated_at: at,
   });

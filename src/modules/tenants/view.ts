@@ -8,6 +8,7 @@ export const toTenantView = (row: TenantRow): TenantView => ({
   currency: row.currency,
   time_zone: row.time_zone,
   tax_rate: Number(row.tax_rate),
+  payment_terms_days: row.payment_terms_days,
   admin_user_id: row.admin_user_id,
   status: row.status,
   created_at: toRfc3339(row.created_at),

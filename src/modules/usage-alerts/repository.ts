@@ -4,6 +4,7 @@ import type { Db, DbTransaction } from '../../db/database.js';
 import { fetchPage } from '../../db/paginate.js';
 import type { UsageAlertsTable } from '../../db/schema.js';
 import type { TenantScope } from '../../core/principal.js';
+import { tenantOnClock } from '../../db/tenant-clock-filter.js';
 
 export type AlertRow = Selectable<UsageAlertsTable>;
 
@@ -68,18 +69,13 @@ export const findActiveAlerts = (db: Db, tenantIds: string[]): Promise<AlertRow[
 
 /** Tenants with at least one active alert, for the scheduled evaluation: of this test clock, or (null) on real time. */
 export const tenantsWithActiveAlerts = async (db: Db, testClockId: string | null): Promise<string[]> => {
-  const clockTenants = db.selectFrom('tenants').select('tenants.id');
   return (
     await db
       .selectFrom('usage_alerts')
       .select('tenant_id')
       .distinct()
       .where('status', '=', 'active')
-      .where((eb) =>
-        testClockId === null
-          ? eb('usage_alerts.tenant_id', 'not in', clockTenants.where('tenants.test_clock_id', 'is not', null))
-          : eb('usage_alerts.tenant_id', 'in', clockTenants.where('tenants.test_clock_id', '=', testClockId)),
-      )
+      .where(tenantOnClock(testClockId))
       .execute()
   ).map((row) => row.tenant_id);
 };
