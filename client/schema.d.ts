@@ -1065,6 +1065,338 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/admin/test-clocks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List test clocks, newest first
+     * @description Requires the platform_admin role.
+     */
+    get: operations['listTestClocks'];
+    put?: never;
+    /**
+     * Create a test clock frozen at an instant; tenants created on it live at its time
+     * @description Requires the platform_admin role.
+     */
+    post: operations['createTestClock'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/admin/test-clocks/{clock_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get a test clock
+     * @description Requires the platform_admin role.
+     */
+    get: operations['getTestClock'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a test clock with its tenants and all their data, in one transaction
+     * @description Requires the platform_admin role.
+     */
+    delete: operations['deleteTestClock'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/admin/test-clocks/{clock_id}/advance': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Move a test clock forward (at most two years): its tenants' renewals, trial ends, retries, settlement and alerts run as that time passes
+     * @description Requires the platform_admin role.
+     */
+    post: operations['advanceTestClock'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/billing/webhook-endpoints/{tenant_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List the tenant's webhook endpoints, newest first
+     * @description Requires tenant_admin or tenant_viewer of the path's tenant, or platform_admin.
+     */
+    get: operations['listWebhookEndpoints'];
+    put?: never;
+    /**
+     * Create the tenant's webhook endpoint; the answer shows its signing secret, this once
+     * @description Requires tenant_admin of the path's tenant, or platform_admin.
+     */
+    post: operations['createWebhookEndpoint'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/billing/webhook-endpoints/{tenant_id}/{endpoint_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get a webhook endpoint
+     * @description Requires tenant_admin or tenant_viewer of the path's tenant, or platform_admin.
+     */
+    get: operations['getWebhookEndpoint'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a webhook endpoint: it receives nothing more and is no longer listed
+     * @description Requires tenant_admin of the path's tenant, or platform_admin.
+     */
+    delete: operations['deleteWebhookEndpoint'];
+    options?: never;
+    head?: never;
+    /**
+     * Change a webhook endpoint: URL, event types, description, enabled
+     * @description Requires tenant_admin of the path's tenant, or platform_admin.
+     */
+    patch: operations['updateWebhookEndpoint'];
+    trace?: never;
+  };
+  '/billing/webhook-endpoints/{tenant_id}/{endpoint_id}/rotate-secret': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Replace the signing secret; the old one still signs for 24 h. The answer shows the new one, this once
+     * @description Requires tenant_admin of the path's tenant, or platform_admin.
+     */
+    post: operations['rotateWebhookEndpointSecret'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/billing/webhook-endpoints/{tenant_id}/{endpoint_id}/test': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Send a webhook_endpoint.test ping to this endpoint now; answers the delivery and its attempt
+     * @description Requires tenant_admin of the path's tenant, or platform_admin.
+     */
+    post: operations['testWebhookEndpoint'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/billing/webhook-endpoints/{tenant_id}/{endpoint_id}/deliveries': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The endpoint's deliveries with every attempt, newest event first
+     * @description Requires tenant_admin or tenant_viewer of the path's tenant, or platform_admin.
+     */
+    get: operations['listWebhookDeliveries'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/billing/webhook-endpoints/{tenant_id}/{endpoint_id}/deliveries/{delivery_id}/resend': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Attempt a delivery again now, with the same webhook-id; answers it with the new attempt
+     * @description Requires tenant_admin of the path's tenant, or platform_admin.
+     */
+    post: operations['resendWebhookDelivery'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/admin/webhook-endpoints': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List a platform-wide (every tenant’s events) webhook endpoints, newest first
+     * @description Requires the platform_admin role.
+     */
+    get: operations['listPlatformWebhookEndpoints'];
+    put?: never;
+    /**
+     * Create a platform-wide (every tenant’s events) webhook endpoint; the answer shows its signing secret, this once
+     * @description Requires the platform_admin role.
+     */
+    post: operations['createPlatformWebhookEndpoint'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/admin/webhook-endpoints/{endpoint_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get a webhook endpoint
+     * @description Requires the platform_admin role.
+     */
+    get: operations['getPlatformWebhookEndpoint'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a webhook endpoint: it receives nothing more and is no longer listed
+     * @description Requires the platform_admin role.
+     */
+    delete: operations['deletePlatformWebhookEndpoint'];
+    options?: never;
+    head?: never;
+    /**
+     * Change a webhook endpoint: URL, event types, description, enabled
+     * @description Requires the platform_admin role.
+     */
+    patch: operations['updatePlatformWebhookEndpoint'];
+    trace?: never;
+  };
+  '/admin/webhook-endpoints/{endpoint_id}/rotate-secret': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Replace the signing secret; the old one still signs for 24 h. The answer shows the new one, this once
+     * @description Requires the platform_admin role.
+     */
+    post: operations['rotatePlatformWebhookEndpointSecret'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/admin/webhook-endpoints/{endpoint_id}/test': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Send a webhook_endpoint.test ping to this endpoint now; answers the delivery and its attempt
+     * @description Requires the platform_admin role.
+     */
+    post: operations['testPlatformWebhookEndpoint'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/admin/webhook-endpoints/{endpoint_id}/deliveries': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The endpoint's deliveries with every attempt, newest event first
+     * @description Requires the platform_admin role.
+     */
+    get: operations['listPlatformWebhookDeliveries'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/admin/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/resend': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Attempt a delivery again now, with the same webhook-id; answers it with the new attempt
+     * @description Requires the platform_admin role.
+     */
+    post: operations['resendPlatformWebhookDelivery'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1117,6 +1449,8 @@ export interface components {
       time_zone: string;
       /** @example 0.06 */
       tax_rate: number;
+      /** @example 0 */
+      payment_terms_days: number;
       /** @example usr_abc123 */
       admin_user_id: string;
       status: 'active' | 'suspended' | 'closed';
@@ -1124,6 +1458,11 @@ export interface components {
       created_at: string;
       /** @example 2026-04-01T00:00:00Z */
       updated_at: string;
+      /**
+       * @description The test clock the tenant lives on; null: real time
+       * @example null
+       */
+      test_clock_id: string | null;
     };
     App: {
       /** @example app_001 */
@@ -1161,10 +1500,40 @@ export interface components {
       resources: {
         /** @example api_requests */
         resource_type: string;
-        /** @example 100000 */
+        /**
+         * @example per_unit
+         * @enum {unknown}
+         */
+        charge_model: 'per_unit' | 'graduated' | 'volume' | 'package';
+        /**
+         * @description Free units per period; for graduated and volume, the units of the leading free tiers (read only)
+         * @example 100000
+         */
         included_units: number;
-        /** @example 0.0005 */
-        overage_unit_price: string;
+        /**
+         * @description per_unit only
+         * @example 0.0005
+         */
+        overage_unit_price?: string;
+        /** @description graduated and volume only */
+        tiers?: {
+          /** @example 10000 */
+          up_to: number | null;
+          /** @example 0.001 */
+          unit_price: string;
+          /** @example 5 */
+          flat_fee: string | null;
+        }[];
+        /**
+         * @description package only
+         * @example 1000
+         */
+        package_size?: number;
+        /**
+         * @description package only
+         * @example 0.5
+         */
+        package_price?: string;
       }[];
       /**
        * @description Every version of the plan, oldest first
@@ -1270,6 +1639,16 @@ export interface components {
        * @example 104.94
        */
       total_amount: number;
+      /**
+       * @description Finalisation + the tenant's payment terms; null for a draft. Unpaid after it, the record is overdue
+       * @example 2026-04-01T00:00:00Z
+       */
+      due_at: string | null;
+      /**
+       * @description When the record was found unpaid after its due date (its billing_record.overdue event); null before
+       * @example null
+       */
+      overdue_at: string | null;
     };
     BillingRecordDetail: {
       /**
@@ -1312,6 +1691,16 @@ export interface components {
        * @example 104.94
        */
       total_amount: number;
+      /**
+       * @description Finalisation + the tenant's payment terms; null for a draft. Unpaid after it, the record is overdue
+       * @example 2026-04-01T00:00:00Z
+       */
+      due_at: string | null;
+      /**
+       * @description When the record was found unpaid after its due date (its billing_record.overdue event); null before
+       * @example null
+       */
+      overdue_at: string | null;
       finalized_at: string | null;
       /** @description Paid so far from the credit balance */
       amount_paid: number;
@@ -1441,9 +1830,10 @@ export interface components {
       period_end: string;
       total_usage: number;
       included_units: number;
+      /** @description Billable units: above the free ones (for volume pricing, all of them once past the free ones) */
       overage_units: number;
       /**
-       * @description Exact, in major units
+       * @description What the usage costs by the period's charge model, exact, in major units
        * @example 12.5000
        */
       overage_amount: string;
@@ -1452,8 +1842,16 @@ export interface components {
        * @example pending
        */
       status: string;
-      /** @example 0.0005 */
-      overage_unit_price: string;
+      /**
+       * @description per_unit, graduated, volume or package: as the plan version had it (docs/pricing.md)
+       * @example per_unit
+       */
+      charge_model: string;
+      /**
+       * @description per_unit only
+       * @example 0.0005
+       */
+      overage_unit_price: string | null;
       /** @description The usage record it was invoiced on */
       record_id: string | null;
     };
@@ -1646,10 +2044,11 @@ export interface components {
     MeteredBillingExportItem: {
       included_units: number;
       /**
-       * @description Exact, in major units
+       * @description What the usage costs by the period's charge model, exact, in major units
        * @example 12.5000
        */
       overage_amount: string;
+      /** @description Billable units: above the free ones (for volume pricing, all of them once past the free ones) */
       overage_units: number;
       /** @example 2026-06-01T00:00:00Z */
       period_end: string;
@@ -1700,7 +2099,9 @@ export interface components {
         | 'billing_record.paid'
         | 'billing_record.payment_failed'
         | 'billing_record.refunded'
+        | 'billing_record.overdue'
         | 'subscription.created'
+        | 'subscription.trial_will_end'
         | 'subscription.trial_ended'
         | 'subscription.renewed'
         | 'subscription.plan_changed'
@@ -1717,7 +2118,8 @@ export interface components {
         | 'usage_alert.triggered'
         | 'payg.day_settled'
         | 'compliance_export.completed'
-        | 'tenant.updated';
+        | 'tenant.updated'
+        | 'webhook_endpoint.disabled';
       tenant_id: string;
       app_id: string | null;
       /** @description RFC 3339, UTC: when the change happened */
@@ -1726,6 +2128,77 @@ export interface components {
       data: {
         [key: string]: unknown;
       };
+    };
+    TestClock: {
+      /** @example clk_0123456789abcdef */
+      id: string;
+      /** @example annual renewal scenario */
+      name: string | null;
+      /**
+       * @description The clock's time: its tenants live at it
+       * @example 2026-01-01T00:00:00Z
+       */
+      frozen_time: string;
+      status: 'ready' | 'advancing';
+      /**
+       * @description While advancing: the time the advance goes to
+       * @example null
+       */
+      advancing_to: string | null;
+      /** @example 2026-04-01T00:00:00Z */
+      created_at: string;
+      /** @example 2026-04-01T00:00:00Z */
+      updated_at: string;
+    };
+    WebhookEndpoint: {
+      /** @example we_0123456789abcdef */
+      id: string;
+      /** @description null: platform-wide, every tenant */
+      tenant_id: string | null;
+      url: string;
+      /** @description null: every type */
+      event_types: string[] | null;
+      description: string | null;
+      enabled: boolean;
+      /** @description manual: turned off or deleted by a user; failing: every attempt failed for 72 h */
+      disabled_reason: 'manual' | 'failing' | ((null | never) | null);
+      /** @description The first failed attempt since the last successful one */
+      failing_since: string | null;
+      created_at: string;
+      updated_at: string;
+      /**
+       * @description Signing secret (whsec_…); only in the answers to create and rotate-secret
+       * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+       */
+      secret?: string;
+    };
+    WebhookDelivery: {
+      /** @example whd_0123456789abcdef0123456789abcdef */
+      id: string;
+      endpoint_id: string;
+      /** @description Sent as webhook-id: the same on every attempt */
+      event_id: string;
+      event_type: string;
+      /** @enum {unknown} */
+      status: 'pending' | 'delivered' | 'failed';
+      attempt_count: number;
+      /** @description RFC 3339, UTC */
+      next_attempt_at: string | null;
+      /** @description RFC 3339, UTC */
+      first_attempted_at: string | null;
+      /** @description RFC 3339, UTC */
+      last_attempted_at: string | null;
+      /** @description Every recorded attempt, oldest first */
+      attempts: {
+        attempt: number;
+        kind: 'scheduled' | 'resend' | 'test';
+        started_at: string;
+        latency_ms: number;
+        http_status: number | null;
+        error: string | null;
+        /** @description The first KiB of the answer */
+        response_body: string | null;
+      }[];
     };
   };
   responses: never;
@@ -2013,10 +2486,20 @@ export interface operations {
            */
           tax_rate?: number;
           /**
+           * @description Days after finalisation an invoice is due (net payment term; 0 = due on receipt). Unpaid after its due date, an invoice is overdue
+           * @example 0
+           */
+          payment_terms_days?: number;
+          /**
            * @description usr_… from the auth service
            * @example usr_abc123
            */
           admin_user_id: string;
+          /**
+           * @description A test clock the tenant lives on, from its creation on: its time is the clock's (docs/test-clocks.md)
+           * @example clk_0123456789abcdef
+           */
+          test_clock_id?: string;
         };
       };
     };
@@ -2084,6 +2567,15 @@ export interface operations {
       };
       /** @description Default Response */
       415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -2161,6 +2653,11 @@ export interface operations {
            * @example 0.06
            */
           tax_rate?: number;
+          /**
+           * @description Days after finalisation an invoice is due (net payment term; 0 = due on receipt). Unpaid after its due date, an invoice is overdue
+           * @example 0
+           */
+          payment_terms_days?: number;
           /**
            * @description usr_… from the auth service
            * @example usr_abc123
@@ -2429,6 +2926,11 @@ export interface operations {
            * @example 0.06
            */
           tax_rate?: number;
+          /**
+           * @description Days after finalisation an invoice is due (net payment term; 0 = due on receipt). Unpaid after its due date, an invoice is overdue
+           * @example 0
+           */
+          payment_terms_days?: number;
         };
       };
     };
@@ -3112,7 +3614,7 @@ export interface operations {
            * @enum {unknown}
            */
           downgrade_policy?: 'at_period_end' | 'immediate';
-          /** @description Included units and overage price per resource type; each type at most once */
+          /** @description How the usage of each resource type is priced; each type at most once */
           resources?: {
             /**
              * @description Metered resource type
@@ -3128,15 +3630,48 @@ export interface operations {
               | 'storage_used'
               | 'user_count';
             /**
-             * @description Units included per billing period
+             * @description per_unit (default): included_units free, then overage_unit_price each. graduated: each unit at the price of the tier it falls in. volume: every unit at the price of the tier the total reaches. package: package_price per block of package_size units after included_units, a partial block whole.
+             * @enum {unknown}
+             */
+            charge_model?: 'per_unit' | 'graduated' | 'volume' | 'package';
+            /**
+             * @description Units free per billing period (per_unit: required; package: default 0)
              * @example 100000
              */
-            included_units: number;
+            included_units?: number;
             /**
-             * @description Price per unit above the included units, as decimal text in major units
+             * @description per_unit: price per unit above the included units, as decimal text in major units
              * @example 0.0005
              */
-            overage_unit_price: string;
+            overage_unit_price?: string;
+            /** @description graduated and volume: the tiers in order */
+            tiers?: {
+              /**
+               * @description The tier's last unit (inclusive), above the previous tier's; null on the last tier only, which it must be
+               * @example 10000
+               */
+              up_to: number | null;
+              /**
+               * @description Price per unit in this tier, as decimal text in major units
+               * @example 0.001
+               */
+              unit_price: string;
+              /**
+               * @description Charged once when the tier is used, in major units; at most the currency's decimals
+               * @example 5
+               */
+              flat_fee?: string;
+            }[];
+            /**
+             * @description package: units per package
+             * @example 100000
+             */
+            package_size?: number;
+            /**
+             * @description package: price per package, as decimal text in major units
+             * @example 0.5
+             */
+            package_price?: string;
           }[];
         };
       };
@@ -3545,7 +4080,7 @@ export interface operations {
            * @enum {unknown}
            */
           downgrade_policy?: 'at_period_end' | 'immediate';
-          /** @description Included units and overage price per resource type; each type at most once */
+          /** @description How the usage of each resource type is priced; each type at most once */
           resources?: {
             /**
              * @description Metered resource type
@@ -3561,15 +4096,48 @@ export interface operations {
               | 'storage_used'
               | 'user_count';
             /**
-             * @description Units included per billing period
+             * @description per_unit (default): included_units free, then overage_unit_price each. graduated: each unit at the price of the tier it falls in. volume: every unit at the price of the tier the total reaches. package: package_price per block of package_size units after included_units, a partial block whole.
+             * @enum {unknown}
+             */
+            charge_model?: 'per_unit' | 'graduated' | 'volume' | 'package';
+            /**
+             * @description Units free per billing period (per_unit: required; package: default 0)
              * @example 100000
              */
-            included_units: number;
+            included_units?: number;
             /**
-             * @description Price per unit above the included units, as decimal text in major units
+             * @description per_unit: price per unit above the included units, as decimal text in major units
              * @example 0.0005
              */
-            overage_unit_price: string;
+            overage_unit_price?: string;
+            /** @description graduated and volume: the tiers in order */
+            tiers?: {
+              /**
+               * @description The tier's last unit (inclusive), above the previous tier's; null on the last tier only, which it must be
+               * @example 10000
+               */
+              up_to: number | null;
+              /**
+               * @description Price per unit in this tier, as decimal text in major units
+               * @example 0.001
+               */
+              unit_price: string;
+              /**
+               * @description Charged once when the tier is used, in major units; at most the currency's decimals
+               * @example 5
+               */
+              flat_fee?: string;
+            }[];
+            /**
+             * @description package: units per package
+             * @example 100000
+             */
+            package_size?: number;
+            /**
+             * @description package: price per package, as decimal text in major units
+             * @example 0.5
+             */
+            package_price?: string;
           }[];
         };
       };
@@ -7121,6 +7689,13 @@ export interface operations {
                 payment_retry: number;
                 grace_expiry: number;
               };
+              /** @description Reminders this run wrote (another runner or a request may have written others) */
+              reminders: {
+                /** @description subscription.trial_will_end events this run wrote */
+                trial_will_end: number;
+                /** @description billing_record.overdue events this run wrote */
+                overdue: number;
+              };
               failures: {
                 tenant_id: string;
                 subscription_id: string;
@@ -9740,6 +10315,2915 @@ export interface operations {
       };
       /** @description Default Response */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  listTestClocks: {
+    parameters: {
+      query?: {
+        /** @description Page number */
+        page?: number;
+        /** @description Items per page */
+        page_size?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            /** @description Use items uniformly */
+            items: components['schemas']['TestClock'][];
+            pagination: components['schemas']['PageInfo'];
+            /** @description Total count (flattened for direct reading) */
+            total: number;
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  createTestClock: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * Format: date-time
+           * @description RFC 3339: the clock's time, until an advance moves it
+           * @example 2026-01-01T00:00:00Z
+           */
+          frozen_time: string;
+          /** @example annual renewal scenario */
+          name?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['TestClock'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getTestClock: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description Test clock ID
+         * @example clk_0123456789abcdef
+         */
+        clock_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['TestClock'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  deleteTestClock: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description Test clock ID
+         * @example clk_0123456789abcdef
+         */
+        clock_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: {
+              id: string;
+              /** @enum {boolean} */
+              deleted: true;
+              /** @description The tenants deleted with the clock, with all their data */
+              deleted_tenants: string[];
+            };
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  advanceTestClock: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description Test clock ID
+         * @example clk_0123456789abcdef
+         */
+        clock_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * Format: date-time
+           * @description RFC 3339: after the frozen time, and at most two years after it
+           * @example 2026-02-01T00:00:00Z
+           */
+          to: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: {
+              test_clock: components['schemas']['TestClock'];
+              /** @description The frozen time the advance started from */
+              from: string;
+              to: string;
+              /** @description Instants the advance ran the due work at */
+              steps: number;
+              /** @description Subscription advances by the billing run, summed over the steps */
+              subscriptions: number;
+              /** @description Pay-as-you-go tenant-days settled */
+              settled_days: number;
+              alerts_fired: number;
+              /** @description Work that failed at a step and was tried again at the next */
+              failures: {
+                step: string;
+                tenant_id: string;
+                subscription_id: string | null;
+                error: string;
+              }[];
+            };
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  listWebhookEndpoints: {
+    parameters: {
+      query?: {
+        /** @description Page number */
+        page?: number;
+        /** @description Items per page */
+        page_size?: number;
+      };
+      header?: never;
+      path: {
+        /** @description Tenant ID */
+        tenant_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            /** @description Use items uniformly */
+            items: components['schemas']['WebhookEndpoint'][];
+            pagination: components['schemas']['PageInfo'];
+            /** @description Total count (flattened for direct reading) */
+            total: number;
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  createWebhookEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Tenant ID */
+        tenant_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description http(s) URL without credentials; internal addresses only where BILLING_WEBHOOK_ALLOW_PRIVATE=true
+           * @example https://hooks.example.com/billing
+           */
+          url: string;
+          /**
+           * @description Event types (billing_record.paid) and objects (subscription.*) to receive; absent or null: all
+           * @example [
+           *       "billing_record.*",
+           *       "subscription.canceled"
+           *     ]
+           */
+          event_types?: string[];
+          /** @example Accounting sync */
+          description?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['WebhookEndpoint'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getWebhookEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Tenant ID */
+        tenant_id: string;
+        /** @description Webhook endpoint ID */
+        endpoint_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['WebhookEndpoint'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  deleteWebhookEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Tenant ID */
+        tenant_id: string;
+        /** @description Webhook endpoint ID */
+        endpoint_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['WebhookEndpoint'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  updateWebhookEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Tenant ID */
+        tenant_id: string;
+        /** @description Webhook endpoint ID */
+        endpoint_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description http(s) URL without credentials; internal addresses only where BILLING_WEBHOOK_ALLOW_PRIVATE=true
+           * @example https://hooks.example.com/billing
+           */
+          url?: string;
+          /**
+           * @description Event types (billing_record.paid) and objects (subscription.*) to receive; absent or null: all
+           * @example [
+           *       "billing_record.*",
+           *       "subscription.canceled"
+           *     ]
+           */
+          event_types?: string[] | null;
+          /** @example Accounting sync */
+          description?: string | null;
+          /** @description true also forgets past failures */
+          enabled?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['WebhookEndpoint'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  rotateWebhookEndpointSecret: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Tenant ID */
+        tenant_id: string;
+        /** @description Webhook endpoint ID */
+        endpoint_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['WebhookEndpoint'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  testWebhookEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Tenant ID */
+        tenant_id: string;
+        /** @description Webhook endpoint ID */
+        endpoint_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['WebhookDelivery'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  listWebhookDeliveries: {
+    parameters: {
+      query?: {
+        /** @description Page number */
+        page?: number;
+        /** @description Items per page */
+        page_size?: number;
+        status?: 'pending' | 'delivered' | 'failed';
+        /** @description Deliveries of this event */
+        event_id?: string;
+      };
+      header?: never;
+      path: {
+        /** @description Tenant ID */
+        tenant_id: string;
+        /** @description Webhook endpoint ID */
+        endpoint_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            /** @description Use items uniformly */
+            items: components['schemas']['WebhookDelivery'][];
+            pagination: components['schemas']['PageInfo'];
+            /** @description Total count (flattened for direct reading) */
+            total: number;
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  resendWebhookDelivery: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Tenant ID */
+        tenant_id: string;
+        /** @description Webhook endpoint ID */
+        endpoint_id: string;
+        /** @description Webhook delivery ID */
+        delivery_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['WebhookDelivery'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  listPlatformWebhookEndpoints: {
+    parameters: {
+      query?: {
+        /** @description Page number */
+        page?: number;
+        /** @description Items per page */
+        page_size?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            /** @description Use items uniformly */
+            items: components['schemas']['WebhookEndpoint'][];
+            pagination: components['schemas']['PageInfo'];
+            /** @description Total count (flattened for direct reading) */
+            total: number;
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  createPlatformWebhookEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description http(s) URL without credentials; internal addresses only where BILLING_WEBHOOK_ALLOW_PRIVATE=true
+           * @example https://hooks.example.com/billing
+           */
+          url: string;
+          /**
+           * @description Event types (billing_record.paid) and objects (subscription.*) to receive; absent or null: all
+           * @example [
+           *       "billing_record.*",
+           *       "subscription.canceled"
+           *     ]
+           */
+          event_types?: string[];
+          /** @example Accounting sync */
+          description?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['WebhookEndpoint'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getPlatformWebhookEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Webhook endpoint ID */
+        endpoint_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['WebhookEndpoint'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  deletePlatformWebhookEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Webhook endpoint ID */
+        endpoint_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['WebhookEndpoint'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  updatePlatformWebhookEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Webhook endpoint ID */
+        endpoint_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description http(s) URL without credentials; internal addresses only where BILLING_WEBHOOK_ALLOW_PRIVATE=true
+           * @example https://hooks.example.com/billing
+           */
+          url?: string;
+          /**
+           * @description Event types (billing_record.paid) and objects (subscription.*) to receive; absent or null: all
+           * @example [
+           *       "billing_record.*",
+           *       "subscription.canceled"
+           *     ]
+           */
+          event_types?: string[] | null;
+          /** @example Accounting sync */
+          description?: string | null;
+          /** @description true also forgets past failures */
+          enabled?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['WebhookEndpoint'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  rotatePlatformWebhookEndpointSecret: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Webhook endpoint ID */
+        endpoint_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['WebhookEndpoint'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  testPlatformWebhookEndpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Webhook endpoint ID */
+        endpoint_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['WebhookDelivery'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  listPlatformWebhookDeliveries: {
+    parameters: {
+      query?: {
+        /** @description Page number */
+        page?: number;
+        /** @description Items per page */
+        page_size?: number;
+        status?: 'pending' | 'delivered' | 'failed';
+        /** @description Deliveries of this event */
+        event_id?: string;
+      };
+      header?: never;
+      path: {
+        /** @description Webhook endpoint ID */
+        endpoint_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            /** @description Use items uniformly */
+            items: components['schemas']['WebhookDelivery'][];
+            pagination: components['schemas']['PageInfo'];
+            /** @description Total count (flattened for direct reading) */
+            total: number;
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  resendPlatformWebhookDelivery: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Webhook endpoint ID */
+        endpoint_id: string;
+        /** @description Webhook delivery ID */
+        delivery_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['WebhookDelivery'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
         headers: {
           [name: string]: unknown;
         };

@@ -19,4 +19,9 @@ cat "$output"
 grep -Eq '^invoices of tnt_[A-Za-z0-9_-]+: [1-9][0-9]*$' "$output" &&
   grep -Eq '^  INV-[0-9]{4}-[0-9]{3,}  (pending|paid)  [0-9.]+ CNY' "$output" ||
   { echo "quickstart: no invoice printed"; exit 1; }
+# The renewal and the usage invoice came from advancing the clock; their webhooks arrived, verified.
+[ "$(grep -Ec '^  INV-[0-9]{4}-[0-9]{3,} ' "$output")" -ge 3 ] ||
+  { echo "quickstart: expected the first, the renewal and the usage invoice"; exit 1; }
+grep -Eq '^webhooks received: ([1-9][0-9]*) of \1 events' "$output" ||
+  { echo "quickstart: not every event arrived as a webhook"; exit 1; }
 echo "quickstart: passed"
