@@ -2160,8 +2160,11 @@ export interface components {
       event_types: string[] | null;
       description: string | null;
       enabled: boolean;
-      /** @description manual: turned off or deleted by a user; failing: every attempt failed for 72 h */
-      disabled_reason: 'manual' | 'failing' | ((null | never) | null);
+      /**
+       * @description manual: turned off or deleted by a user; failing: every attempt failed for 72 h
+       * @enum {string|null}
+       */
+      disabled_reason: 'manual' | 'failing' | null;
       /** @description The first failed attempt since the last successful one */
       failing_since: string | null;
       created_at: string;
