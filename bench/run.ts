@@ -77,6 +77,13 @@ const scenarios: ScenarioSpec[] = [
     quickEnv: { BENCH_SUBSCRIPTIONS: '500', BENCH_RUNNERS: '2' },
   },
   {
+    name: 'events',
+    script: 'events/main.ts',
+    title: 'Billing events: webhook deliveries, and the billing run with and without events',
+    onVolume: false,
+    env: {},
+  },
+  {
     name: 'settlement',
     script: 'settlement/main.ts',
     title: 'Pay-as-you-go settlement, 100k lines',

@@ -37,6 +37,8 @@ export const loadInvoices = async (client: pg.Client, tenants: BenchTenant[]): P
       ['search_text', 'text'],
       ['created_at', 'timestamptz'],
       ['finalized_at', 'timestamptz'],
+      // Due on receipt (payment terms 0), and paid.
+      ['due_at', 'timestamptz'],
       ['updated_at', 'timestamptz'],
     ],
     rows: tenants.map((t, i) => {
@@ -54,6 +56,7 @@ export const loadInvoices = async (client: pg.Client, tenants: BenchTenant[]): P
         String(inv.amount + inv.taxAmount),
         firstNumber,
         buildSearchText([firstNumber, buildSearchText([t.recordId, inv.description, inv.lineDescription])]),
+        at,
         at,
         at,
         at,
