@@ -2160,10 +2160,7 @@ export interface components {
       event_types: string[] | null;
       description: string | null;
       enabled: boolean;
-      /**
-       * @description manual: turned off or deleted by a user; failing: every attempt failed for 72 h
-       * @enum {string|null}
-       */
+      /** @description manual: turned off or deleted by a user; failing: every attempt failed for 72 h */
       disabled_reason: 'manual' | 'failing' | null;
       /** @description The first failed attempt since the last successful one */
       failing_since: string | null;

@@ -11,7 +11,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import openapiTS, { astToString, NULL, type OpenAPI3, type SchemaObject } from 'openapi-typescript';
+import openapiTS, { astToString, NULL, tsLiteral, tsUnion, type OpenAPI3, type SchemaObject } from 'openapi-typescript';
 import * as prettier from 'prettier';
 import { buildOpenApiDocument } from './openapi-document.js';
 
@@ -33,6 +33,26 @@ const header = `/**
 const alwaysNull = (schema: SchemaObject): boolean =>
   'nullable' in schema && schema.nullable === true && schema.enum?.length === 1 && schema.enum[0] === null;
 
+/** A string literal member of a union: `{type: 'string', enum: [value]}`, as TypeBox writes a literal. */
+const stringLiteral = (schema: unknown): string | undefined => {
+  const member = schema as SchemaObject;
+  return 'type' in member && member.type === 'string' && member.enum?.length === 1 && typeof member.enum[0] === 'string'
+    ? member.enum[0]
+    : undefined;
+};
+
+/**
+ * A union of string literals and null (e.g. a reason that is null until there is one): typed
+ * `'a' | 'b' | null`, where openapi-typescript would add a stray `never` for the null member.
+ */
+const literalsOrNull = (schema: SchemaObject) => {
+  const members = 'anyOf' in schema ? (schema.anyOf ?? []) : [];
+  const nulls = members.filter((member) => alwaysNull(member as SchemaObject)).length;
+  const literals = members.map(stringLiteral).filter((value) => value !== undefined);
+  if (nulls === 0 || literals.length + nulls !== members.length) return undefined;
+  return tsUnion([...literals.map((value) => tsLiteral(value)), NULL]);
+};
+
 const { values } = parseArgs({ options: { check: { type: 'boolean', default: false }, spec: { type: 'string' } } });
 
 const documentText = values.spec === undefined ? await buildOpenApiDocument() : await readFile(values.spec, 'utf8');
@@ -40,7 +60,10 @@ const document = JSON.parse(documentText) as OpenAPI3;
 const generated =
   header +
   astToString(
-    await openapiTS(document, { silent: true, transform: (schema) => (alwaysNull(schema) ? NULL : undefined) }),
+    await openapiTS(document, {
+      silent: true,
+      transform: (schema) => (alwaysNull(schema) ? NULL : literalsOrNull(schema)),
+    }),
   );
 const formatted = await prettier.format(generated, { ...(await prettier.resolveConfig(target)), filepath: target });
 
