@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from './migrate.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
+import { insertOldTenantAndPlan } from '../testing/migration-rows.js';
 
 /*
  * 0014 gives plan resources and metered periods a charge model: every row written before it is
@@ -21,13 +22,7 @@ const meteredRow = () =>
 
 describe('migration 0014 over plans and metering written before it', () => {
   it('makes every existing row per_unit and leaves the rest of it unchanged', async () => {
-    await sql`insert into tenants (id, name, currency, time_zone, tax_rate, admin_user_id, status, created_at, updated_at)
-              values ('tnt_old', 'Old', 'CNY', 'UTC', 0.06, 'usr_old', 'active', now(), now())`.execute(database.db);
-    await sql`insert into plans (id, name, status, current_version, created_at, updated_at)
-              values ('old', 'Old', 'active', 1, now(), now())`.execute(database.db);
-    await sql`insert into plan_versions (plan_id, version, currency, monthly_price, trial_days, grace_period_days,
-                                         downgrade_policy, created_at)
-              values ('old', 1, 'CNY', 9900, 0, 7, 'at_period_end', now())`.execute(database.db);
+    await insertOldTenantAndPlan(database.db, { trialDays: 0, graceDays: 7 });
     await sql`insert into plan_version_resources (plan_id, version, resource_type, included_units, overage_unit_price)
               values ('old', 1, 'api_requests', 10000, 0.002)`.execute(database.db);
     await sql`insert into subscriptions (tenant_id, id, plan_id, plan_version, admin_user_id, status, billing_cycle,

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from './migrate.js';
 import { createTestDatabase, type TestDatabase } from '../testing/test-database.js';
+import { insertOldTenantAndPlan } from '../testing/migration-rows.js';
 
 /*
  * 0013 gives records finalised before it a due date (the default terms: due when finalised) and
@@ -35,13 +36,7 @@ const trial = (id: string, start: string, trialEnd: string) =>
 
 describe('migration 0013 over records and trials written before it', () => {
   it('gives finalised records their due date, drafts none, trials their reminder time, tenants terms 0', async () => {
-    await sql`insert into tenants (id, name, currency, time_zone, tax_rate, admin_user_id, status, created_at, updated_at)
-              values ('tnt_old', 'Old', 'CNY', 'UTC', 0.06, 'usr_old', 'active', now(), now())`.execute(database.db);
-    await sql`insert into plans (id, name, status, current_version, created_at, updated_at)
-              values ('old', 'Old', 'active', 1, now(), now())`.execute(database.db);
-    await sql`insert into plan_versions (plan_id, version, currency, monthly_price, trial_days, grace_period_days,
-                                         downgrade_policy, created_at)
-              values ('old', 1, 'CNY', 9900, 14, 3, 'at_period_end', now())`.execute(database.db);
+    await insertOldTenantAndPlan(database.db, { trialDays: 14, graceDays: 3 });
     await record('rec_000000000000pend', 'pending', '2026-01-02T00:00:00Z');
     await record('rec_000000000000paid', 'paid', '2026-01-03T00:00:00Z');
     await record('rec_00000000000draft', 'draft', null);
