@@ -65,6 +65,8 @@ export const writeBaseline = async (client: pg.ClientBase, days: ExpectedDay[]):
         'search_text',
         'created_at',
         'finalized_at',
+        // Due on receipt, as settlement's own records are at payment terms 0.
+        'due_at',
         'updated_at',
       ],
       withRecord.map(({ tenant, record }) => [
@@ -80,6 +82,7 @@ export const writeBaseline = async (client: pg.ClientBase, days: ExpectedDay[]):
         record!.owed,
         record!.invoiceNumber,
         record!.searchText,
+        tenant.dayEnd,
         tenant.dayEnd,
         tenant.dayEnd,
         tenant.dayEnd,
