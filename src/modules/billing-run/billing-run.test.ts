@@ -407,6 +407,14 @@ const withApp = async (work: (t: TestApp) => Promise<void>): Promise<void> => {
   }
 };
 
+/** Another runner process as of the same time finds nothing to do and changes no row. */
+const expectRunChangesNothing = async (t: TestApp, asOfText: string): Promise<void> => {
+  const before = await snapshot(t.database.db);
+  const final = summaryOf(await startRunner(t.database.url!, asOfText).exited);
+  expect(final).toEqual({ as_of: asOfText, subscriptions: 0, steps: noSteps, reminders: noReminders, failures: [] });
+  expect(await snapshot(t.database.db)).toEqual(before);
+};
+
 describe('runBilling in process', () => {
   it('a run as of T does every step each subscription owes; a second run as of T does nothing', () =>
     withApp(async (t) => {
@@ -653,16 +661,7 @@ describe.skipIf(!process.env.DATABASE_URL)('the bill command as separate process
       });
       expect(await bookViolations(t.database.db)).toEqual(noViolations);
 
-      const before = await snapshot(t.database.db);
-      const final = summaryOf(await startRunner(t.database.url!, asOfText).exited);
-      expect(final).toEqual({
-        as_of: asOfText,
-        subscriptions: 0,
-        steps: noSteps,
-        reminders: noReminders,
-        failures: [],
-      });
-      expect(await snapshot(t.database.db)).toEqual(before);
+      await expectRunChangesNothing(t, asOfText);
     }),
   );
 
@@ -733,16 +732,7 @@ describe.skipIf(!process.env.DATABASE_URL)('the bill command as separate process
         expect(await periodCount(t.database.db)).toBe(finalPeriods);
         expect(await bookViolations(t.database.db)).toEqual(noViolations);
 
-        const before = await snapshot(t.database.db);
-        const final = summaryOf(await startRunner(t.database.url!, asOfText).exited);
-        expect(final).toEqual({
-          as_of: asOfText,
-          subscriptions: 0,
-          steps: noSteps,
-          reminders: noReminders,
-          failures: [],
-        });
-        expect(await snapshot(t.database.db)).toEqual(before);
+        await expectRunChangesNothing(t, asOfText);
       }),
   );
 });
