@@ -17,6 +17,7 @@ import { registerHealthRoutes } from './modules/health/routes.js';
 import { registerMeteringRoutes } from './modules/metering/routes.js';
 import { registerNotificationRoutes } from './modules/notifications/routes.js';
 import { registerPaygRoutes } from './modules/payg/routes.js';
+import { registerMetricRoutes } from './modules/metrics/routes.js';
 import { registerPlanRoutes } from './modules/plans/routes.js';
 import { findCurrentSubscription } from './modules/subscriptions/repository.js';
 import { registerSubscriptionRoutes } from './modules/subscriptions/routes.js';
@@ -83,6 +84,7 @@ const modules: { register(app: Api, wiring: Wiring): void }[] = [
   { register: registerNotificationRoutes },
   { register: registerComplianceExportRoutes },
   { register: registerPaygRoutes },
+  { register: registerMetricRoutes },
   { register: registerEventRoutes },
   { register: registerTestClockRoutes },
   {

@@ -13,6 +13,7 @@ import * as webhooks from './migrations/0011_webhooks.js';
 import * as testClocks from './migrations/0012_test_clocks.js';
 import * as reminders from './migrations/0013_reminders.js';
 import * as chargeModels from './migrations/0014_charge_models.js';
+import * as billableMetrics from './migrations/0015_billable_metrics.js';
 
 /** Listed in code, not read from a folder, so the same set runs under tsx, a bundle or tests. */
 const migrations: Record<string, Migration> = {
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   '0012_test_clocks': testClocks,
   '0013_reminders': reminders,
   '0014_charge_models': chargeModels,
+  '0015_billable_metrics': billableMetrics,
 };
 
 /** Applies the pending migrations, or only those up to and including `upTo` (tests of a migration's backfill). */

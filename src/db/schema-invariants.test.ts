@@ -13,6 +13,7 @@ const platformTables = new Set([
   'plan_version_resources',
   'export_audit_log',
   'payg_products',
+  'billable_metrics',
   'test_clocks',
   // Platform-wide endpoints have no tenant, and receive every tenant's events: tenant_id is nullable.
   'webhook_endpoints',

@@ -1,6 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { BillingCycle } from '../core/billing-calendar.js';
 import type { ChargeModelName, StoredTier } from '../core/charge-models.js';
+import type { MetricAggregation } from '../core/resources.js';
 
 /** Timestamps are written as Date and always read back as Date on both drivers. */
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -269,7 +270,41 @@ export interface SubscriptionEventsTable {
   occurred_at: Timestamp;
 }
 
-export type Aggregation = 'sum' | 'max' | 'latest';
+/** How a day's events of a metric roll up in usage_daily (unique_count is kept apart, in usage_distinct_*). */
+export type Aggregation = Exclude<MetricAggregation, 'unique_count'>;
+
+export interface BillableMetricsTable {
+  code: string;
+  name: string;
+  aggregation: MetricAggregation;
+  field: string | null;
+  built_in: Generated<boolean>;
+  used_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface UsageDistinctValuesTable {
+  tenant_id: string;
+  metric: string;
+  period_from: ColumnType<string, string, string>;
+  value: string;
+  /** '' for all the tenant's apps. */
+  app_id: string;
+  days: string;
+}
+
+export interface UsageDistinctCountsTable {
+  tenant_id: string;
+  metric: string;
+  span: 'day' | 'period';
+  /** '' for all the tenant's apps. */
+  app_id: string;
+  start: ColumnType<string, string, string>;
+  quantity: bigint;
+  last_day: ColumnType<string, string, string>;
+  updated_at: Timestamp;
+}
 
 export interface UsageEventsTable {
   tenant_id: string;
@@ -538,6 +573,9 @@ export interface Database {
   subscription_events: SubscriptionEventsTable;
   usage_events: UsageEventsTable;
   usage_daily: UsageDailyTable;
+  billable_metrics: BillableMetricsTable;
+  usage_distinct_values: UsageDistinctValuesTable;
+  usage_distinct_counts: UsageDistinctCountsTable;
   metered_billings: MeteredBillingsTable;
   usage_alerts: UsageAlertsTable;
   usage_alert_firings: UsageAlertFiringsTable;

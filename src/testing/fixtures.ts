@@ -4,6 +4,7 @@
  */
 export * from './fixtures/alerts.js';
 export * from './fixtures/credits.js';
+export * from './fixtures/metrics.js';
 export * from './fixtures/payg.js';
 export * from './fixtures/plans.js';
 export * from './fixtures/records.js';

@@ -160,7 +160,7 @@ async function* usageStats(db: Db, _clock: Clock, tenant: TenantRow) {
       .groupBy(['usage_date', 'resource_type'])
       .execute();
     for (const date of days) {
-      const day = { date, ...Object.fromEntries(resourceTypes.map((type) => [type, 0n])) } as DayStats;
+      const day = { date, metrics: {}, ...Object.fromEntries(resourceTypes.map((type) => [type, 0n])) } as DayStats;
       for (const row of totals) if (row.usage_date === date) day[row.resource_type as ResourceType] = row.quantity;
       // The seed's item has no api_calls: API calls by either name are API requests there.
       yield pick(toDayStatsView({ ...day, api_requests: day.api_requests + day.api_calls }), exportFields.usageStats);

@@ -2,7 +2,7 @@ import type { Clock } from '../../core/clock.js';
 import { notFound } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
-import { validatePriceList } from './price-list.js';
+import { checkPlanMetrics, validatePriceList } from './price-list.js';
 import { findPlanDetails, findPlanForUpdate, insertPlanVersion, updatePlan, type PlanDetails } from './repository.js';
 import type { PriceListInput } from './schemas.js';
 
@@ -20,6 +20,8 @@ export const createPlanVersion = async (
   const priceList = validatePriceList(input);
   if (!priceList.ok) return priceList;
   const { resources, ...prices } = priceList.value;
+  const metrics = await checkPlanMetrics(db, resources);
+  if (!metrics.ok) return metrics;
   return db.transaction().execute(async (trx) => {
     const plan = await findPlanForUpdate(trx, planId);
     if (plan === undefined) return fail(notFound('plan'));

@@ -2,7 +2,7 @@ import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
-import { validatePriceList } from './price-list.js';
+import { checkPlanMetrics, validatePriceList } from './price-list.js';
 import { insertPlan, insertPlanVersion, type PlanDetails } from './repository.js';
 import type { CreatePlanInput } from './schemas.js';
 
@@ -11,6 +11,8 @@ export const createPlan = async (db: Db, clock: Clock, input: CreatePlanInput): 
   const priceList = validatePriceList(input);
   if (!priceList.ok) return priceList;
   const { resources, ...prices } = priceList.value;
+  const metrics = await checkPlanMetrics(db, resources);
+  if (!metrics.ok) return metrics;
   const now = clock.now();
   return db.transaction().execute(async (trx) => {
     const plan = await insertPlan(trx, {

@@ -10,7 +10,8 @@ import { isSupportedCurrency, minorUnitsOf } from '../../core/currency.js';
 import { AppError, invalidParameter } from '../../core/errors.js';
 import { describeAmountProblem, parseMajorAmount, type MajorAmountProblem } from '../../core/money.js';
 import { fail, ok, type Result } from '../../core/result.js';
-import type { ResourceType } from '../../core/resources.js';
+import type { Db } from '../../db/database.js';
+import { checkMetricExists } from '../metrics/metric-rules.js';
 import type { PlanVersionRow } from './repository.js';
 import { planDefaults, type PlanResourceInput, type PriceListInput } from './schemas.js';
 
@@ -27,7 +28,7 @@ export interface PriceList {
 
 /** One resource's charge as plan_version_resources stores it (the tiers as JSON text). */
 export interface PlanResourceCharge {
-  resource_type: ResourceType;
+  resource_type: string;
   charge_model: ChargeModelName;
   included_units: bigint;
   overage_unit_price: string | null;
@@ -155,4 +156,13 @@ export const validatePriceList = (input: PriceListInput): Result<PriceList> => {
     downgrade_policy: input.downgrade_policy ?? planDefaults.downgrade_policy,
     resources: charges,
   });
+};
+
+/** Each resource names a billable metric; the first that does not is named in a 400. */
+export const checkPlanMetrics = async (db: Db, resources: readonly PlanResourceCharge[]): Promise<Result<void>> => {
+  for (const [index, resource] of resources.entries()) {
+    const exists = await checkMetricExists(db, resource.resource_type, `resources.${index}.resource_type`);
+    if (!exists.ok) return exists;
+  }
+  return ok(undefined);
 };

@@ -1,7 +1,9 @@
 import { Type, type Static } from 'typebox';
 import { chargeModelNames } from '../../core/charge-models.js';
 import { unitPricePattern } from '../../core/decimal.js';
-import { resourceTypes } from '../../core/resources.js';
+import { metricCodePattern } from '../metrics/schemas.js';
+
+const maxPlanResources = 50;
 import { pageQueryFields } from '../../http/pagination.js';
 
 export const planIdPattern = '^[a-z0-9][a-z0-9_-]{0,63}$';
@@ -65,7 +67,11 @@ export const TierInput = Type.Object(
  */
 export const PlanResourceInput = Type.Object(
   {
-    resource_type: Type.Enum(resourceTypes, { description: 'Metered resource type' }),
+    resource_type: Type.String({
+      pattern: metricCodePattern,
+      description: 'A billable metric (GET /admin/metrics): a built-in resource type or one an admin defined',
+      examples: ['api_requests'],
+    }),
     charge_model: Type.Optional(
       Type.Enum([...chargeModelNames], {
         description:
@@ -111,8 +117,8 @@ const priceListFields = {
   ),
   resources: Type.Optional(
     Type.Array(PlanResourceInput, {
-      maxItems: resourceTypes.length,
-      description: 'How the usage of each resource type is priced; each type at most once',
+      maxItems: maxPlanResources,
+      description: 'How the usage of each metric is priced; each metric at most once',
     }),
   ),
 };

@@ -25,6 +25,8 @@ export const tenantOwnedTables = [
   'usage_alert_firings',
   'usage_alerts',
   'metered_billings',
+  'usage_distinct_counts',
+  'usage_distinct_values',
   'usage_daily',
   'usage_events',
   'subscription_events',

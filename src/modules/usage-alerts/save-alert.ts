@@ -4,6 +4,7 @@ import { newId } from '../../core/ids.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import { findApp } from '../apps/repository.js';
+import { checkMetricExists } from '../metrics/metric-rules.js';
 import type { TenantScope } from '../../core/principal.js';
 import type { TenantContext } from '../tenant-context.js';
 import { findTenant } from '../tenants/repository.js';
@@ -21,6 +22,8 @@ export const createAlert = async (
   if (input.app_id !== undefined && (await findApp(db, scope, input.app_id)) === undefined) {
     return fail(invalidParameter('body', 'app_id', 'names no app of this tenant'));
   }
+  const metric = await checkMetricExists(db, input.resource_type, 'resource_type');
+  if (!metric.ok) return metric;
   const delivery = validateDelivery(
     input.notification_channels,
     input.email_recipients ?? null,

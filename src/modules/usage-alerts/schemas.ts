@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { resourceTypes } from '../../core/resources.js';
+import { metricCodePattern } from '../metrics/schemas.js';
 import { pageQueryFields } from '../../http/pagination.js';
 import { appIdPattern } from '../apps/schemas.js';
 import { tenantIdPattern } from '../tenants/schemas.js';
@@ -43,7 +43,11 @@ const webhookUrl = Type.String({
 export const CreateAlertBody = Type.Object(
   {
     name,
-    resource_type: Type.Enum(resourceTypes, { examples: ['api_calls'] }),
+    resource_type: Type.String({
+      pattern: metricCodePattern,
+      description: 'A billable metric (a built-in resource type or one an admin defined)',
+      examples: ['api_calls'],
+    }),
     threshold_percent: thresholdPercent,
     notification_channels: channels,
     app_id: Type.Optional(

@@ -3,12 +3,13 @@ import { parseCalendarDate } from '../../core/calendar.js';
 import type { Clock } from '../../core/clock.js';
 import { invalidParameter, notFound } from '../../core/errors.js';
 import { pageOffset, type PageRequest } from '../../core/pagination.js';
-import { resourceTypes, type ResourceType } from '../../core/resources.js';
+import { isResourceType, resourceTypes, type ResourceType } from '../../core/resources.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import { findApp } from '../apps/repository.js';
 import type { TenantScope } from '../../core/principal.js';
 import { findTenant } from '../tenants/repository.js';
+import { distinctPerDay } from './distinct-counts.js';
 import { dailyTotals } from './repository.js';
 
 /** The longest range one request reads: a year and a day, so any calendar year fits. */
@@ -21,7 +22,8 @@ export interface UsageStatsQuery extends PageRequest {
   app_id?: string | undefined;
 }
 
-export type DayStats = { date: string } & Record<ResourceType, bigint>;
+/** A day's usage: the resource types field by field, every other metric (distinct counts too) in `metrics`. */
+export type DayStats = { date: string; metrics: Record<string, bigint> } & Record<ResourceType, bigint>;
 
 const parseDate = (
   parameter: 'date_from' | 'date_to',
@@ -72,16 +74,27 @@ export const getUsageStats = async (
   if (pageDays.length === 0) return ok({ rows: [], total: days });
   const newest = last.subtract({ days: offset }).toString();
   const oldest = last.subtract({ days: offset + pageDays.length - 1 }).toString();
-  const totals = await dailyTotals({ db, scope, from: oldest, to: newest, appId: query.app_id });
+  const totals = [
+    ...(await dailyTotals({ db, scope, from: oldest, to: newest, appId: query.app_id })),
+    ...(await distinctPerDay(db, scope.tenantId, oldest, newest, query.app_id)),
+  ];
+  // Every other metric used on a day of the page shows on each of its days, 0 where unused.
+  const others = [...new Set(totals.map((row) => row.resource_type).filter((type) => !isResourceType(type)))].sort();
   const byDay = new Map<string, DayStats>(
     pageDays.map((date) => [
       date,
-      { date, ...Object.fromEntries(resourceTypes.map((type) => [type, 0n])) } as DayStats,
+      {
+        date,
+        ...Object.fromEntries(resourceTypes.map((type) => [type, 0n])),
+        metrics: Object.fromEntries(others.map((code) => [code, 0n])),
+      } as DayStats,
     ]),
   );
   for (const row of totals) {
     const day = byDay.get(row.usage_date);
-    if (day !== undefined) day[row.resource_type as ResourceType] = row.quantity;
+    if (day === undefined) continue;
+    if (isResourceType(row.resource_type)) day[row.resource_type] = row.quantity;
+    else day.metrics[row.resource_type] = row.quantity;
   }
   return ok({ rows: [...byDay.values()], total: days });
 };

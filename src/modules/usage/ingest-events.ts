@@ -13,7 +13,9 @@ import {
   type StoredEvent,
 } from './repository.js';
 import { rollUp } from './rollup.js';
-import { checkUsageEvent } from './usage-event.js';
+import { checkUsageEvent, type UsageCatalog } from './usage-event.js';
+import { countDistinctValues } from './distinct-counts.js';
+import { markMetricsUsed, readMetricCatalog } from '../metrics/repository.js';
 
 export type EventOutcome =
   | { index: number; event_id: string | null; status: 'accepted' }
@@ -47,6 +49,32 @@ const settledPaygDays = async (trx: DbTransaction, tenantIds: string[]): Promise
   return new Map(rows.map((row) => [row.tenant_id, row.day]));
 };
 
+/** What events may name, and which metrics no usage has been counted for yet. */
+const readUsageCatalog = async (db: Db): Promise<{ catalog: UsageCatalog; unused: Set<string> }> => {
+  const [metrics, products] = await Promise.all([
+    readMetricCatalog(db),
+    db.selectFrom('payg_products').select('billing_key').where('status', '=', 'active').execute(),
+  ]);
+  return {
+    catalog: { metrics, paygKeys: new Set(products.map((row) => row.billing_key)) },
+    unused: new Set([...metrics.values()].filter((metric) => metric.used_at === null).map((metric) => metric.code)),
+  };
+};
+
+/** A metric's definition changed between the batch's checks and its first use: the batch is checked again. */
+class MetricChangedError extends Error {}
+
+/**
+ * Marks the metrics this batch is the first usage of; from then on their aggregation is fixed.
+ * Should a change have slipped in before the mark, the batch is refused and checked again.
+ */
+const confirmFirstUse = async (trx: DbTransaction, catalog: UsageCatalog, codes: string[], at: Date) => {
+  for (const row of await markMetricsUsed(trx, codes, at)) {
+    const known = catalog.metrics.get(row.code);
+    if (known?.aggregation !== row.aggregation || known.field !== row.field) throw new MetricChangedError(row.code);
+  }
+};
+
 /** The tenant id an event names, if it names one as text (checkUsageEvent checks its form). */
 const namedTenant = (raw: unknown): string[] => {
   const tenantId = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>).tenant_id : undefined;
@@ -76,6 +104,19 @@ const fingerprintOf = (event: Omit<StoredEvent, 'fingerprint' | 'usageDate' | 'r
  */
 export const ingestEvents = async (
   db: Db,
+  clocks: { clock: Clock; tenantClocks: TenantClocks },
+  rawEvents: unknown[],
+): Promise<IngestResult> => {
+  try {
+    return await ingestOnce(db, clocks, rawEvents);
+  } catch (error) {
+    if (!(error instanceof MetricChangedError)) throw error;
+    return ingestOnce(db, clocks, rawEvents);
+  }
+};
+
+const ingestOnce = async (
+  db: Db,
   { clock, tenantClocks }: { clock: Clock; tenantClocks: TenantClocks },
   rawEvents: unknown[],
 ): Promise<IngestResult> => {
@@ -83,12 +124,9 @@ export const ingestEvents = async (
   const nowOf = (tenantId: string | undefined): Date =>
     (tenantId === undefined ? undefined : clocks.get(tenantId))?.now() ?? clock.now();
   const results: EventOutcome[] = new Array<EventOutcome>(rawEvents.length);
-  const paygKeys = new Set(
-    (await db.selectFrom('payg_products').select('billing_key').where('status', '=', 'active').execute()).map(
-      (row) => row.billing_key,
-    ),
-  );
-  const checked = rawEvents.map((raw) => checkUsageEvent(raw, nowOf(namedTenant(raw)[0]), paygKeys));
+  const { catalog, unused } = await readUsageCatalog(db);
+  const paygKeys = catalog.paygKeys;
+  const checked = rawEvents.map((raw) => checkUsageEvent(raw, nowOf(namedTenant(raw)[0]), catalog));
   checked.forEach((check, index) => {
     if (!check.ok) results[index] = { index, event_id: check.eventId, status: 'rejected', reason: check.reason };
   });
@@ -176,6 +214,18 @@ export const ingestEvents = async (
         .filter(({ event }) => inserted.has(eventKey(event.tenantId, event.eventId)))
         .map(({ event }) => event);
       await addToDailyUsage(trx, rollUp(counted), nowOf);
+      await countDistinctValues(
+        trx,
+        counted,
+        new Map([...owners.tenants.values()].map((tenant) => [tenant.id, tenant.time_zone])),
+        nowOf,
+      );
+      await confirmFirstUse(
+        trx,
+        catalog,
+        [...new Set(counted.map((event) => event.resourceType))].filter((code) => unused.has(code)),
+        clock.now(),
+      );
       const tally = (status: EventOutcome['status']) => results.filter((result) => result.status === status).length;
       return {
         accepted: tally('accepted'),

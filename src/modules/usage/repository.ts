@@ -4,6 +4,7 @@ import { jsonRows } from '../../db/json-rows.js';
 import type { TenantScope } from '../../core/principal.js';
 import type { DailyUsage } from './rollup.js';
 import type { UsageEvent } from './usage-event.js';
+import { distinctOverSpans, type DistinctSpan } from './distinct-counts.js';
 
 export interface StoredEvent extends UsageEvent {
   usageDate: string;
@@ -127,17 +128,12 @@ export const dailyTotals = ({ db, scope, from, to, appId }: DailyTotalsQuery) =>
 };
 
 /** Whole days [from, until) of a tenant's usage, over all its apps or one. */
-export interface UsageSpan {
-  tenantId: string;
-  from: string;
-  until: string;
-  appId: string | null;
-}
+export type UsageSpan = DistinctSpan;
 
 /**
- * Usage of each resource over several spans in one statement, one map per span in the order
- * given: per day a tenant's apps are added up, then the days are summed (`sum` resources) or
- * their highest day taken (`max`, `latest`).
+ * Usage of each metric over several spans, one map per span in the order given: per day a
+ * tenant's apps are added up, then the days are summed (`sum`, `count`) or their highest day taken
+ * (`max`, `latest`), in one statement; unique_count metrics are the distinct values of the span.
  */
 export const usageOverSpans = async (db: Db, spans: readonly UsageSpan[]): Promise<Map<string, bigint>[]> => {
   const totals = spans.map(() => new Map<string, bigint>());
@@ -151,7 +147,7 @@ export const usageOverSpans = async (db: Db, spans: readonly UsageSpan[]): Promi
   }));
   const { rows: found } = await sql<{ i: number; resource_type: string; total: bigint }>`
     select v.i, d.resource_type,
-           case when min(d.aggregation) = 'sum' then sum(d.day_total) else max(d.day_total) end::bigint as total
+           case when min(d.aggregation) in ('sum', 'count') then sum(d.day_total) else max(d.day_total) end::bigint as total
       from jsonb_to_recordset(${jsonRows(rows)}::jsonb)
            as v (i integer, tenant_id text, usage_from date, usage_until date, app_id text)
      cross join lateral (
@@ -162,6 +158,10 @@ export const usageOverSpans = async (db: Db, spans: readonly UsageSpan[]): Promi
             group by resource_type, aggregation, usage_date) d
      group by v.i, d.resource_type`.execute(db);
   for (const row of found) totals[row.i]?.set(row.resource_type, row.total);
+  const distinct = await distinctOverSpans(db, spans);
+  distinct.forEach((metrics, i) => {
+    for (const [metric, total] of metrics) totals[i]?.set(metric, total);
+  });
   return totals;
 };
 

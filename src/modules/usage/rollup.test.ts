@@ -107,8 +107,10 @@ const scenario = fc
     records.map(({ offsetMs, ...rest }, n): DatedEvent => ({
       ...rest,
       eventId: `evt_${n}`,
+      aggregation: resourceAggregation[rest.resourceType],
       occurredAt: new Date(base + offsetMs),
       properties: {},
+      distinctValue: null,
     })),
   )
   .chain((events) =>
@@ -137,10 +139,12 @@ const dated = (
   tenantId: 'tnt_a',
   appId: 'app_1',
   resourceType,
+  aggregation: resourceAggregation[resourceType],
   quantity,
   occurredAt: new Date(occurredAt),
   usageDate: '2026-01-05',
   properties: {},
+  distinctValue: null,
 });
 
 describe('rollUp and the SQL upsert of batches', () => {
@@ -259,25 +263,25 @@ describe('checkUsageEvent', () => {
     [
       'no resource_type',
       without('resource_type'),
-      /^resource_type .* is not a metered resource type or a pay-as-you-go product$/,
+      /^resource_type .* is not a billable metric or a pay-as-you-go product$/,
       'evt_1',
     ],
     [
       'an unknown resource_type',
       withField('resource_type', 'cpu_seconds'),
-      'resource_type "cpu_seconds" is not a metered resource type or a pay-as-you-go product',
+      'resource_type "cpu_seconds" is not a billable metric or a pay-as-you-go product',
       'evt_1',
     ],
     [
       'a resource_type in another case',
       withField('resource_type', 'API_REQUESTS'),
-      /is not a metered resource type/,
+      /is not a billable metric/,
       'evt_1',
     ],
     [
       'a resource_type that is an Object property',
       withField('resource_type', 'toString'),
-      /is not a metered resource type/,
+      /is not a billable metric/,
       'evt_1',
     ],
     ['no quantity', without('quantity'), quantityReason, 'evt_1'],
@@ -342,9 +346,11 @@ describe('checkUsageEvent', () => {
         tenantId: 'tnt_a',
         appId: 'app_a',
         resourceType: 'api_requests',
+        aggregation: 'sum',
         quantity: 5n,
         occurredAt: new Date('2026-01-09T12:00:00Z'),
         properties: { region: 'cn' },
+        distinctValue: null,
       },
     });
   });

@@ -1,4 +1,3 @@
-import { isResourceType, resourceAggregation } from '../../core/resources.js';
 import type { Aggregation } from '../../db/schema.js';
 import type { UsageEvent } from './usage-event.js';
 
@@ -15,10 +14,6 @@ export interface DailyUsage {
   eventCount: bigint;
 }
 
-/** A resource's own aggregation; pay-as-you-go consumption is counted. */
-const aggregationOf = (resourceType: string): Aggregation =>
-  isResourceType(resourceType) ? resourceAggregation[resourceType] : 'sum';
-
 const keyOf = (usage: Pick<DailyUsage, 'tenantId' | 'appId' | 'resourceType' | 'usageDate'>): string =>
   [usage.tenantId, usage.appId, usage.resourceType, usage.usageDate].join('\u0000');
 
@@ -26,7 +21,7 @@ const keyOf = (usage: Pick<DailyUsage, 'tenantId' | 'appId' | 'resourceType' | '
 export const combine = (day: DailyUsage, quantity: bigint, at: Date): DailyUsage => {
   const later = at >= day.latestAt;
   const next =
-    day.aggregation === 'sum'
+    day.aggregation === 'sum' || day.aggregation === 'count'
       ? day.quantity + quantity
       : day.aggregation === 'max'
         ? quantity > day.quantity
@@ -40,11 +35,14 @@ export const combine = (day: DailyUsage, quantity: bigint, at: Date): DailyUsage
 
 /**
  * A batch of counted events rolled up per (tenant, app, resource, day), in key order so
- * concurrent batches lock the rollup rows in the same order and never deadlock.
+ * concurrent batches lock the rollup rows in the same order and never deadlock. Distinct counts
+ * are kept apart (distinct-counts.ts).
  */
 export const rollUp = (events: (UsageEvent & { usageDate: string })[]): DailyUsage[] => {
   const days = new Map<string, DailyUsage>();
   for (const event of events) {
+    if (event.aggregation === 'unique_count') continue;
+    const aggregation = event.aggregation;
     const day = {
       tenantId: event.tenantId,
       appId: event.appId,
@@ -58,7 +56,7 @@ export const rollUp = (events: (UsageEvent & { usageDate: string })[]): DailyUsa
       current === undefined
         ? {
             ...day,
-            aggregation: aggregationOf(event.resourceType),
+            aggregation,
             quantity: event.quantity,
             latestAt: event.occurredAt,
             eventCount: 1n,

@@ -67,6 +67,12 @@ export const UsageStatsSchema = Type.Object(
     mfa_verifications: count,
     storage_used: count,
     user_count: count,
+    metrics: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' }), count, {
+      description:
+        'Every other metric used on a day of the page, by code: distinct values that day for a unique_count ' +
+        'metric such as monthly_active_users (one app’s, or all apps’ counted together), the day’s total otherwise',
+      examples: [{ monthly_active_users: 1520 }],
+    }),
   },
   { $id: 'UsageStats' },
 );

@@ -1,5 +1,5 @@
 import { Temporal } from 'temporal-polyfill';
-import { isResourceType } from '../../core/resources.js';
+import { builtInMetrics, type MetricAggregation, type MetricDefinition } from '../../core/resources.js';
 import { appIdPattern } from '../apps/schemas.js';
 import { tenantIdPattern } from '../tenants/schemas.js';
 
@@ -14,12 +14,32 @@ export interface UsageEvent {
   eventId: string;
   tenantId: string;
   appId: string;
-  /** A metered resource type, or the billing key of a pay-as-you-go product. */
+  /** A billable metric's code, or the billing key of a pay-as-you-go product. */
   resourceType: string;
+  /** The metric's aggregation; a product's consumption is summed. */
+  aggregation: MetricAggregation;
   quantity: bigint;
   occurredAt: Date;
   properties: Record<string, unknown>;
+  /** unique_count: the value of the counted property, as text. */
+  distinctValue: string | null;
 }
+
+/** What events may name: the metrics and the active pay-as-you-go products' keys. */
+export interface UsageCatalog {
+  metrics: ReadonlyMap<string, MetricDefinition>;
+  paygKeys: ReadonlySet<string>;
+}
+
+const builtInCatalog: UsageCatalog = { metrics: builtInMetrics, paygKeys: new Set() };
+export const maxDistinctValueLength = 256;
+
+/** The counted property's value as text: a string, or a whole number (42 and "42" are one value). */
+const distinctValueOf = (value: unknown): string | null => {
+  if (typeof value === 'string') return value.length >= 1 && value.length <= maxDistinctValueLength ? value : null;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  return null;
+};
 
 export type EventCheck = { ok: true; event: UsageEvent } | { ok: false; eventId: string | null; reason: string };
 
@@ -40,7 +60,7 @@ const parseInstant = (text: string): Date | null => {
  * Checks one event of a batch on its own, so one bad event is refused with its reason and the
  * others still count. Tenants and apps are checked later, against the database.
  */
-export const checkUsageEvent = (raw: unknown, now: Date, paygKeys: ReadonlySet<string> = new Set()): EventCheck => {
+export const checkUsageEvent = (raw: unknown, now: Date, catalog: UsageCatalog = builtInCatalog): EventCheck => {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { ok: false, eventId: null, reason: 'an event must be a JSON object' };
   }
@@ -56,10 +76,9 @@ export const checkUsageEvent = (raw: unknown, now: Date, paygKeys: ReadonlySet<s
   }
   if (typeof appId !== 'string' || !new RegExp(appIdPattern).test(appId))
     return refuse('app_id must be an app id (app_…)');
-  if (typeof resourceType !== 'string' || !(isResourceType(resourceType) || paygKeys.has(resourceType))) {
-    return refuse(
-      `resource_type ${JSON.stringify(resourceType)} is not a metered resource type or a pay-as-you-go product`,
-    );
+  const metric = typeof resourceType === 'string' ? catalog.metrics.get(resourceType) : undefined;
+  if (typeof resourceType !== 'string' || (metric === undefined && !catalog.paygKeys.has(resourceType))) {
+    return refuse(`resource_type ${JSON.stringify(resourceType)} is not a billable metric or a pay-as-you-go product`);
   }
   if (typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 0 || quantity > maxEventQuantity) {
     return refuse(`quantity must be a whole number from 0 to ${maxEventQuantity}`);
@@ -79,6 +98,24 @@ export const checkUsageEvent = (raw: unknown, now: Date, paygKeys: ReadonlySet<s
   if (Buffer.byteLength(JSON.stringify(properties)) > maxPropertiesBytes) {
     return refuse(`properties must be at most ${maxPropertiesBytes} bytes of JSON`);
   }
+  const aggregation = metric?.aggregation ?? 'sum';
+  // Each event of a count or unique_count says "one more": a quantity of 5 would be counted as 1.
+  if ((aggregation === 'count' || aggregation === 'unique_count') && quantity !== 1) {
+    return refuse(
+      `quantity must be 1: ${resourceType} counts ${aggregation === 'count' ? 'events' : 'distinct values'}`,
+    );
+  }
+  let distinctValue: string | null = null;
+  if (aggregation === 'unique_count') {
+    const field = metric?.field ?? '';
+    distinctValue = distinctValueOf((properties as Record<string, unknown>)[field]);
+    if (distinctValue === null) {
+      return refuse(
+        `properties.${field} must be a string of 1 to ${maxDistinctValueLength} characters or a whole number: ` +
+          `${resourceType} counts its distinct values`,
+      );
+    }
+  }
   return {
     ok: true,
     event: {
@@ -86,9 +123,11 @@ export const checkUsageEvent = (raw: unknown, now: Date, paygKeys: ReadonlySet<s
       tenantId,
       appId,
       resourceType,
+      aggregation,
       quantity: BigInt(quantity),
       occurredAt,
       properties: properties as Record<string, unknown>,
+      distinctValue,
     },
   };
 };

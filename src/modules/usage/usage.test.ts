@@ -113,7 +113,7 @@ const usageOn = async (tenantId: string, date: string, appId?: string, on: TestA
 };
 
 const zeros = (date: string): DayRow =>
-  ({ date, ...Object.fromEntries(resourceTypes.map((type) => [type, 0])) }) as DayRow;
+  ({ date, ...Object.fromEntries(resourceTypes.map((type) => [type, 0])), metrics: {} }) as DayRow;
 
 const dayWith = (date: string, values: Partial<Record<ResourceType, number>>): DayRow => ({
   ...zeros(date),
@@ -274,7 +274,7 @@ describe('refused events', () => {
       [{ tenant_id: 'tnt_usage_ghost' }, /tenant tnt_usage_ghost does not exist/],
       [{ app_id: stranger.appId }, new RegExp(`app ${stranger.appId} is not an app of ${tenantId}`)],
       [{ app_id: 'app_usage_ghost' }, new RegExp(`app app_usage_ghost is not an app of ${tenantId}`)],
-      [{ resource_type: 'cpu_seconds' }, /resource_type "cpu_seconds" is not a metered resource type/],
+      [{ resource_type: 'cpu_seconds' }, /resource_type "cpu_seconds" is not a billable metric/],
       [{ quantity: -1 }, /quantity must be a whole number/],
       [{ quantity: 1.5 }, /quantity must be a whole number/],
       [{ quantity: '5' }, /quantity must be a whole number/],

@@ -1,0 +1,17 @@
+import { AppError, notFound } from '../../core/errors.js';
+import { fail, ok, type Result } from '../../core/result.js';
+import type { Db } from '../../db/database.js';
+import { findMetric, lockMetric } from './repository.js';
+
+/** Removes a metric nothing uses; one in use stays (its usage and invoices name it). */
+export const deleteMetric = async (db: Db, code: string): Promise<Result<{ code: string }>> =>
+  db.transaction().execute(async (trx) => {
+    const locked = await lockMetric(trx, code);
+    if (locked === undefined) return fail(notFound(`metric ${code}`));
+    if (locked.built_in) return fail(new AppError('conflict', `${code} is a built-in metric and cannot be deleted`));
+    if ((await findMetric(trx, code))?.in_use === true) {
+      return fail(new AppError('conflict', `${code} is in use (usage counted, or a plan or alert names it)`));
+    }
+    await trx.deleteFrom('billable_metrics').where('code', '=', code).execute();
+    return ok({ code });
+  });
