@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asPlatformAdmin, asTenantAdmin, api } from '../../testing/api.js';
+import { api, asPlatformAdmin, asTenantAdmin, asTenantViewer } from '../../testing/api.js';
 import { expectAllItems, expectData, expectError, expectInvalid } from '../../testing/envelopes.js';
 import {
   givenMetric,
@@ -7,6 +7,8 @@ import {
   givenProduct,
   givenTenantWithApps,
   givenUsage,
+  ingestEvents,
+  usageEvent,
   type MetricView,
 } from '../../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
@@ -153,6 +155,32 @@ describe('billable metrics', () => {
     });
     expectError(await admin().get('/admin/metrics/short_lived'), 404, 'not_found');
     expectError(await admin().delete('/admin/metrics/short_lived'), 404, 'not_found');
+  });
+
+  it('counts events of a count metric and adds up a custom sum, shown by code in the usage stats', async () => {
+    await givenMetric(t, 'reports_built', 'count');
+    await givenMetric(t, 'cpu_ms', 'sum');
+    const event = (resourceType: string, quantity: number) =>
+      usageEvent({ tenantId, appId, resourceType, quantity, timestamp: t.clock.now().toISOString() });
+    const result = await ingestEvents(t, [
+      event('reports_built', 1),
+      event('reports_built', 1),
+      event('reports_built', 5),
+      event('cpu_ms', 7),
+      event('cpu_ms', 8),
+    ]);
+    expect(result.results.map((outcome) => outcome.status)).toEqual([
+      'accepted',
+      'accepted',
+      'rejected',
+      'accepted',
+      'accepted',
+    ]);
+    expect(result.results[2]?.reason).toBe('quantity must be 1: reports_built counts events');
+    const [today] = expectAllItems<{ date: string; metrics: Record<string, number> }>(
+      await asTenantViewer(t, tenantId).get(`/billing/usage/${tenantId}/stats?date_from=2026-03-10&date_to=2026-03-10`),
+    );
+    expect(today?.metrics).toMatchObject({ reports_built: 2, cpu_ms: 15 });
   });
 
   it('never changes or deletes a built-in metric', async () => {

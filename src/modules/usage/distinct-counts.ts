@@ -237,7 +237,7 @@ const countFromBitmaps = async (
       from usage_distinct_values
      where tenant_id = ${span.tenant_id} and metric = ${metric} and app_id = ${span.app_id}
        and period_from < ${span.usage_until}::date
-       and period_from > ${span.usage_from}::date - ${distinctBucketDays}
+       and period_from > ${span.usage_from}::date - ${distinctBucketDays}::integer
        and days & usage_day_mask(period_from, ${span.usage_from}::date, ${span.usage_until}::date) <> ${noDays}`.execute(
     db,
   );

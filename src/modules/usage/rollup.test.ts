@@ -355,6 +355,31 @@ describe('checkUsageEvent', () => {
     });
   });
 
+  const mau = { ...valid, resource_type: 'monthly_active_users', quantity: 1, properties: { user_id: 'usr_1' } };
+  const userIdReason =
+    'properties.user_id must be a string of 1 to 256 characters or a whole number: monthly_active_users counts its distinct values';
+  it.each([
+    [
+      'a quantity other than 1',
+      { ...mau, quantity: 2 },
+      'quantity must be 1: monthly_active_users counts distinct values',
+    ],
+    ['no user_id', { ...mau, properties: {} }, userIdReason],
+    ['an empty user_id', { ...mau, properties: { user_id: '' } }, userIdReason],
+    ['a user_id of 257 characters', { ...mau, properties: { user_id: 'u'.repeat(257) } }, userIdReason],
+    ['a user_id that is an object', { ...mau, properties: { user_id: { id: 1 } } }, userIdReason],
+    ['a user_id that is a fraction', { ...mau, properties: { user_id: 1.5 } }, userIdReason],
+  ])('refuses a monthly_active_users event with %s', (_label, raw, reason) => {
+    expect(checkUsageEvent(raw, now)).toEqual({ ok: false, eventId: 'evt_1', reason });
+  });
+
+  it('takes a distinct value as text: the number 42 and the string "42" are one user', () => {
+    for (const userId of [42, '42']) {
+      const check = checkUsageEvent({ ...mau, properties: { user_id: userId } }, now);
+      expect(check.ok && check.event).toMatchObject({ aggregation: 'unique_count', distinctValue: '42' });
+    }
+  });
+
   it.each([
     ['exactly 3 days old', at(-threeDaysMs)],
     ['exactly 5 minutes ahead', at(fiveMinutesMs)],
