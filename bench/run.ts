@@ -69,6 +69,13 @@ const scenarios: ScenarioSpec[] = [
     env: { BENCH_CLIENTS: '8', BENCH_EVENTS: '100000', BENCH_PATHS: 'http' },
   },
   {
+    name: 'metrics',
+    script: 'metrics/main.ts',
+    title: 'Usage ingestion into a unique_count metric (monthly active users) vs a sum metric',
+    onVolume: false,
+    env: {},
+  },
+  {
     name: 'billing-run',
     script: 'billing-run/main.ts',
     title: 'Billing run, 100k subscriptions with metered usage',

@@ -1,10 +1,9 @@
 import { sql } from 'kysely';
-import { Temporal } from 'temporal-polyfill';
 import { calendarDateIn } from '../../core/billing-calendar.js';
 import type { Db, DbTransaction } from '../../db/database.js';
 import { jsonRows } from '../../db/json-rows.js';
 import { distinctBucketDays, distinctBucketOf } from './distinct-buckets.js';
-import type { StoredEvent } from './repository.js';
+import type { DailyTotalsQuery, StoredEvent } from './repository.js';
 
 /** '' stands for all the tenant's apps in the distinct tables. */
 export const allApps = '';
@@ -20,29 +19,26 @@ const periodBoundaries = async (
   tenants: ReadonlyMap<string, string>,
 ): Promise<Map<string, string[]>> => {
   const ids = [...tenants.keys()];
-  const [subs, pending] = await Promise.all([
-    trx
-      .selectFrom('subscriptions')
-      .select(['tenant_id', 'current_period_start', 'current_period_end'])
-      .where('tenant_id', 'in', ids)
-      .where('status', 'in', liveStatuses)
-      .execute(),
-    trx
-      .selectFrom('metered_billings')
-      .select(['tenant_id', 'usage_from'])
-      .distinct()
-      .where('tenant_id', 'in', ids)
-      .where('status', '=', 'pending')
-      .execute(),
-  ]);
+  // One round trip: a live subscription's period instants, and pending periods' first days.
+  const { rows } = await sql<{ tenant_id: string; starts: Date | null; ends: Date | null; day: string | null }>`
+    select tenant_id, current_period_start as starts, current_period_end as ends, null::text as day
+      from subscriptions
+     where tenant_id = any(${ids}) and status in (${sql.join([...liveStatuses])})
+    union all
+    select distinct tenant_id, null::timestamptz, null::timestamptz, usage_from::text
+      from metered_billings
+     where tenant_id = any(${ids}) and status = 'pending'`.execute(trx);
   const boundaries = new Map(ids.map((id) => [id, [] as string[]]));
-  for (const sub of subs) {
-    const zone = tenants.get(sub.tenant_id) ?? 'UTC';
-    boundaries
-      .get(sub.tenant_id)
-      ?.push(calendarDateIn(sub.current_period_start, zone), calendarDateIn(sub.current_period_end, zone));
+  for (const row of rows) {
+    const zone = tenants.get(row.tenant_id) ?? 'UTC';
+    const days =
+      row.day !== null
+        ? [row.day]
+        : row.starts !== null && row.ends !== null
+          ? [calendarDateIn(row.starts, zone), calendarDateIn(row.ends, zone)]
+          : [];
+    boundaries.get(row.tenant_id)?.push(...days);
   }
-  for (const row of pending) boundaries.get(row.tenant_id)?.push(row.usage_from);
   return boundaries;
 };
 
@@ -53,9 +49,10 @@ interface ValueBit {
   value: string;
   app_id: string;
   idx: number;
+  at: Date;
 }
 
-const valueKey = (row: Omit<ValueBit, 'idx'>): string =>
+const valueKey = (row: Omit<ValueBit, 'idx' | 'at'>): string =>
   [row.tenant_id, row.metric, row.period_from, row.value, row.app_id].join('\u0000');
 
 /**
@@ -74,29 +71,23 @@ const roundsOf = (bits: ValueBit[]): ValueBit[][] => {
     seen.set(key, days);
     (rounds[round] ??= []).push(bit);
   }
-  return rounds.map((round) => round.sort((a, b) => (valueKey(a) < valueKey(b) ? -1 : 1)));
+  return rounds.map((round) =>
+    round
+      .map((bit) => ({ bit, key: valueKey(bit) }))
+      .sort((a, b) => (a.key < b.key ? -1 : 1))
+      .map(({ bit }) => bit),
+  );
 };
-
-interface Counter {
-  tenant_id: string;
-  metric: string;
-  span: 'day' | 'period';
-  app_id: string;
-  start: string;
-  quantity: bigint;
-  last_day: string;
-}
 
 /** An empty bitmap; `bit(n)` takes its length as a literal. */
 const noDays = sql.raw(`repeat('0', ${distinctBucketDays})::bit(${distinctBucketDays})`);
-
-const dayAfter = (from: string, days: number): string => Temporal.PlainDate.from(from).add({ days }).toString();
 
 /**
  * Counts the distinct values of a batch's counted unique_count events, for their app and for all
  * the tenant's apps: each (value, bucket) row gains the event's day bit; a new row adds one to its
  * bucket's count, a new bit one to its day's. Concurrent batches meet on the rows' keys (the
  * upsert waits for the other and sees its bits), so a value is counted once however it arrives.
+ * One statement a round: the rows' upsert, and the counters it moves, in key order.
  */
 export const countDistinctValues = async (
   trx: DbTransaction,
@@ -118,63 +109,45 @@ export const countDistinctValues = async (
       period_from: bucket.periodFrom,
       value: event.distinctValue ?? '',
       idx: bucket.dayIndex,
+      at: atOf(event.tenantId),
     };
     return [
       { ...common, app_id: event.appId },
       { ...common, app_id: allApps },
     ];
   });
-  const counters = new Map<string, Counter>();
-  const addTo = (counter: Omit<Counter, 'quantity'>, quantity: bigint) => {
-    const key = [counter.tenant_id, counter.metric, counter.span, counter.app_id, counter.start].join('\u0000');
-    const current = counters.get(key);
-    counters.set(key, {
-      ...counter,
-      quantity: (current?.quantity ?? 0n) + quantity,
-      last_day: current === undefined || current.last_day < counter.last_day ? counter.last_day : current.last_day,
-    });
-  };
   for (const round of roundsOf(bits)) {
-    const { rows } = await sql<Omit<ValueBit, 'idx'> & { inserted: boolean }>`
-      insert into usage_distinct_values as t (tenant_id, metric, period_from, value, app_id, days)
-      select v.tenant_id, v.metric, v.period_from, v.value, v.app_id, set_bit(${noDays}, v.idx, 1)
-        from jsonb_to_recordset(${jsonRows(round)}::jsonb)
-             as v (tenant_id text, metric text, period_from date, value text, app_id text, idx integer)
-      on conflict (tenant_id, metric, period_from, value, app_id) do update
-         set days = t.days | excluded.days
-       where t.days & excluded.days <> excluded.days
-      returning t.tenant_id, t.metric, t.period_from::text as period_from, t.value, t.app_id,
-                (t.xmax::text = '0') as inserted`.execute(trx);
-    const byKey = new Map(round.map((bit) => [valueKey(bit), bit]));
-    for (const row of rows) {
-      const bit = byKey.get(valueKey(row));
-      if (bit === undefined) throw new Error('the distinct upsert returned a row it was not given');
-      const day = dayAfter(bit.period_from, bit.idx);
-      const common = { tenant_id: bit.tenant_id, metric: bit.metric, app_id: bit.app_id, last_day: day };
-      addTo({ ...common, span: 'day', start: day }, 1n);
-      // A value already in its bucket adds nothing to the bucket's count, but may stretch its last day.
-      addTo({ ...common, span: 'period', start: bit.period_from }, row.inserted ? 1n : 0n);
-    }
+    await sql`
+      with input as (
+        select * from jsonb_to_recordset(${jsonRows(round)}::jsonb)
+          as v (tenant_id text, metric text, period_from date, value text, app_id text, idx integer, at timestamptz)
+      ), upserted as (
+        insert into usage_distinct_values as t (tenant_id, metric, period_from, value, app_id, days)
+        select tenant_id, metric, period_from, value, app_id, set_bit(${noDays}, idx, 1) from input
+        on conflict (tenant_id, metric, period_from, value, app_id) do update
+           set days = t.days | excluded.days
+         where t.days & excluded.days <> excluded.days
+        returning t.tenant_id, t.metric, t.period_from, t.value, t.app_id, (t.xmax::text = '0') as inserted
+      ), moved as (
+        select u.tenant_id, u.metric, u.app_id, u.period_from, u.inserted, i.period_from + i.idx as day, i.at
+          from upserted u join input i using (tenant_id, metric, period_from, value, app_id)
+      ), counters as (
+        select tenant_id, metric, 'day' as span, app_id, day as start, count(*) as quantity, day as last_day,
+               max(at) as at
+          from moved group by tenant_id, metric, app_id, day
+        union all
+        -- A value already in its bucket adds nothing to the bucket's count, but may stretch its last day.
+        select tenant_id, metric, 'period', app_id, period_from, count(*) filter (where inserted), max(day), max(at)
+          from moved group by tenant_id, metric, app_id, period_from
+      )
+      insert into usage_distinct_counts as c (tenant_id, metric, span, app_id, start, quantity, last_day, updated_at)
+      select tenant_id, metric, span, app_id, start, quantity, last_day, at from counters
+       order by tenant_id, metric, span, app_id, start
+      on conflict (tenant_id, metric, span, app_id, start) do update
+         set quantity = c.quantity + excluded.quantity,
+             last_day = greatest(c.last_day, excluded.last_day),
+             updated_at = excluded.updated_at`.execute(trx);
   }
-  await upsertCounters(trx, [...counters.values()], atOf);
-};
-
-/** Adds a batch's new values to the day and bucket counts, in key order (concurrent batches lock them alike). */
-const upsertCounters = async (trx: DbTransaction, counters: Counter[], atOf: (tenantId: string) => Date) => {
-  if (counters.length === 0) return;
-  const key = (c: Counter) => [c.tenant_id, c.metric, c.span, c.app_id, c.start].join('\u0000');
-  const sorted = [...counters].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-  await trx
-    .insertInto('usage_distinct_counts')
-    .values(sorted.map((counter) => ({ ...counter, updated_at: atOf(counter.tenant_id) })))
-    .onConflict((conflict) =>
-      conflict.columns(['tenant_id', 'metric', 'span', 'app_id', 'start']).doUpdateSet({
-        quantity: sql`usage_distinct_counts.quantity + excluded.quantity`,
-        last_day: sql`greatest(usage_distinct_counts.last_day, excluded.last_day)`,
-        updated_at: sql`excluded.updated_at`,
-      }),
-    )
-    .execute();
 };
 
 /** Whole days [from, until) of a tenant's usage, over all its apps (appId null) or one. */
@@ -245,11 +218,11 @@ const countFromBitmaps = async (
 };
 
 /** Distinct values per day and metric in [from, to], for one app or all the tenant's apps. */
-export const distinctPerDay = (db: Db, tenantId: string, from: string, to: string, appId: string | undefined) =>
+export const distinctPerDay = ({ db, scope, from, to, appId }: DailyTotalsQuery) =>
   db
     .selectFrom('usage_distinct_counts')
     .select(['start as usage_date', 'metric as resource_type', 'quantity'])
-    .where('tenant_id', '=', tenantId)
+    .where('tenant_id', '=', scope.tenantId)
     .where('span', '=', 'day')
     .where('app_id', '=', appId ?? allApps)
     .where('start', '>=', from)

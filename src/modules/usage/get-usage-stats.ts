@@ -74,10 +74,8 @@ export const getUsageStats = async (
   if (pageDays.length === 0) return ok({ rows: [], total: days });
   const newest = last.subtract({ days: offset }).toString();
   const oldest = last.subtract({ days: offset + pageDays.length - 1 }).toString();
-  const totals = [
-    ...(await dailyTotals({ db, scope, from: oldest, to: newest, appId: query.app_id })),
-    ...(await distinctPerDay(db, scope.tenantId, oldest, newest, query.app_id)),
-  ];
+  const pageRange = { db, scope, from: oldest, to: newest, appId: query.app_id };
+  const totals = [...(await dailyTotals(pageRange)), ...(await distinctPerDay(pageRange))];
   // Every other metric used on a day of the page shows on each of its days, 0 where unused.
   const others = [...new Set(totals.map((row) => row.resource_type).filter((type) => !isResourceType(type)))].sort();
   const byDay = new Map<string, DayStats>(
