@@ -28,7 +28,8 @@ import {
 } from './schemas.js';
 import { subscribe } from './subscribe.js';
 import { updateSubscriptionSettings } from './update-subscription-settings.js';
-import { toPlanChangePreviewView, toSubscriptionView, toUpcomingInvoiceView } from './view.js';
+import { toPlanChangePreviewView, toUpcomingInvoiceView } from './preview-view.js';
+import { toSubscriptionView } from './view.js';
 
 type SubscriptionAction = (request: TenantRequest<never>) => Promise<Result<SubscriptionRow>>;
 
