@@ -649,6 +649,46 @@ export interface paths {
     patch: operations['updateSubscription'];
     trace?: never;
   };
+  '/billing/subscriptions/{tenant_id}/upcoming-invoice': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The invoice the end of the current period would issue if usage stopped now (nothing is written)
+     * @description Requires tenant_admin or tenant_viewer of the path's tenant, or platform_admin.
+     */
+    get: operations['getUpcomingInvoice'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/billing/subscriptions/{tenant_id}/change-plan/preview': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * What change-plan would do with this body now: the subscription, invoice and credit (nothing is written)
+     * @description Requires tenant_admin of the path's tenant, or platform_admin.
+     */
+    post: operations['previewSubscriptionPlanChange'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/billing/subscriptions/{tenant_id}/change-plan': {
     parameters: {
       query?: never;
@@ -1808,6 +1848,92 @@ export interface components {
       created_at: string;
       /** @example 2026-01-01T00:00:00Z */
       updated_at: string;
+    };
+    /** @description What the end of the current period would invoice if usage stopped now, worked out by running the billing run and rolling it back: the next period’s fee (with a scheduled plan or cycle change; none when the subscription cancels or expires at period end, or is still unpaid then), then this period’s usage priced by the charge models, one line per tier used (none in a trial). Not included: open invoices, invoices due before the period ends, usage still to come. */
+    UpcomingInvoiceResponse: {
+      /**
+       * @description The current period
+       * @example 2026-01-01T00:00:00Z
+       */
+      period_start: string;
+      /**
+       * @description The current period ends (and the invoice is issued) here
+       * @example 2026-02-01T00:00:00Z
+       */
+      period_end: string;
+      /** @example CNY */
+      currency: string;
+      /** @description The lines the invoices would carry, in order, exactly as a billing record shows its lines */
+      line_items: components['schemas']['InvoiceLineItemResponse'][];
+      /**
+       * @description Net: the sum of the line amounts
+       * @example 104.5
+       */
+      amount: number;
+      /**
+       * @description The sum of the line taxes (each line rounded half-up)
+       * @example 6.27
+       */
+      tax_amount: number;
+      /**
+       * @description amount + tax_amount
+       * @example 110.77
+       */
+      total_amount: number;
+      /**
+       * @description What the credit balance would pay of it (invoices are paid from the balance first)
+       * @example 10
+       */
+      credit_applied: number;
+      /**
+       * @description total_amount − credit_applied: what is left for the subscription's payment method
+       * @example 100.77
+       */
+      amount_due: number;
+    };
+    /** @description What POST …/change-plan would do with the same body now, worked out by running it and rolling it back */
+    PlanChangePreviewResponse: {
+      /** @description immediately: the subscription moves now; at_period_end: the change is scheduled for the period end */
+      effective: 'immediately' | 'at_period_end';
+      subscription: components['schemas']['SubscriptionResponse'];
+      /** @description The proration invoice an upgrade would issue and collect at once (the price difference for the rest of the period, to the second); null when the change invoices nothing */
+      invoice: {
+        /** @description The lines the invoices would carry, in order, exactly as a billing record shows its lines */
+        line_items: components['schemas']['InvoiceLineItemResponse'][];
+        /**
+         * @description Net: the sum of the line amounts
+         * @example 104.5
+         */
+        amount: number;
+        /**
+         * @description The sum of the line taxes (each line rounded half-up)
+         * @example 6.27
+         */
+        tax_amount: number;
+        /**
+         * @description amount + tax_amount
+         * @example 110.77
+         */
+        total_amount: number;
+        /**
+         * @description What the credit balance would pay of it (invoices are paid from the balance first)
+         * @example 10
+         */
+        credit_applied: number;
+        /**
+         * @description total_amount − credit_applied: what is left for the subscription's payment method
+         * @example 100.77
+         */
+        amount_due: number;
+      } | null;
+      /** @description What an immediate downgrade would credit to the balance; null otherwise */
+      credit: {
+        /**
+         * @description Credited to the credit balance: the unused difference for the rest of the period and its tax
+         * @example 33.07
+         */
+        amount: number;
+      } | null;
     };
     UsageStats: {
       /** @example 2026-05-01 */
@@ -7156,6 +7282,257 @@ export interface operations {
       };
       /** @description Default Response */
       415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getUpcomingInvoice: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Tenant ID */
+        tenant_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['UpcomingInvoiceResponse'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  previewSubscriptionPlanChange: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Tenant ID */
+        tenant_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @example enterprise */
+          plan_id: string;
+          /**
+           * @description Billing cycle
+           * @example monthly
+           * @enum {unknown}
+           */
+          billing_cycle?: 'monthly' | 'yearly';
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['PlanChangePreviewResponse'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      422: {
         headers: {
           [name: string]: unknown;
         };

@@ -5,6 +5,7 @@ import type { LineItemSchema, BillingRecordDetailView, BillingRecordView } from 
 import type { MeteredBillingSchema } from '../modules/metering/schemas.js';
 import type { InstrumentSchema, ProductSchema } from '../modules/payg/schemas.js';
 import type { BillingRunSchema } from '../modules/billing-run/schemas.js';
+import type { PlanChangePreviewView, SubscriptionView, UpcomingInvoiceView } from '../modules/subscriptions/schemas.js';
 import type { UsageAlertSchema } from '../modules/usage-alerts/schemas.js';
 import type { IngestResultSchema, UsageStatsSchema } from '../modules/usage/schemas.js';
 
@@ -58,6 +59,19 @@ export type RecordView = Omit<BillingRecordView, 'line_items'> & { line_items: L
 export type RecordDetailView = Omit<BillingRecordDetailView, 'line_items'> & { line_items: LineItemView[] };
 
 export type MeteredBillingView = Static<typeof MeteredBillingSchema>;
+
+/** Invoices a preview shows as one: lines as a record has them, money summed. */
+export type InvoicePreviewView = Omit<
+  UpcomingInvoiceView,
+  'period_start' | 'period_end' | 'currency' | 'line_items'
+> & {
+  line_items: LineItemView[];
+};
+export type UpcomingPreviewView = Omit<UpcomingInvoiceView, 'line_items'> & { line_items: LineItemView[] };
+export type ChangePreviewView = Omit<PlanChangePreviewView, 'subscription' | 'invoice'> & {
+  subscription: SubscriptionView;
+  invoice: InvoicePreviewView | null;
+};
 export type ProductView = Static<typeof ProductSchema>;
 export type InstrumentView = Static<typeof InstrumentSchema>;
 export type BillingRunView = Static<typeof BillingRunSchema>;

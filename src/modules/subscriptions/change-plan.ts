@@ -5,7 +5,6 @@ import { priceLine } from '../../core/invoice-math.js';
 import { toMajorText } from '../../core/money.js';
 import { prorate, remainingSeconds } from '../../core/proration.js';
 import { fail, ok, type Result } from '../../core/result.js';
-import { postCreditTransaction } from '../credit-ledger/post-credit-transaction.js';
 import type { TenantRequest } from '../tenant-context.js';
 import { findTenant } from '../tenants/repository.js';
 import { collectLockedRecord } from './collect-payment.js';
@@ -14,6 +13,7 @@ import { lockUpToDateSubscription } from './advance-subscription.js';
 import { afterCollection } from './lifecycle.js';
 import { termsForSale, type PlanTerms } from './plan-terms.js';
 import type { SubscriptionPatch, SubscriptionRow } from './repository.js';
+import { directWrites, type SubscriptionWrites } from './subscription-writes.js';
 import { transition } from './transition.js';
 
 export interface ChangePlanInput {
@@ -55,7 +55,11 @@ export const changePlan = async ({
   scope,
   input,
   actor,
-}: TenantRequest<ChangePlanInput>): Promise<Result<SubscriptionRow>> => {
+  writes = directWrites,
+}: TenantRequest<ChangePlanInput> & {
+  /** Where the change's invoice, payment and credit go; straight to the database when absent (a preview watches them). */
+  writes?: SubscriptionWrites | undefined;
+}): Promise<Result<SubscriptionRow>> => {
   const tenant = await findTenant(trx, scope);
   if (tenant === undefined) return fail(notFound('tenant'));
   const sub = await lockUpToDateSubscription(trx, scope, clock.now());
@@ -71,7 +75,7 @@ export const changePlan = async ({
   const now = clock.now();
   // A change that charges nothing, written as it is.
   const apply = (patch: SubscriptionPatch, kind: string) =>
-    transition({ trx, scope, sub, patch, event: { kind, actor }, at: now });
+    transition({ trx, scope, sub, patch, event: { kind, actor }, at: now, writes });
   const unchanged =
     terms.plan.id === sub.plan_id && terms.version.version === sub.plan_version && terms.cycle === sub.billing_cycle;
   if (unchanged) {
@@ -86,7 +90,7 @@ export const changePlan = async ({
   if (terms.cycle !== sub.billing_cycle) {
     return ok(await apply(scheduleTo(terms), 'change_scheduled'));
   }
-  const ctx = { trx, scope, tenant, actor };
+  const ctx = { trx, scope, tenant, actor, writes };
   if (terms.amount > sub.amount) return ok(await upgrade(ctx, clock, sub, terms));
   if (terms.amount < sub.amount) {
     if (terms.version.downgrade_policy === 'at_period_end') {
@@ -118,7 +122,15 @@ const upgrade = async (
   const now = clock.now();
   const charge = prorate(terms.amount - sub.amount, prorationWindow(sub, now));
   if (charge === 0n) {
-    return transition({ trx, scope, sub, patch: switchTo(terms), event: { kind: 'upgraded', actor }, at: now });
+    return transition({
+      trx,
+      scope,
+      sub,
+      patch: switchTo(terms),
+      event: { kind: 'upgraded', actor },
+      at: now,
+      writes: ctx.writes,
+    });
   }
   const description = `Upgrade from ${describeChange(sub, terms, now)}`;
   const record = await issueSingleChargeInvoice(ctx, clock, {
@@ -150,7 +162,7 @@ const downgradeNow = async (
   sub: SubscriptionRow,
   terms: PlanTerms,
 ): Promise<Result<SubscriptionRow>> => {
-  const { trx, scope, tenant, actor } = ctx;
+  const { trx, scope, tenant, actor, writes = directWrites } = ctx;
   const now = clock.now();
   const net = prorate(sub.amount - terms.amount, prorationWindow(sub, now));
   // What the tenant paid for the unused difference: the net amount and its tax, priced as an invoice line.
@@ -159,7 +171,7 @@ const downgradeNow = async (
     tenant.currency,
   );
   if (amount + taxAmount > 0n) {
-    const credited = await postCreditTransaction(trx, clock, scope, {
+    const credited = await writes.postCredit(trx, clock, scope, {
       type: 'credit',
       amount: amount + taxAmount,
       source: 'proration',
@@ -170,6 +182,14 @@ const downgradeNow = async (
     if (!credited.ok) return credited;
   }
   return ok(
-    await transition({ trx, scope, sub, patch: switchTo(terms), event: { kind: 'downgraded', actor }, at: now }),
+    await transition({
+      trx,
+      scope,
+      sub,
+      patch: switchTo(terms),
+      event: { kind: 'downgraded', actor },
+      at: now,
+      writes,
+    }),
   );
 };

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { notFound } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
+import { rolledBack } from '../../db/rolled-back.js';
 import type { Api, RouteDependencies } from '../../http/api.js';
 import { emptyBodyIfAbsent } from '../../http/validation.js';
 import { errorResponses, ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
@@ -10,19 +11,24 @@ import type { TenantRequest } from '../tenant-context.js';
 import { findTenant } from '../tenants/repository.js';
 import { cancelSubscription } from './cancel-subscription.js';
 import { changePlan } from './change-plan.js';
+import { previewPlanChange } from './preview-plan-change.js';
+import { previewUpcomingInvoice } from './preview-upcoming-invoice.js';
 import { findCurrentSubscription, type SubscriptionRow } from './repository.js';
 import { resumeSubscription } from './resume-subscription.js';
 import {
   CancelBody,
   ChangePlanBody,
   EmptyBody,
+  PlanChangePreviewSchema,
   SubscribeBody,
   SubscriptionSchema,
   TenantSubscriptionParams,
+  UpcomingInvoiceSchema,
   UpdateSubscriptionBody,
 } from './schemas.js';
 import { subscribe } from './subscribe.js';
 import { updateSubscriptionSettings } from './update-subscription-settings.js';
+import { toPlanChangePreviewView, toUpcomingInvoiceView } from './preview-view.js';
 import { toSubscriptionView } from './view.js';
 
 type SubscriptionAction = (request: TenantRequest<never>) => Promise<Result<SubscriptionRow>>;
@@ -77,6 +83,8 @@ export const registerSubscriptionRoutes = (
   { database: { db }, clock, tenantClocks }: RouteDependencies,
 ): void => {
   app.addSchema(SubscriptionSchema);
+  app.addSchema(UpcomingInvoiceSchema);
+  app.addSchema(PlanChangePreviewSchema);
   const subscriptionResponse = ObjectEnvelope(Type.Ref('SubscriptionResponse'));
 
   app.get(
@@ -97,6 +105,56 @@ export const registerSubscriptionRoutes = (
       const sub = await findCurrentSubscription(db, scope);
       if (sub === undefined) throw notFound('subscription');
       return objectEnvelope(toSubscriptionView(sub), clock.now());
+    },
+  );
+
+  // Previews run the real action in a transaction that is rolled back: the same code, nothing kept.
+  app.get(
+    '/billing/subscriptions/:tenant_id/upcoming-invoice',
+    {
+      config: { access: access.tenantRead },
+      schema: {
+        operationId: 'getUpcomingInvoice',
+        tags: ['subscriptions'],
+        summary: 'The invoice the end of the current period would issue if usage stopped now (nothing is written)',
+        params: TenantSubscriptionParams,
+        response: { 200: ObjectEnvelope(Type.Ref('UpcomingInvoiceResponse')), ...errorResponses(404) },
+      },
+    },
+    async (request) => {
+      const scope = tenantScopeOf(request);
+      const tenantClock = await tenantClocks.clockFor(scope.tenantId);
+      const upcoming = await rolledBack(db, (trx) => previewUpcomingInvoice({ trx, clock: tenantClock, scope }));
+      if (!upcoming.ok) throw upcoming.error;
+      return objectEnvelope(toUpcomingInvoiceView(upcoming.value), clock.now());
+    },
+  );
+
+  // A read, but of what only those who may change the plan may do: change-plan's access.
+  app.post(
+    '/billing/subscriptions/:tenant_id/change-plan/preview',
+    {
+      config: { access: access.tenantWrite },
+      schema: {
+        operationId: 'previewSubscriptionPlanChange',
+        tags: ['subscriptions'],
+        summary:
+          'What change-plan would do with this body now: the subscription, invoice and credit (nothing is written)',
+        params: TenantSubscriptionParams,
+        body: ChangePlanBody,
+        response: { 200: ObjectEnvelope(Type.Ref('PlanChangePreviewResponse')), ...errorResponses(404, 409, 422) },
+      },
+      preValidation: emptyBodyIfAbsent,
+    },
+    async (request) => {
+      const scope = tenantScopeOf(request);
+      const actor = principalOf(request).userId;
+      const tenantClock = await tenantClocks.clockFor(scope.tenantId);
+      const preview = await rolledBack(db, (trx) =>
+        previewPlanChange({ trx, clock: tenantClock, scope, input: request.body, actor }),
+      );
+      if (!preview.ok) throw preview.error;
+      return objectEnvelope(toPlanChangePreviewView(preview.value), clock.now());
     },
   );
 

@@ -104,3 +104,75 @@ export const SubscriptionSchema = Type.Object(
   { $id: 'SubscriptionResponse' },
 );
 export type SubscriptionView = Static<typeof SubscriptionSchema>;
+
+/** Money of invoices that would be issued, summed; each line as a billing record shows it. */
+const invoicePreviewFields = {
+  line_items: Type.Array(Type.Ref('InvoiceLineItemResponse'), {
+    description: 'The lines the invoices would carry, in order, exactly as a billing record shows its lines',
+  }),
+  amount: Type.Number({ examples: [104.5], description: 'Net: the sum of the line amounts' }),
+  tax_amount: Type.Number({ examples: [6.27], description: 'The sum of the line taxes (each line rounded half-up)' }),
+  total_amount: Type.Number({ examples: [110.77], description: 'amount + tax_amount' }),
+  credit_applied: Type.Number({
+    examples: [10],
+    description: 'What the credit balance would pay of it (invoices are paid from the balance first)',
+  }),
+  amount_due: Type.Number({
+    examples: [100.77],
+    description: "total_amount − credit_applied: what is left for the subscription's payment method",
+  }),
+};
+
+export const UpcomingInvoiceSchema = Type.Object(
+  {
+    period_start: Type.String({ examples: ['2026-01-01T00:00:00Z'], description: 'The current period' }),
+    period_end: Type.String({
+      examples: ['2026-02-01T00:00:00Z'],
+      description: 'The current period ends (and the invoice is issued) here',
+    }),
+    currency: Type.String({ examples: ['CNY'] }),
+    ...invoicePreviewFields,
+  },
+  {
+    $id: 'UpcomingInvoiceResponse',
+    description:
+      'What the end of the current period would invoice if usage stopped now, worked out by running the billing ' +
+      'run and rolling it back: the next period’s fee (with a scheduled plan or cycle change; none when the ' +
+      'subscription cancels or expires at period end, or is still unpaid then), then this period’s usage priced by ' +
+      'the charge models, one line per tier used (none in a trial). Not included: open invoices, invoices due ' +
+      'before the period ends, usage still to come.',
+  },
+);
+export type UpcomingInvoiceView = Static<typeof UpcomingInvoiceSchema>;
+
+export const PlanChangePreviewSchema = Type.Object(
+  {
+    effective: Type.Union([Type.Literal('immediately'), Type.Literal('at_period_end')], {
+      description: 'immediately: the subscription moves now; at_period_end: the change is scheduled for the period end',
+    }),
+    subscription: Type.Ref('SubscriptionResponse', { description: 'The subscription as the change would leave it' }),
+    invoice: Type.Union([Type.Object(invoicePreviewFields), Type.Null()], {
+      description:
+        'The proration invoice an upgrade would issue and collect at once (the price difference for the rest of ' +
+        'the period, to the second); null when the change invoices nothing',
+    }),
+    credit: Type.Union(
+      [
+        Type.Object({
+          amount: Type.Number({
+            examples: [33.07],
+            description: 'Credited to the credit balance: the unused difference for the rest of the period and its tax',
+          }),
+        }),
+        Type.Null(),
+      ],
+      { description: 'What an immediate downgrade would credit to the balance; null otherwise' },
+    ),
+  },
+  {
+    $id: 'PlanChangePreviewResponse',
+    description:
+      'What POST …/change-plan would do with the same body now, worked out by running it and rolling it back',
+  },
+);
+export type PlanChangePreviewView = Static<typeof PlanChangePreviewSchema>;

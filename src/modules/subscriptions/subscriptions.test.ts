@@ -742,13 +742,17 @@ describe('access to subscription routes', () => {
   /** Every subscription route with a body it would accept. */
   const routes = [
     { method: 'GET', action: '', payload: undefined },
+    { method: 'GET', action: '/upcoming-invoice', payload: undefined },
     { method: 'POST', action: '', payload: { plan_id: 'basic', billing_cycle: 'monthly' } },
     { method: 'POST', action: '/change-plan', payload: { plan_id: 'enterprise' } },
+    // A preview, but of a change: viewers may not make it, so they may not preview it either.
+    { method: 'POST', action: '/change-plan/preview', payload: { plan_id: 'enterprise' } },
     { method: 'POST', action: '/cancel', payload: { at_period_end: false } },
     { method: 'POST', action: '/resume', payload: {} },
     { method: 'PATCH', action: '', payload: { auto_renew: false } },
   ] as const;
   const writeRoutes = routes.filter((route) => route.method !== 'GET');
+  const readRoutes = routes.filter((route) => route.method === 'GET');
 
   const send = (tenantId: string, route: (typeof routes)[number], headers: Headers) =>
     t.app.inject({
@@ -794,6 +798,15 @@ describe('access to subscription routes', () => {
       const response = await send(tenantB, route, viewerOfB);
       expect(response.statusCode, `${route.method} ${route.action || '/'}`).toBe(403);
       expectError(response, 403, 'forbidden');
+    }
+    await expectBUntouched();
+  });
+
+  it('lets a tenant viewer of the tenant read', async () => {
+    const viewerOfB = await t.as.tenant(tenantB, 'tenant_viewer');
+    for (const route of readRoutes) {
+      const response = await send(tenantB, route, viewerOfB);
+      expect(response.statusCode, `${route.method} ${route.action || '/'}: ${response.body}`).toBe(200);
     }
     await expectBUntouched();
   });
