@@ -1065,6 +1065,58 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/admin/metrics': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List billable metrics by code, the built-in ones included
+     * @description Requires the platform_admin or the service role.
+     */
+    get: operations['listMetrics'];
+    put?: never;
+    /**
+     * Define a billable metric: usage events name it in resource_type, plans price it
+     * @description Requires the platform_admin role.
+     */
+    post: operations['createMetric'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/admin/metrics/{code}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get a billable metric
+     * @description Requires the platform_admin or the service role.
+     */
+    get: operations['getMetric'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a metric nothing uses
+     * @description Requires the platform_admin role.
+     */
+    delete: operations['deleteMetric'];
+    options?: never;
+    head?: never;
+    /**
+     * Rename a metric; change its aggregation or field only while nothing uses it
+     * @description Requires the platform_admin role.
+     */
+    patch: operations['updateMetric'];
+    trace?: never;
+  };
   '/billing/events/{tenant_id}': {
     parameters: {
       query?: never;
@@ -1946,6 +1998,15 @@ export interface components {
       mfa_verifications: number;
       storage_used: number;
       user_count: number;
+      /**
+       * @description Every other metric used on a day of the page, by code: distinct values that day for a unique_count metric such as monthly_active_users (one app’s, or all apps’ counted together), the day’s total otherwise
+       * @example {
+       *       "monthly_active_users": 1520
+       *     }
+       */
+      metrics: {
+        [key: string]: number;
+      };
     };
     MeteredBilling: {
       /** @example api_requests */
@@ -2212,6 +2273,24 @@ export interface components {
       product_keys: string[] | null;
       customer_identifier: string | null;
       created_at: string;
+    };
+    BillableMetric: {
+      /** @example monthly_active_users */
+      code: string;
+      /** @example Monthly active users */
+      name: string;
+      /** @enum {unknown} */
+      aggregation: 'sum' | 'max' | 'latest' | 'count' | 'unique_count';
+      /** @example user_id */
+      field: string | null;
+      /** @description One of the service’s own metrics: it cannot be changed or deleted */
+      built_in: boolean;
+      /** @description Usage was counted for it, or a plan or alert names it: its aggregation and field are fixed */
+      in_use: boolean;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      updated_at: string;
     };
     BillingEvent: {
       /**
@@ -3740,21 +3819,13 @@ export interface operations {
            * @enum {unknown}
            */
           downgrade_policy?: 'at_period_end' | 'immediate';
-          /** @description How the usage of each resource type is priced; each type at most once */
+          /** @description How the usage of each metric is priced; each metric at most once */
           resources?: {
             /**
-             * @description Metered resource type
-             * @enum {unknown}
+             * @description A billable metric (GET /admin/metrics): a built-in resource type or one an admin defined
+             * @example api_requests
              */
-            resource_type:
-              | 'api_requests'
-              | 'api_calls'
-              | 'bandwidth_used'
-              | 'login_attempts'
-              | 'failed_logins'
-              | 'mfa_verifications'
-              | 'storage_used'
-              | 'user_count';
+            resource_type: string;
             /**
              * @description per_unit (default): included_units free, then overage_unit_price each. graduated: each unit at the price of the tier it falls in. volume: every unit at the price of the tier the total reaches. package: package_price per block of package_size units after included_units, a partial block whole.
              * @enum {unknown}
@@ -4206,21 +4277,13 @@ export interface operations {
            * @enum {unknown}
            */
           downgrade_policy?: 'at_period_end' | 'immediate';
-          /** @description How the usage of each resource type is priced; each type at most once */
+          /** @description How the usage of each metric is priced; each metric at most once */
           resources?: {
             /**
-             * @description Metered resource type
-             * @enum {unknown}
+             * @description A billable metric (GET /admin/metrics): a built-in resource type or one an admin defined
+             * @example api_requests
              */
-            resource_type:
-              | 'api_requests'
-              | 'api_calls'
-              | 'bandwidth_used'
-              | 'login_attempts'
-              | 'failed_logins'
-              | 'mfa_verifications'
-              | 'storage_used'
-              | 'user_count';
+            resource_type: string;
             /**
              * @description per_unit (default): included_units free, then overage_unit_price each. graduated: each unit at the price of the tier it falls in. volume: every unit at the price of the tier the total reaches. package: package_price per block of package_size units after included_units, a partial block whole.
              * @enum {unknown}
@@ -8660,18 +8723,10 @@ export interface operations {
           /** @example API call volume alert */
           name: string;
           /**
+           * @description A billable metric (a built-in resource type or one an admin defined)
            * @example api_calls
-           * @enum {unknown}
            */
-          resource_type:
-            | 'api_requests'
-            | 'api_calls'
-            | 'bandwidth_used'
-            | 'login_attempts'
-            | 'failed_logins'
-            | 'mfa_verifications'
-            | 'storage_used'
-            | 'user_count';
+          resource_type: string;
           /**
            * @description Percent of the plan's included units for the period (above 100: an overage alert)
            * @example 80
@@ -10516,6 +10571,617 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['DetailError'];
+        };
+      };
+    };
+  };
+  listMetrics: {
+    parameters: {
+      query?: {
+        /** @description Page number */
+        page?: number;
+        /** @description Items per page */
+        page_size?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            /** @description Use items uniformly */
+            items: components['schemas']['BillableMetric'][];
+            pagination: components['schemas']['PageInfo'];
+            /** @description Total count (flattened for direct reading) */
+            total: number;
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  createMetric: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description What usage events name in resource_type and plans in resources[].resource_type; never changes
+           * @example active_devices
+           */
+          code: string;
+          /** @example Monthly active users */
+          name: string;
+          /**
+           * @description How a period's events aggregate. sum: the quantities added up. max: the highest day's. latest: the last measurement. count: the number of events. unique_count: the distinct values of `properties[field]`.
+           * @enum {unknown}
+           */
+          aggregation: 'sum' | 'max' | 'latest' | 'count' | 'unique_count';
+          /**
+           * @description unique_count only: the event property whose distinct values are counted
+           * @example user_id
+           */
+          field?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['BillableMetric'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getMetric: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        code: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['BillableMetric'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  deleteMetric: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        code: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: {
+              code: string;
+              /** @enum {boolean} */
+              deleted: true;
+            };
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  updateMetric: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        code: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @example Monthly active users */
+          name?: string;
+          /**
+           * @description How a period's events aggregate. sum: the quantities added up. max: the highest day's. latest: the last measurement. count: the number of events. unique_count: the distinct values of `properties[field]`.
+           * @enum {unknown}
+           */
+          aggregation?: 'sum' | 'max' | 'latest' | 'count' | 'unique_count';
+          /**
+           * @description unique_count only: the event property whose distinct values are counted
+           * @example user_id
+           */
+          field?: string | null;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['BillableMetric'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
         };
       };
     };

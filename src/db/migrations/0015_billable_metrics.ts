@@ -4,6 +4,9 @@ import { executeStatements } from '../statements.js';
 /** Days a distinct value's bitmap covers from its bucket's first day: a yearly period and its final part-day fit. */
 export const distinctBucketDays = 384;
 
+/** The built-ins come with the release, not from a request: dated by it, the same in every database. */
+const released = `timestamptz '2026-12-06T00:00:00Z'`;
+
 const builtIns: [code: string, name: string, aggregation: string, field: string | null][] = [
   ['api_requests', 'API requests', 'sum', null],
   ['api_calls', 'API calls', 'sum', null],
@@ -46,7 +49,7 @@ export const up = (db: Kysely<unknown>): Promise<void> =>
      values ${builtIns
        .map(
          ([code, name, aggregation, field]) =>
-           `('${code}', '${name}', '${aggregation}', ${field === null ? 'null' : `'${field}'`}, true, now(), now())`,
+           `('${code}', '${name}', '${aggregation}', ${field === null ? 'null' : `'${field}'`}, true, ${released}, ${released})`,
        )
        .join(', ')}`,
     `alter table plan_version_resources
