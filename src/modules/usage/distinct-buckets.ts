@@ -1,7 +1,14 @@
+import { sql } from 'kysely';
 import { Temporal } from 'temporal-polyfill';
 
 /** Days a value's bitmap covers from its bucket's first day (migration 0015's `bit(384)`). */
 export const distinctBucketDays = 384;
+
+/** '' stands for all the tenant's apps in the distinct tables. */
+export const allApps = '';
+
+/** An empty bitmap; `bit(n)` takes its length as a literal. */
+export const noDays = sql.raw(`repeat('0', ${distinctBucketDays})::bit(${distinctBucketDays})`);
 
 /** A usage day's bucket (the first day of the billing period it was known to fall in) and its bit in the bucket's bitmap. */
 export interface DistinctBucket {

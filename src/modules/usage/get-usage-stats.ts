@@ -9,7 +9,7 @@ import type { Db } from '../../db/database.js';
 import { findApp } from '../apps/repository.js';
 import type { TenantScope } from '../../core/principal.js';
 import { findTenant } from '../tenants/repository.js';
-import { distinctPerDay } from './distinct-counts.js';
+import { distinctPerDay } from './distinct-reads.js';
 import { dailyTotals } from './repository.js';
 
 /** The longest range one request reads: a year and a day, so any calendar year fits. */

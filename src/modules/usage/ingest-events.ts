@@ -14,7 +14,7 @@ import {
 } from './repository.js';
 import { rollUp } from './rollup.js';
 import { checkUsageEvent, type UsageCatalog } from './usage-event.js';
-import { countDistinctValues } from './distinct-counts.js';
+import { countDistinctValues } from './distinct-writes.js';
 import { markMetricsUsed, readMetricCatalog } from '../metrics/repository.js';
 
 export type EventOutcome =

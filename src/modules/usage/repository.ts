@@ -4,7 +4,7 @@ import { jsonRows } from '../../db/json-rows.js';
 import type { TenantScope } from '../../core/principal.js';
 import type { DailyUsage } from './rollup.js';
 import type { UsageEvent } from './usage-event.js';
-import { distinctOverSpans, type DistinctSpan } from './distinct-counts.js';
+import { distinctOverSpans, type DistinctSpan } from './distinct-reads.js';
 
 export interface StoredEvent extends UsageEvent {
   usageDate: string;
