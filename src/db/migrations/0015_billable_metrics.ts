@@ -60,14 +60,18 @@ export const up = (db: Kysely<unknown>): Promise<void> =>
     `alter table usage_daily add constraint usage_daily_aggregation_check
        check (aggregation in ('sum', 'max', 'latest', 'count'))`,
 
+    // Keys compared byte by byte (collate "C"): ids and codes have no language order, and the
+    // upsert of every distinct value descends this index. No foreign keys here, checked per value:
+    // a value row is written in the statement that counts it in its bucket's usage_distinct_counts
+    // row, whose keys hold the tenant and the metric.
     `create table usage_distinct_values (
-       tenant_id text not null references tenants (id),
-       metric text not null references billable_metrics (code),
+       tenant_id text collate "C" not null,
+       metric text collate "C" not null,
        -- The bucket: the first day of the billing period the value arrived in, in the tenant's time zone.
        period_from date not null,
-       value text not null check (length(value) between 1 and 256),
+       value text collate "C" not null check (length(value) between 1 and 256),
        -- The app it was seen in, or '' for all the tenant's apps.
-       app_id text not null,
+       app_id text collate "C" not null,
        -- Bit n (from the left): seen on period_from + n days.
        days bit(${distinctBucketDays}) not null,
        primary key (tenant_id, metric, period_from, value, app_id)

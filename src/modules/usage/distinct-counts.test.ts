@@ -1,7 +1,7 @@
 import { Temporal } from 'temporal-polyfill';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asTenantViewer } from '../../testing/api.js';
-import { expectAllItems, expectList } from '../../testing/envelopes.js';
+import { expectAllItems, expectData, expectList } from '../../testing/envelopes.js';
 import {
   givenPlan,
   givenSubscription,
@@ -40,6 +40,12 @@ const seeded = (seed: number) => () => {
 
 const localDay = (instant: Temporal.Instant, zone: string) => instant.toZonedDateTimeISO(zone).toPlainDate().toString();
 
+interface UpcomingView {
+  period_start: string;
+  amount: number;
+  line_items: { resource_type: string | null; quantity: number }[];
+}
+
 interface SentEvent {
   appId: string;
   user: string;
@@ -59,6 +65,8 @@ describe.each([
   let t: TestApp;
   const apps = [`app_${tenantId.slice(4)}_a`, `app_${tenantId.slice(4)}_b`];
   const sent: SentEvent[] = [];
+  /** The upcoming invoice asked on the period's last day, and the distinct users of the period sent by then. */
+  let upcoming: { invoice: UpcomingView; usersSoFar: number } | undefined;
   const start = Temporal.ZonedDateTime.from({ timeZone: zone, year: 2026, month: 1, day: 15, hour: 10 });
 
   beforeAll(async () => {
@@ -116,6 +124,14 @@ describe.each([
       const results = await Promise.all(batches.map((batch) => ingestEvents(t, batch)));
       expect(results.reduce((sum, result) => sum + result.accepted, 0)).toBe(12);
       expect(results.reduce((sum, result) => sum + result.rejected, 0)).toBe(0);
+      if (localDay(now.toInstant(), zone) === '2026-02-14') {
+        upcoming = {
+          invoice: expectData<UpcomingView>(
+            await asTenantViewer(t, tenantId).get(`/billing/subscriptions/${tenantId}/upcoming-invoice`),
+          ),
+          usersSoFar: new Set(sent.filter((event) => event.day < '2026-02-15').map((event) => event.user)).size,
+        };
+      }
     }
   }, 300_000);
   afterAll(() => t.close());
@@ -150,6 +166,16 @@ describe.each([
     expect(usage).toHaveLength(1);
     // Five free, then 0.5 each.
     expect(usage[0]?.amount).toBe((expected - 5) * 0.5);
+  });
+
+  it('shows the period’s distinct users so far on its upcoming invoice, priced by the same tiers', () => {
+    expect(upcoming?.invoice.period_start.slice(0, 10)).toBe(
+      new Date(start.epochMilliseconds).toISOString().slice(0, 10),
+    );
+    const usersSoFar = upcoming?.usersSoFar ?? 0;
+    const mau = upcoming?.invoice.line_items.filter((line) => line.resource_type === 'monthly_active_users') ?? [];
+    expect(mau.map((line) => line.quantity)).toEqual([5, usersSoFar - 5]);
+    expect(upcoming?.invoice.amount).toBe(10 + (usersSoFar - 5) * 0.5);
   });
 
   it('counts the current period, one app, and spans that match no bucket, exactly', async () => {

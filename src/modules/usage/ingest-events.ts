@@ -14,7 +14,7 @@ import {
 } from './repository.js';
 import { rollUp } from './rollup.js';
 import { checkUsageEvent, type UsageCatalog } from './usage-event.js';
-import { countDistinctValues } from './distinct-writes.js';
+import { countDistinctValues, readPeriodBoundaries } from './distinct-writes.js';
 import { markMetricsUsed, readMetricCatalog } from '../metrics/repository.js';
 
 export type EventOutcome =
@@ -133,11 +133,16 @@ const ingestOnce = async (
   const valid = checked.flatMap((check, index) => (check.ok ? [{ index, event: check.event }] : []));
 
   // Read before the transaction: it holds rollup row locks, and should hold them briefly.
-  const owners = await findBatchOwners(
-    db,
-    [...new Set(valid.map(({ event }) => event.tenantId))],
-    [...new Set(valid.map(({ event }) => event.appId))],
-  );
+  const [owners, boundaries] = await Promise.all([
+    findBatchOwners(
+      db,
+      [...new Set(valid.map(({ event }) => event.tenantId))],
+      [...new Set(valid.map(({ event }) => event.appId))],
+    ),
+    readPeriodBoundaries(db, [
+      ...new Set(valid.filter(({ event }) => event.distinctValue !== null).map(({ event }) => event.tenantId)),
+    ]),
+  ]);
   return retryTransaction(() =>
     db.transaction().execute(async (trx) => {
       const settledThrough = await settledPaygDays(
@@ -214,12 +219,7 @@ const ingestOnce = async (
         .filter(({ event }) => inserted.has(eventKey(event.tenantId, event.eventId)))
         .map(({ event }) => event);
       await addToDailyUsage(trx, rollUp(counted), nowOf);
-      await countDistinctValues(
-        trx,
-        counted,
-        new Map([...owners.tenants.values()].map((tenant) => [tenant.id, tenant.time_zone])),
-        nowOf,
-      );
+      await countDistinctValues(trx, counted, boundaries, nowOf);
       await confirmFirstUse(
         trx,
         catalog,
