@@ -12,6 +12,16 @@ export interface DistinctSpan {
   appId: string | null;
 }
 
+/** Spans as rows for `jsonb_to_recordset`, numbered; `noApp` stands for "all apps". */
+export const spanRows = <NoApp extends string | null>(spans: readonly DistinctSpan[], noApp: NoApp) =>
+  spans.map((span, i) => ({
+    i,
+    tenant_id: span.tenantId,
+    usage_from: span.from,
+    usage_until: span.until,
+    app_id: span.appId ?? noApp,
+  }));
+
 /**
  * The distinct values of each unique_count metric over each span, one map per span in the order
  * given. A span that one bucket covers exactly (its first day the span's, its values' last day
@@ -21,13 +31,7 @@ export interface DistinctSpan {
 export const distinctOverSpans = async (db: Db, spans: readonly DistinctSpan[]): Promise<Map<string, bigint>[]> => {
   const totals = spans.map(() => new Map<string, bigint>());
   if (spans.length === 0) return totals;
-  const rows = spans.map((span, i) => ({
-    i,
-    tenant_id: span.tenantId,
-    usage_from: span.from,
-    usage_until: span.until,
-    app_id: span.appId ?? allApps,
-  }));
+  const rows = spanRows(spans, allApps);
   const { rows: buckets } = await sql<{
     i: number;
     metric: string;

@@ -4,7 +4,7 @@ import { jsonRows } from '../../db/json-rows.js';
 import type { TenantScope } from '../../core/principal.js';
 import type { DailyUsage } from './rollup.js';
 import type { UsageEvent } from './usage-event.js';
-import { distinctOverSpans, type DistinctSpan } from './distinct-reads.js';
+import { distinctOverSpans, spanRows, type DistinctSpan } from './distinct-reads.js';
 
 export interface StoredEvent extends UsageEvent {
   usageDate: string;
@@ -138,13 +138,7 @@ export type UsageSpan = DistinctSpan;
 export const usageOverSpans = async (db: Db, spans: readonly UsageSpan[]): Promise<Map<string, bigint>[]> => {
   const totals = spans.map(() => new Map<string, bigint>());
   if (spans.length === 0) return totals;
-  const rows = spans.map((span, i) => ({
-    i,
-    tenant_id: span.tenantId,
-    usage_from: span.from,
-    usage_until: span.until,
-    app_id: span.appId,
-  }));
+  const rows = spanRows(spans, null);
   const { rows: found } = await sql<{ i: number; resource_type: string; total: bigint }>`
     select v.i, d.resource_type,
            case when min(d.aggregation) in ('sum', 'count') then sum(d.day_total) else max(d.day_total) end::bigint as total
