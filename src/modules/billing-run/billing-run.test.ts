@@ -416,31 +416,36 @@ const expectRunChangesNothing = async (t: TestApp, asOfText: string): Promise<vo
 };
 
 describe('runBilling in process', () => {
-  it('a run as of T does every step each subscription owes; a second run as of T does nothing', () =>
-    withApp(async (t) => {
-      const subscribers = await givenSubscribers(t, 'inproc', profiles.length * plans.length);
-      const asOf = new Date('2026-03-15T00:00:00Z');
+  // A long setup on the embedded database (every kind of subscriber made through the API).
+  it(
+    'a run as of T does every step each subscription owes; a second run as of T does nothing',
+    { timeout: 90_000 },
+    () =>
+      withApp(async (t) => {
+        const subscribers = await givenSubscribers(t, 'inproc', profiles.length * plans.length);
+        const asOf = new Date('2026-03-15T00:00:00Z');
 
-      const started = performance.now();
-      const first = await runBilling(t.database.db, asOf);
-      const firstMs = performance.now() - started;
-      expect(first.failures).toEqual([]);
-      expect(first.subscriptions).toBe(subscribers.length);
-      expect(first.steps).toEqual(sumSteps(subscribers.map((s) => expectedAt(s, asOf).steps)));
-      expect(await tenantsOffModel(t.database.db, subscribers, (s) => [expectedAt(s, asOf).state])).toEqual({
-        count: 0,
-        first: [],
-      });
-      expect(await bookViolations(t.database.db)).toEqual(noViolations);
+        const started = performance.now();
+        const first = await runBilling(t.database.db, asOf);
+        const firstMs = performance.now() - started;
+        expect(first.failures).toEqual([]);
+        expect(first.subscriptions).toBe(subscribers.length);
+        expect(first.steps).toEqual(sumSteps(subscribers.map((s) => expectedAt(s, asOf).steps)));
+        expect(await tenantsOffModel(t.database.db, subscribers, (s) => [expectedAt(s, asOf).state])).toEqual({
+          count: 0,
+          first: [],
+        });
+        expect(await bookViolations(t.database.db)).toEqual(noViolations);
 
-      const before = await snapshot(t.database.db);
-      const second = await runBilling(t.database.db, asOf);
-      expect(second).toEqual({ asOf, subscriptions: 0, steps: noSteps, reminders: noReminders, failures: [] });
-      expect(await snapshot(t.database.db)).toEqual(before);
-      console.log(
-        `in-process run (${t.database.kind}): ${subscribers.length} subscriptions in ${firstMs.toFixed(0)} ms`,
-      );
-    }));
+        const before = await snapshot(t.database.db);
+        const second = await runBilling(t.database.db, asOf);
+        expect(second).toEqual({ asOf, subscriptions: 0, steps: noSteps, reminders: noReminders, failures: [] });
+        expect(await snapshot(t.database.db)).toEqual(before);
+        console.log(
+          `in-process run (${t.database.kind}): ${subscribers.length} subscriptions in ${firstMs.toFixed(0)} ms`,
+        );
+      }),
+  );
 
   it('a subscription whose step throws is reported in failures, left as it was, and the others advance', () =>
     withApp(async (t) => {
