@@ -11,8 +11,11 @@ export interface JobProgress {
   totalIsEstimate: boolean;
 }
 
-/** Optional observer long domain work takes in its options; it must not throw. */
-export type ProgressObserver = (progress: JobProgress) => void;
+/**
+ * Optional observer long domain work takes in its options; it must not throw. Work waits for a
+ * promise it returns, and calls it only between transactions, so waiting holds no lock.
+ */
+export type ProgressObserver = (progress: JobProgress) => void | Promise<void>;
 
 export interface ProgressSnapshot {
   startedAt: Date;

@@ -5,6 +5,7 @@ import { buildApp } from '../app.js';
 import type { Api } from '../http/api.js';
 import type { Role } from '../core/principal.js';
 import { createTokenVerifier, mintToken, type TokenClaims } from '../modules/auth/tokens.js';
+import { JobRegistry } from '../modules/jobs/job-registry.js';
 import { checkResponsesAgainstDocument } from './response-contract.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -15,6 +16,8 @@ export interface TestApp {
   app: Api;
   database: TestDatabase;
   clock: ManualClock;
+  /** The app's long jobs (`GET /admin/jobs`): a test runs its own work through it. */
+  jobs: JobRegistry;
   token(claims: TokenClaims, ttlSeconds?: number): Promise<string>;
   /** Bearer headers for the usual callers. */
   as: {
@@ -41,6 +44,7 @@ interface TestAppOptions {
   trustProxy?: TrustProxy;
   /** Webhook URLs may name internal addresses; true unless a test says otherwise (its receivers are on 127.0.0.1). */
   webhookAllowPrivate?: boolean;
+  jobs?: JobRegistry;
 }
 
 /**
@@ -60,6 +64,7 @@ export const buildTestApi = async (
     version: 'test',
     rateLimits: options.rateLimits ?? defaultRateLimits,
     webhookAllowPrivate: options.webhookAllowPrivate ?? true,
+    ...(options.jobs === undefined ? {} : { jobs: options.jobs }),
     ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
   });
   checkResponsesAgainstDocument(app);
@@ -73,13 +78,15 @@ export const buildTestApi = async (
 export const createTestApp = async (options: TestAppOptions = {}): Promise<TestApp> => {
   const database = await createTestDatabase();
   const clock = new ManualClock(testStart);
-  const app = await buildTestApi(database, clock, options);
+  const jobs = options.jobs ?? new JobRegistry(clock);
+  const app = await buildTestApi(database, clock, { ...options, jobs });
   await app.ready();
   const token = (claims: TokenClaims, ttlSeconds?: number) => mintToken(testSecret, claims, clock, ttlSeconds);
   return {
     app,
     database,
     clock,
+    jobs,
     token,
     as: {
       platformAdmin: async () => bearer(await token(platformAdminClaims)),

@@ -94,7 +94,7 @@ const advanceDueSubscriptions = async (
   const total = onProgress === undefined ? 0 : await countDueSubscriptions(db, asOf, testClockId);
   const report = () =>
     onProgress?.({ done: summary.subscriptions + summary.failures.length, total, totalIsEstimate: true });
-  report();
+  await report();
   const skip: Held[] = [];
   const plans = cachedPlanLookup();
   const fail = (sub: Held, error: unknown) => {
@@ -124,7 +124,7 @@ const advanceDueSubscriptions = async (
       else if (progress.locked.length > 1) singles = progress.locked.length;
       else throw error;
     }
-    report();
+    await report();
   }
 };
 

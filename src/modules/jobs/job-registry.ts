@@ -1,5 +1,5 @@
 import type { Clock } from '../../core/clock.js';
-import { ProgressTracker, type ProgressObserver, type ProgressSnapshot } from '../../core/progress.js';
+import { ProgressTracker, type JobProgress, type ProgressSnapshot } from '../../core/progress.js';
 
 /** The long jobs a process runs and reports. */
 export const jobNames = ['billing_run', 'payg_settlement'] as const;
@@ -40,7 +40,7 @@ export class JobRegistry {
    * Runs `work` as a job, giving it the progress observer to pass on; the run is listed from its
    * start and kept among the finished ones after it ends, failed if `work` threw.
    */
-  async track<T>(job: JobName, work: (onProgress: ProgressObserver) => Promise<T>): Promise<T> {
+  async track<T>(job: JobName, work: (onProgress: (progress: JobProgress) => void) => Promise<T>): Promise<T> {
     this.runs += 1;
     const entry: Entry = { run: this.runs, job, tracker: new ProgressTracker(this.clock), failed: false };
     this.running.set(entry.run, entry);

@@ -87,7 +87,7 @@ export const settlePayg = async (
   // A failed tenant's remaining days count as done: the run has given up on them.
   let givenUp = 0;
   const report = () => onProgress?.({ done: summary.days + givenUp, total, totalIsEstimate: true });
-  report();
+  await report();
   for (const { id, ...tenant } of tenants) {
     if (Temporal.PlainDate.compare(nextDay(tenant, tenant.last), today(tenant.time_zone)) >= 0) continue;
     const daysBefore = summary.days;
@@ -103,14 +103,14 @@ export const settlePayg = async (
         }
         if (!step.settled) break;
         summary.days += 1;
-        report();
+        await report();
         // The next day has not ended yet: no transaction needed to find that out.
         if (Temporal.PlainDate.compare(step.next, today(step.timeZone)) >= 0) break;
       }
     } catch (error) {
       summary.failures.push({ tenantId: id, error: error instanceof Error ? error.message : String(error) });
       givenUp += Math.max(0, daysOwed({ id, ...tenant }) - (summary.days - daysBefore));
-      report();
+      await report();
     }
   }
   return summary;
