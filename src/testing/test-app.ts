@@ -75,9 +75,18 @@ export const buildTestApi = async (
  * The app on a fresh database of its own, with a clock that only moves when told (rate-limit
  * windows too). Rate limits are the production defaults unless a test gives its own.
  */
-export const createTestApp = async (options: TestAppOptions = {}): Promise<TestApp> => {
-  const database = await createTestDatabase();
-  const clock = new ManualClock(testStart);
+export const createTestApp = async (options: TestAppOptions = {}): Promise<TestApp> =>
+  createTestAppOn(await createTestDatabase(), new ManualClock(testStart), options);
+
+/**
+ * The app on a database the test opened (a CLI's data folder, say), dated by `clock`; `close`
+ * closes the app and then the database.
+ */
+export const createTestAppOn = async (
+  database: TestDatabase,
+  clock: ManualClock,
+  options: TestAppOptions = {},
+): Promise<TestApp> => {
   const jobs = options.jobs ?? new JobRegistry(clock);
   const app = await buildTestApi(database, clock, { ...options, jobs });
   await app.ready();
