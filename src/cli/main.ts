@@ -69,9 +69,12 @@ const withProgress = async <T>(
     intervalMs: config.progressIntervalMs,
   }).start();
   try {
-    return await work(display.onProgress);
-  } finally {
+    const result = await work(display.onProgress);
     display.finish();
+    return result;
+  } catch (error) {
+    display.finish({ failed: true });
+    throw error;
   }
 };
 

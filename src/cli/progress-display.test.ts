@@ -49,6 +49,21 @@ describe('ProgressDisplay', () => {
     ]);
   });
 
+  it('says a run that threw stopped rather than finished', () => {
+    const clock = new ManualClock('2026-03-01T00:00:00Z');
+    const { writes, stream } = streamOf(false);
+    const display = new ProgressDisplay({
+      label: 'billing run',
+      unit: 'subscriptions',
+      stream,
+      clock,
+      intervalMs: 5000,
+    });
+    display.onProgress({ done: 3, total: 10, totalIsEstimate: true });
+    display.finish({ failed: true });
+    expect(writes).toEqual(['billing run: stopped, 3 subscriptions in 0 s\n']);
+  });
+
   it('writes durations the way people read them', () => {
     expect([4.25, 12.4, 185, 7620].map(formatDuration)).toEqual(['4.3 s', '12 s', '3 min 05 s', '2 h 07 min']);
   });

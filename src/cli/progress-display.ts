@@ -46,10 +46,11 @@ export const progressLine = (label: string, unit: string, snapshot: ProgressSnap
   return parts.join(', ');
 };
 
-/** `billing run: done, 400 subscriptions in 11 s (35.2/s)`. */
-export const finishedLine = (label: string, unit: string, snapshot: ProgressSnapshot): string => {
+/** `billing run: done, 400 subscriptions in 11 s (35.2/s)`; `stopped` instead of `done` when it failed. */
+export const finishedLine = (label: string, unit: string, snapshot: ProgressSnapshot, failed = false): string => {
   const speed = snapshot.ratePerSecond === null ? '' : ` (${rate.format(snapshot.ratePerSecond)}/s)`;
-  return `${label}: done, ${integer.format(snapshot.done)} ${unit} in ${formatDuration(snapshot.elapsedSeconds)}${speed}`;
+  const outcome = failed ? 'stopped' : 'done';
+  return `${label}: ${outcome}, ${integer.format(snapshot.done)} ${unit} in ${formatDuration(snapshot.elapsedSeconds)}${speed}`;
 };
 
 /**
@@ -83,11 +84,11 @@ export class ProgressDisplay {
     return this;
   }
 
-  /** Stops the timer and writes the last line. */
-  finish(): void {
+  /** Stops the timer and writes the last line (`failed`: the work threw). */
+  finish({ failed = false }: { failed?: boolean } = {}): void {
     clearInterval(this.timer);
     this.tracker.finish();
-    const line = finishedLine(this.options.label, this.options.unit, this.tracker.snapshot());
+    const line = finishedLine(this.options.label, this.options.unit, this.tracker.snapshot(), failed);
     this.options.stream.write(this.tty ? `\r\x1b[2K${line}\n` : `${line}\n`);
   }
 
