@@ -769,6 +769,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/admin/jobs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Long jobs of the process that answers (billing runs, pay-as-you-go settlement): running ones with their progress, and the last finished. Per process: another replica's runs are not listed
+     * @description Requires the platform_admin or the service role.
+     */
+    get: operations['listJobs'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/billing/usage/events': {
     parameters: {
       query?: never;
@@ -8194,6 +8214,127 @@ export interface operations {
       };
       /** @description Default Response */
       415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  listJobs: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: {
+              /**
+               * @description Only the runs of the replica that answered: each process keeps its own
+               * @enum {string}
+               */
+              scope: 'process';
+              /** @description Running jobs (oldest first), then the last finished ones (most recent first) */
+              jobs: {
+                /** @description Numbered from 1 in this process */
+                run: number;
+                /**
+                 * @description billing_run: subscriptions advanced; payg_settlement: tenant-days settled
+                 * @enum {unknown}
+                 */
+                job: 'billing_run' | 'payg_settlement';
+                /** @enum {unknown} */
+                status: 'running' | 'finished' | 'failed';
+                /** Format: date-time */
+                started_at: string;
+                /** Format: date-time */
+                finished_at: string | null;
+                /** @description Units done so far (a failed unit counts as done: the run gave up on it) */
+                done: number;
+                /** @description Units to do; never below done */
+                total: number;
+                /** @description The total was read at the start; other runners taking part of the work leave a run short of it */
+                total_is_estimate: boolean;
+                /** @description Units per second so far */
+                rate_per_second: number | null;
+                /** @description Seconds left at the rate so far; null when unknown (no rate yet, or past an estimated total) */
+                eta_seconds: number | null;
+              }[];
+            };
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
         headers: {
           [name: string]: unknown;
         };

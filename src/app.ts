@@ -14,6 +14,9 @@ import { registerComplianceExportRoutes } from './modules/compliance-export/rout
 import { registerCreditLedgerRoutes } from './modules/credit-ledger/routes.js';
 import { registerEventRoutes } from './modules/events/routes.js';
 import { registerHealthRoutes } from './modules/health/routes.js';
+import { installJobMetrics } from './modules/jobs/job-metrics.js';
+import { JobRegistry } from './modules/jobs/job-registry.js';
+import { registerJobRoutes } from './modules/jobs/routes.js';
 import { registerMeteringRoutes } from './modules/metering/routes.js';
 import { registerNotificationRoutes } from './modules/notifications/routes.js';
 import { registerPaygRoutes } from './modules/payg/routes.js';
@@ -35,12 +38,15 @@ export interface AppDependencies extends ServerOptions {
   tokens: TokenVerifier;
   /** Webhook URLs may name internal addresses (`BILLING_WEBHOOK_ALLOW_PRIVATE`); refused when absent. */
   webhookAllowPrivate?: boolean;
+  /** The process's long jobs, shared with the scheduler; a registry of the app's own when absent. */
+  jobs?: JobRegistry;
 }
 
 /** What the wiring hands each module: the route dependencies, and the server's metrics. */
 interface Wiring extends RouteDependencies {
   metrics: Registry;
   webhookAllowPrivate: boolean;
+  jobs: JobRegistry;
 }
 
 /**
@@ -61,6 +67,13 @@ const modules: { register(app: Api, wiring: Wiring): void }[] = [
   { register: registerCreditLedgerRoutes },
   { register: registerSubscriptionRoutes },
   { register: registerBillingRunRoutes },
+  // Long jobs' progress: listed, and as gauges among the server's metrics.
+  {
+    register: (app, wiring) => {
+      registerJobRoutes(app, wiring);
+      installJobMetrics(wiring.jobs, wiring.metrics);
+    },
+  },
   // Usage alerts are checked as soon as ingested usage has committed (and by the scheduler).
   {
     register: (app, wiring) =>
@@ -103,6 +116,7 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
     tenantClocks: createTenantClocks(deps.database.db, deps.clock),
     metrics,
     webhookAllowPrivate: deps.webhookAllowPrivate ?? false,
+    jobs: deps.jobs ?? new JobRegistry(deps.clock),
   };
   for (const module of modules) module.register(app, wiring);
   return app;

@@ -75,6 +75,8 @@ export interface Config {
   logLevel: LogLevel;
   /** Seconds between scheduler ticks (billing run, alerts, outbox) in the server; 0: none. */
   schedulerIntervalSeconds: number;
+  /** The CLI's long commands: milliseconds between progress lines when not on a terminal. */
+  progressIntervalMs: number;
   /** smtp(s)://user:pass@host:port of the mail relay for email notifications; unset: email is not sent. */
   smtpUrl: string | undefined;
   smtpFrom: string;
@@ -146,6 +148,7 @@ export const loadConfig = (env: Env = process.env, cwd = process.cwd()): Config 
   }
 
   const schedulerIntervalSeconds = integer('BILLING_SCHEDULER_INTERVAL_SECONDS', 60, 0, 86_400);
+  const progressIntervalMs = integer('BILLING_PROGRESS_INTERVAL_MS', 5000, 1, 3_600_000);
   const smtpUrl = value('SMTP_URL');
   if (smtpUrl !== undefined && !isUrlWithProtocol(smtpUrl, ['smtp:', 'smtps:'])) {
     problems.push('SMTP_URL must be an smtp:// or smtps:// URL');
@@ -167,6 +170,7 @@ export const loadConfig = (env: Env = process.env, cwd = process.cwd()): Config 
     jwksUrl,
     logLevel,
     schedulerIntervalSeconds,
+    progressIntervalMs,
     smtpUrl,
     smtpFrom,
     rateLimits,

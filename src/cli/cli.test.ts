@@ -4,6 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ManualClock, systemClock } from '../core/clock.js';
+import { openDatabase } from '../db/database.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { givenTenant } from '../testing/fixtures.js';
+import { createTestAppOn } from '../testing/test-app.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'billing-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -95,5 +100,33 @@ describe('the billing CLI', () => {
     const future = await run(['bill', '--as-of', '2999-01-01T00:00:00Z']);
     expect(future.code).not.toBe(0);
     expect(future.stderr).toContain('--as-of must not be in the future');
+  });
+
+  it('prints progress lines to stderr when not on a terminal, and the summary alone on stdout', async () => {
+    // A tenant created 12 days ago, through the API on the command's own data folder: 12 days to
+    // settle. The folder is the one the tests above migrated (migrating a new one takes seconds).
+    const handle = await openDatabase({ kind: 'embedded', dataDir });
+    await migrateToLatest(handle.db);
+    const created = new ManualClock(systemClock.now());
+    created.advance(-12 * 86_400_000);
+    const t = await createTestAppOn({ ...handle, url: undefined, destroy: handle.close }, created);
+    await givenTenant(t, 'tnt_cli_settle');
+    await t.close();
+
+    const { code, stdout, stderr } = await run(['settle'], {
+      BILLING_PROGRESS_INTERVAL_MS: '1',
+    });
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({ days: 12, failures: [] });
+    const lines = stderr.trimEnd().split('\n');
+    expect(stderr).not.toContain('\r');
+    const progress = lines.filter((line) => line.includes('tenant-days ('));
+    expect(progress.length, stderr).toBeGreaterThan(0);
+    for (const line of progress) {
+      expect(line).toMatch(
+        /^pay-as-you-go settlement: \d+\/12 tenant-days \(\d+%, total estimated at start\), [\d.,]+\/s, (.+ left|time left unknown)$/,
+      );
+    }
+    expect(lines.at(-1)).toMatch(/^pay-as-you-go settlement: done, 12 tenant-days in [\d.]+ s/);
   });
 });

@@ -9,6 +9,8 @@ import { settlePayg } from '../modules/payg/settle-payg.js';
 import { roles, type Role } from '../core/principal.js';
 import { toBillingRunView } from '../modules/billing-run/view.js';
 import { mintToken } from '../modules/auth/tokens.js';
+import type { ProgressObserver } from '../core/progress.js';
+import { ProgressDisplay } from './progress-display.js';
 import { packageVersion, resolveJwtSecret } from './runtime.js';
 import { serve } from './serve.js';
 
@@ -53,6 +55,29 @@ const runJob = async (
   }
 };
 
+/** Runs `work` with its progress shown on stderr (stdout keeps the summary), and a last line when it ends. */
+const withProgress = async <T>(
+  config: Config,
+  { label, unit }: { label: string; unit: string },
+  work: (onProgress: ProgressObserver) => Promise<T>,
+): Promise<T> => {
+  const display = new ProgressDisplay({
+    label,
+    unit,
+    stream: process.stderr,
+    clock: systemClock,
+    intervalMs: config.progressIntervalMs,
+  }).start();
+  try {
+    const result = await work(display.onProgress);
+    display.finish();
+    return result;
+  } catch (error) {
+    display.finish({ failed: true });
+    throw error;
+  }
+};
+
 const program: Command = new Command()
   .name('billing')
   .description('Multi-tenant billing service')
@@ -90,7 +115,9 @@ program
     if (asOf > systemClock.now())
       program.error('--as-of must not be in the future: periods are billed when they start');
     await runJob(config, async (db) => {
-      const summary = await runBilling(db, asOf);
+      const summary = await withProgress(config, { label: 'billing run', unit: 'subscriptions' }, (onProgress) =>
+        runBilling(db, asOf, { onProgress }),
+      );
       return { output: toBillingRunView(summary), failed: summary.failures.length > 0 };
     });
   });
@@ -99,8 +126,13 @@ program
   .command('settle')
   .description("settle pay-as-you-go consumption of every tenant's ended days (missed days caught up)")
   .action(async () => {
-    await runJob(configOrExit(), async (db) => {
-      const summary = await settlePayg(db, systemClock);
+    const config = configOrExit();
+    await runJob(config, async (db) => {
+      const summary = await withProgress(
+        config,
+        { label: 'pay-as-you-go settlement', unit: 'tenant-days' },
+        (onProgress) => settlePayg(db, systemClock, { onProgress }),
+      );
       return { output: summary, failed: summary.failures.length > 0 };
     });
   });

@@ -6,6 +6,7 @@ import { buildApp } from '../app.js';
 import { startScheduler } from '../jobs/scheduler.js';
 import { createTransports } from '../modules/notifications/transports.js';
 import { createTokenVerifier } from '../modules/auth/tokens.js';
+import { JobRegistry } from '../modules/jobs/job-registry.js';
 import { startWebhookWorker } from '../modules/webhooks/delivery-worker.js';
 import { createWebhookSender } from '../modules/webhooks/send-webhook.js';
 import { packageVersion, resolveJwtSecret } from './runtime.js';
@@ -17,7 +18,10 @@ export const serve = async (config: Config): Promise<void> => {
   let logPoolError: (error: Error) => void = () => undefined;
   const database = await openDatabase(config.database, (error) => logPoolError(error));
   await migrateToLatest(database.db);
+  // One registry for the process: the scheduler's runs and the admin route's are listed together.
+  const jobs = new JobRegistry(systemClock);
   const app = await buildApp({
+    jobs,
     database,
     clock: systemClock,
     tokens: createTokenVerifier({ secret, jwksUrl: config.jwksUrl, clock: systemClock }),
@@ -47,7 +51,7 @@ export const serve = async (config: Config): Promise<void> => {
   const stopScheduler =
     config.schedulerIntervalSeconds > 0
       ? startScheduler(
-          { db: database.db, clock: systemClock, transports, log: app.log, webhooks },
+          { db: database.db, clock: systemClock, transports, log: app.log, webhooks, jobs },
           config.schedulerIntervalSeconds * 1000,
         )
       : async () => undefined;

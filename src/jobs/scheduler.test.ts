@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { givenPlan, givenSubscription, givenTenant } from '../testing/fixtures.js';
 import { createTestApp, type TestApp } from '../testing/test-app.js';
 import { createTransports } from '../modules/notifications/transports.js';
-import { startScheduler } from './scheduler.js';
+import { asPlatformAdmin } from '../testing/api.js';
+import { expectData } from '../testing/envelopes.js';
+import { runScheduledWork, startScheduler } from './scheduler.js';
 
 let t: TestApp;
 const tenantId = 'tnt_scheduled';
@@ -49,5 +51,17 @@ describe('the scheduler', () => {
       current_period_start: new Date('2026-01-15T00:00:00Z'),
       current_period_end: new Date('2026-02-15T00:00:00Z'),
     });
+  });
+
+  it('lists its billing run and settlement among the jobs of the process, with their progress', async () => {
+    // Settled up to 2026-01-19 by the ticks above: five more days have ended by the 25th.
+    t.clock.set('2026-01-25T00:00:00Z');
+    const transports = createTransports({ smtpUrl: undefined, smtpFrom: 'billing@localhost', clock: t.clock });
+    await runScheduledWork({ db: t.database.db, clock: t.clock, transports, log: t.app.log, jobs: t.jobs });
+    const { jobs } = expectData<{ jobs: Record<string, unknown>[] }>(await asPlatformAdmin(t).get('/admin/jobs'));
+    expect(jobs).toEqual([
+      expect.objectContaining({ run: 2, job: 'payg_settlement', status: 'finished', done: 5, total: 5 }),
+      expect.objectContaining({ run: 1, job: 'billing_run', status: 'finished', done: 0, total: 0 }),
+    ]);
   });
 });

@@ -7,6 +7,7 @@ import { evaluateAlerts } from '../modules/usage-alerts/evaluate-alerts.js';
 import { tenantsWithActiveAlerts } from '../modules/usage-alerts/repository.js';
 import { runBilling } from '../modules/billing-run/billing-run.js';
 import { settlePayg } from '../modules/payg/settle-payg.js';
+import type { JobRegistry } from '../modules/jobs/job-registry.js';
 
 export interface ScheduledWork {
   db: Db;
@@ -15,6 +16,8 @@ export interface ScheduledWork {
   log: FastifyBaseLogger;
   /** The webhook worker: each tick wakes it too, a net under lost notifications. */
   webhooks?: { wake(): void };
+  /** Where the billing run and settlement report their progress (`GET /admin/jobs`, the job gauges). */
+  jobs?: JobRegistry;
 }
 
 /**
@@ -23,10 +26,20 @@ export interface ScheduledWork {
  * Each part that fails is logged and tried again on the next tick; the others still run. Tenants
  * on a test clock are left out: their time moves only when their clock is advanced.
  */
-export const runScheduledWork = async ({ db, clock, transports, log, webhooks }: ScheduledWork): Promise<void> => {
+export const runScheduledWork = async ({
+  db,
+  clock,
+  transports,
+  log,
+  webhooks,
+  jobs,
+}: ScheduledWork): Promise<void> => {
   webhooks?.wake();
+  // Without a registry the runs report to no one.
+  const track: JobRegistry['track'] =
+    jobs === undefined ? (_job, work) => work(() => undefined) : (job, work) => jobs.track(job, work);
   try {
-    const summary = await runBilling(db, clock.now());
+    const summary = await track('billing_run', (onProgress) => runBilling(db, clock.now(), { onProgress }));
     if (summary.subscriptions > 0 || summary.failures.length > 0) {
       log.info({ billingRun: summary }, `billing run advanced ${summary.subscriptions} subscription(s)`);
     }
@@ -35,7 +48,7 @@ export const runScheduledWork = async ({ db, clock, transports, log, webhooks }:
     log.warn({ err: error }, 'billing run failed; the next tick tries again');
   }
   try {
-    const settled = await settlePayg(db, clock);
+    const settled = await track('payg_settlement', (onProgress) => settlePayg(db, clock, { onProgress }));
     if (settled.days > 0 || settled.failures.length > 0)
       log.info({ paygSettlement: settled }, 'pay-as-you-go days settled');
     for (const failure of settled.failures) log.error({ failure }, 'pay-as-you-go settlement failed for a tenant');

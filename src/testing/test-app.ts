@@ -5,6 +5,7 @@ import { buildApp } from '../app.js';
 import type { Api } from '../http/api.js';
 import type { Role } from '../core/principal.js';
 import { createTokenVerifier, mintToken, type TokenClaims } from '../modules/auth/tokens.js';
+import { JobRegistry } from '../modules/jobs/job-registry.js';
 import { checkResponsesAgainstDocument } from './response-contract.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -15,6 +16,8 @@ export interface TestApp {
   app: Api;
   database: TestDatabase;
   clock: ManualClock;
+  /** The app's long jobs (`GET /admin/jobs`): a test runs its own work through it. */
+  jobs: JobRegistry;
   token(claims: TokenClaims, ttlSeconds?: number): Promise<string>;
   /** Bearer headers for the usual callers. */
   as: {
@@ -41,6 +44,7 @@ interface TestAppOptions {
   trustProxy?: TrustProxy;
   /** Webhook URLs may name internal addresses; true unless a test says otherwise (its receivers are on 127.0.0.1). */
   webhookAllowPrivate?: boolean;
+  jobs?: JobRegistry;
 }
 
 /**
@@ -60,6 +64,7 @@ export const buildTestApi = async (
     version: 'test',
     rateLimits: options.rateLimits ?? defaultRateLimits,
     webhookAllowPrivate: options.webhookAllowPrivate ?? true,
+    ...(options.jobs === undefined ? {} : { jobs: options.jobs }),
     ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
   });
   checkResponsesAgainstDocument(app);
@@ -70,16 +75,27 @@ export const buildTestApi = async (
  * The app on a fresh database of its own, with a clock that only moves when told (rate-limit
  * windows too). Rate limits are the production defaults unless a test gives its own.
  */
-export const createTestApp = async (options: TestAppOptions = {}): Promise<TestApp> => {
-  const database = await createTestDatabase();
-  const clock = new ManualClock(testStart);
-  const app = await buildTestApi(database, clock, options);
+export const createTestApp = async (options: TestAppOptions = {}): Promise<TestApp> =>
+  createTestAppOn(await createTestDatabase(), new ManualClock(testStart), options);
+
+/**
+ * The app on a database the test opened (a CLI's data folder, say), dated by `clock`; `close`
+ * closes the app and then the database.
+ */
+export const createTestAppOn = async (
+  database: TestDatabase,
+  clock: ManualClock,
+  options: TestAppOptions = {},
+): Promise<TestApp> => {
+  const jobs = options.jobs ?? new JobRegistry(clock);
+  const app = await buildTestApi(database, clock, { ...options, jobs });
   await app.ready();
   const token = (claims: TokenClaims, ttlSeconds?: number) => mintToken(testSecret, claims, clock, ttlSeconds);
   return {
     app,
     database,
     clock,
+    jobs,
     token,
     as: {
       platformAdmin: async () => bearer(await token(platformAdminClaims)),

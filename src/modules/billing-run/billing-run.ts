@@ -1,11 +1,12 @@
 import type { Db, DbTransaction } from '../../db/database.js';
 import { yearIn } from '../../core/calendar.js';
+import type { ProgressObserver } from '../../core/progress.js';
 import { retryTransaction } from '../../db/retry.js';
 import { cachedPlanLookup, type CachedPlanLookup } from '../plans/plan-lookup.js';
 import { advanceSubscription, maxStepsPerRun } from '../subscriptions/advance-subscription.js';
 import { batchBalances } from '../subscriptions/credit-balances.js';
 import { dueStep, type DueStepKind } from '../subscriptions/lifecycle.js';
-import { findTenantsOf, lockDueSubscriptions } from '../subscriptions/repository.js';
+import { countDueSubscriptions, findTenantsOf, lockDueSubscriptions } from '../subscriptions/repository.js';
 import { BatchWrites } from './batch-writes.js';
 import { sendOverdueReminders, sendTrialReminders } from './send-reminders.js';
 import { batchMeteringReads } from '../metering/metering-reads.js';
@@ -36,6 +37,11 @@ export interface BillingRunOptions {
    * (the default): tenants on real time, as the scheduler, the CLI and the admin route run it.
    */
   testClockId?: string | null;
+  /**
+   * Told the subscriptions done (advanced or failed) after each batch, out of those due when the
+   * run started: an estimate, since other runners take some and requests bring some up to date.
+   */
+  onProgress?: ProgressObserver;
 }
 
 const defaultBatchSize = 100;
@@ -56,7 +62,7 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
 export const runBilling = async (
   db: Db,
   asOf: Date,
-  { batchSize = defaultBatchSize, testClockId = null }: BillingRunOptions = {},
+  { batchSize = defaultBatchSize, testClockId = null, onProgress }: BillingRunOptions = {},
 ): Promise<BillingRunSummary> => {
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`batchSize must be a whole number of at least 1, not ${batchSize}`);
@@ -69,7 +75,7 @@ export const runBilling = async (
     failures: [],
   };
   summary.reminders.trial_will_end = await sendTrialReminders(db, asOf, { batchSize, testClockId });
-  await advanceDueSubscriptions(db, asOf, { batchSize, testClockId }, summary);
+  await advanceDueSubscriptions(db, asOf, { batchSize, testClockId, onProgress }, summary);
   summary.reminders.overdue = await sendOverdueReminders(db, asOf, { batchSize, testClockId });
   return summary;
 };
@@ -78,9 +84,17 @@ export const runBilling = async (
 const advanceDueSubscriptions = async (
   db: Db,
   asOf: Date,
-  { batchSize, testClockId }: { batchSize: number; testClockId: string | null },
+  {
+    batchSize,
+    testClockId,
+    onProgress,
+  }: { batchSize: number; testClockId: string | null; onProgress: ProgressObserver | undefined },
   summary: BillingRunSummary,
 ): Promise<void> => {
+  const total = onProgress === undefined ? 0 : await countDueSubscriptions(db, asOf, testClockId);
+  const report = () =>
+    onProgress?.({ done: summary.subscriptions + summary.failures.length, total, totalIsEstimate: true });
+  await report();
   const skip: Held[] = [];
   const plans = cachedPlanLookup();
   const fail = (sub: Held, error: unknown) => {
@@ -110,6 +124,7 @@ const advanceDueSubscriptions = async (
       else if (progress.locked.length > 1) singles = progress.locked.length;
       else throw error;
     }
+    await report();
   }
 };
 

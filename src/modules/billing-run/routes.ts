@@ -3,11 +3,15 @@ import type { Api, RouteDependencies } from '../../http/api.js';
 import { ObjectEnvelope, objectEnvelope } from '../../http/envelope.js';
 import { emptyBodyIfAbsent } from '../../http/validation.js';
 import { access } from '../auth/access.js';
+import type { JobRegistry } from '../jobs/job-registry.js';
 import { runBilling } from './billing-run.js';
 import { BillingRunBody, BillingRunSchema } from './schemas.js';
 import { toBillingRunView } from './view.js';
 
-export const registerBillingRunRoutes = (app: Api, { database: { db }, clock }: RouteDependencies): void => {
+export const registerBillingRunRoutes = (
+  app: Api,
+  { database: { db }, clock, jobs }: RouteDependencies & { jobs: JobRegistry },
+): void => {
   app.post(
     '/admin/billing-run',
     {
@@ -27,7 +31,8 @@ export const registerBillingRunRoutes = (app: Api, { database: { db }, clock }: 
       const asOf = request.body.as_of === undefined ? now : new Date(request.body.as_of);
       if (Number.isNaN(asOf.getTime())) throw invalidParameter('body', 'as_of', 'is not a valid time');
       if (asOf > now) throw invalidParameter('body', 'as_of', 'must not be in the future');
-      return objectEnvelope(toBillingRunView(await runBilling(db, asOf)), clock.now());
+      const summary = await jobs.track('billing_run', (onProgress) => runBilling(db, asOf, { onProgress }));
+      return objectEnvelope(toBillingRunView(summary), clock.now());
     },
   );
 };

@@ -1,6 +1,7 @@
 import { Temporal } from 'temporal-polyfill';
 import { calendarDateIn } from '../../core/billing-calendar.js';
 import type { Clock } from '../../core/clock.js';
+import type { ProgressObserver } from '../../core/progress.js';
 import type { Db } from '../../db/database.js';
 import { retryTransaction } from '../../db/retry.js';
 import { DeductionRefused, settleDay, type PostingMode } from './settle-day.js';
@@ -24,7 +25,17 @@ type Step = { settled: false } | { settled: true; next: Temporal.PlainDate; time
 export const settlePayg = async (
   db: Db,
   clock: Clock,
-  { testClockId = null }: { testClockId?: string | null } = {},
+  {
+    testClockId = null,
+    onProgress,
+  }: {
+    testClockId?: string | null;
+    /**
+     * Told the tenant-days done (settled, or a failed tenant's days given up) after each, out of
+     * the days unsettled when the run started: an estimate, since other runners share the tenants.
+     */
+    onProgress?: ProgressObserver;
+  } = {},
 ): Promise<SettlementSummary> => {
   const summary: SettlementSummary = { days: 0, failures: [] };
   const today = (timeZone: string) => Temporal.PlainDate.from(calendarDateIn(clock.now(), timeZone));
@@ -70,8 +81,16 @@ export const settlePayg = async (
         return { settled: true, next: next.add({ days: 1 }), timeZone: tenant.time_zone };
       }),
     );
+  const daysOwed = (tenant: (typeof tenants)[number]) =>
+    Math.max(0, nextDay(tenant, tenant.last).until(today(tenant.time_zone), { largestUnit: 'days' }).days);
+  const total = onProgress === undefined ? 0 : tenants.reduce((sum, tenant) => sum + daysOwed(tenant), 0);
+  // A failed tenant's remaining days count as done: the run has given up on them.
+  let givenUp = 0;
+  const report = () => onProgress?.({ done: summary.days + givenUp, total, totalIsEstimate: true });
+  await report();
   for (const { id, ...tenant } of tenants) {
     if (Temporal.PlainDate.compare(nextDay(tenant, tenant.last), today(tenant.time_zone)) >= 0) continue;
+    const daysBefore = summary.days;
     try {
       for (;;) {
         let step: Step;
@@ -84,11 +103,14 @@ export const settlePayg = async (
         }
         if (!step.settled) break;
         summary.days += 1;
+        await report();
         // The next day has not ended yet: no transaction needed to find that out.
         if (Temporal.PlainDate.compare(step.next, today(step.timeZone)) >= 0) break;
       }
     } catch (error) {
       summary.failures.push({ tenantId: id, error: error instanceof Error ? error.message : String(error) });
+      givenUp += Math.max(0, daysOwed({ id, ...tenant }) - (summary.days - daysBefore));
+      await report();
     }
   }
   return summary;

@@ -203,6 +203,17 @@ export const lockDueSubscriptions = ({
     .execute();
 };
 
+/** How many subscriptions are due at `asOf` (unlocked: a progress estimate, not a promise). */
+export const countDueSubscriptions = async (db: Db, asOf: Date, testClockId: string | null): Promise<number> => {
+  const row = await db
+    .selectFrom('subscriptions')
+    .select((eb) => eb.fn.countAll<string | number | bigint>().as('count'))
+    .where('next_run_at', '<=', asOf)
+    .where(tenantOnClock(testClockId))
+    .executeTakeFirst();
+  return Number(row?.count ?? 0);
+};
+
 /** The earliest instant after `after` at which a subscription of the clock's tenants is due, if any. */
 export const nextRunOnClock = async (db: Db, testClockId: string, after: Date): Promise<Date | undefined> => {
   const row = await db
