@@ -8,8 +8,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // The embedded database runs in each worker's own process: two workers use both cores of a
-    // small machine (vitest's default there is one). On a server the default stands.
-    ...(process.env.DATABASE_URL === undefined ? { maxWorkers: 2 } : {}),
+    // Two workers use both cores of a small machine (vitest's default there is one): the embedded
+    // database runs in each worker's own process, and PostgreSQL serves two files at once.
+    maxWorkers: 2,
   },
 });
