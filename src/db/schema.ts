@@ -201,6 +201,9 @@ export interface LedgerEntriesTable {
 }
 
 export type SubscriptionStatus = 'trialing' | 'active' | 'past_due' | 'suspended' | 'canceled' | 'expired';
+
+/** The statuses of a tenant's one live subscription (the others have ended). */
+export const liveStatuses = ['trialing', 'active', 'past_due', 'suspended'] as const satisfies SubscriptionStatus[];
 export type PaymentMethod = 'manual' | 'sandbox_success' | 'sandbox_decline';
 
 export interface SubscriptionsTable {

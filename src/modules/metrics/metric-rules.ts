@@ -34,6 +34,10 @@ export const claimUsageKey = async (trx: DbTransaction, key: string): Promise<Re
   return ok(undefined);
 };
 
+/** Why a metric in use cannot change: its usage, plans and alerts keep their meaning. */
+export const metricInUse = (code: string, consequence: string): AppError =>
+  new AppError('conflict', `${code} is in use (usage counted, or a plan or alert names it): ${consequence}`);
+
 /** A 400 naming `parameter` when `code` is no billable metric (plans and alerts price and watch metrics). */
 export const checkMetricExists = async (db: Db, code: string, parameter: string): Promise<Result<void>> => {
   const found = await db.selectFrom('billable_metrics').select('code').where('code', '=', code).executeTakeFirst();

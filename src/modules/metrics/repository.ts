@@ -16,8 +16,15 @@ const inUse = sql<boolean>`m.used_at is not null
 export const findMetric = (db: Db, code: string): Promise<MetricWithUse | undefined> =>
   db.selectFrom('billable_metrics as m').selectAll('m').select(inUse).where('m.code', '=', code).executeTakeFirst();
 
-export const lockMetric = (trx: DbTransaction, code: string): Promise<MetricRow | undefined> =>
-  trx.selectFrom('billable_metrics').selectAll().where('code', '=', code).forUpdate().executeTakeFirst();
+/** The metric locked for a change, with whether it is in use (read under the lock). */
+export const lockMetric = (trx: DbTransaction, code: string): Promise<MetricWithUse | undefined> =>
+  trx
+    .selectFrom('billable_metrics as m')
+    .selectAll('m')
+    .select(inUse)
+    .where('m.code', '=', code)
+    .forUpdate()
+    .executeTakeFirst();
 
 export const listMetrics = (db: Db, page: PageRequest) =>
   fetchPage(

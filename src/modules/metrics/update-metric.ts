@@ -2,7 +2,7 @@ import type { Clock } from '../../core/clock.js';
 import { AppError, notFound } from '../../core/errors.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
-import { checkMetricField } from './metric-rules.js';
+import { checkMetricField, metricInUse } from './metric-rules.js';
 import { findMetric, lockMetric, type MetricWithUse } from './repository.js';
 import type { UpdateMetricInput } from './schemas.js';
 
@@ -28,15 +28,7 @@ export const updateMetric = async (
     if (reshaped) {
       const shape = checkMetricField(aggregation, field);
       if (!shape.ok) return shape;
-      const current = await findMetric(trx, code);
-      if (current?.in_use === true) {
-        return fail(
-          new AppError(
-            'conflict',
-            `${code} is in use (usage counted, or a plan or alert names it): its aggregation and field are fixed`,
-          ),
-        );
-      }
+      if (locked.in_use) return fail(metricInUse(code, 'its aggregation and field are fixed'));
     }
     await trx
       .updateTable('billable_metrics')

@@ -1,7 +1,12 @@
 import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Db, DbTransaction } from '../../db/database.js';
 import { jsonRows } from '../../db/json-rows.js';
-import type { SubscriptionEventsTable, SubscriptionPeriodsTable, SubscriptionsTable } from '../../db/schema.js';
+import {
+  liveStatuses,
+  type SubscriptionEventsTable,
+  type SubscriptionPeriodsTable,
+  type SubscriptionsTable,
+} from '../../db/schema.js';
 import type { TenantScope } from '../../core/principal.js';
 import type { TenantRow } from '../tenants/repository.js';
 import { tenantOnClock } from '../../db/tenant-clock-filter.js';
@@ -12,8 +17,6 @@ type NewSubscription = Omit<Insertable<SubscriptionsTable>, 'tenant_id'>;
 export type NewPeriod = Omit<Insertable<SubscriptionPeriodsTable>, 'tenant_id'>;
 export type NewSubscriptionEvent = Omit<Insertable<SubscriptionEventsTable>, 'tenant_id' | 'seq'>;
 type NewEvent = NewSubscriptionEvent;
-
-export const liveStatuses = ['trialing', 'active', 'past_due', 'suspended'] as const;
 
 /** The tenant's live subscription, or else its latest one: what "the tenant's subscription" means. */
 export const findCurrentSubscription = (db: Db, scope: TenantScope): Promise<SubscriptionRow | undefined> =>

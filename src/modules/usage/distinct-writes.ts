@@ -1,10 +1,9 @@
 import { sql } from 'kysely';
 import { calendarDateIn } from '../../core/billing-calendar.js';
 import type { Db, DbTransaction } from '../../db/database.js';
+import { liveStatuses } from '../../db/schema.js';
 import { allApps, distinctBucketOf, noDays } from './distinct-buckets.js';
 import type { StoredEvent } from './repository.js';
-
-const liveStatuses = ['trialing', 'active', 'past_due', 'suspended'] as const;
 
 /**
  * The billing-period boundaries (days in each tenant's zone) known now: the live subscription's

@@ -15,7 +15,7 @@ import {
 import { rollUp } from './rollup.js';
 import { checkUsageEvent, type UsageCatalog } from './usage-event.js';
 import { countDistinctValues, readPeriodBoundaries } from './distinct-writes.js';
-import { markMetricsUsed, readMetricCatalog } from '../metrics/repository.js';
+import { markMetricsUsed, readMetricCatalog, type MetricRow } from '../metrics/repository.js';
 
 export type EventOutcome =
   | { index: number; event_id: string | null; status: 'accepted' }
@@ -49,16 +49,13 @@ const settledPaygDays = async (trx: DbTransaction, tenantIds: string[]): Promise
   return new Map(rows.map((row) => [row.tenant_id, row.day]));
 };
 
-/** What events may name, and which metrics no usage has been counted for yet. */
-const readUsageCatalog = async (db: Db): Promise<{ catalog: UsageCatalog; unused: Set<string> }> => {
+/** What events may name: every metric (as stored, with whether usage was counted for it) and the active products. */
+const readUsageCatalog = async (db: Db): Promise<UsageCatalog & { metrics: Map<string, MetricRow> }> => {
   const [metrics, products] = await Promise.all([
     readMetricCatalog(db),
     db.selectFrom('payg_products').select('billing_key').where('status', '=', 'active').execute(),
   ]);
-  return {
-    catalog: { metrics, paygKeys: new Set(products.map((row) => row.billing_key)) },
-    unused: new Set([...metrics.values()].filter((metric) => metric.used_at === null).map((metric) => metric.code)),
-  };
+  return { metrics, paygKeys: new Set(products.map((row) => row.billing_key)) };
 };
 
 /** A metric's definition changed between the batch's checks and its first use: the batch is checked again. */
@@ -68,9 +65,17 @@ class MetricChangedError extends Error {}
  * Marks the metrics this batch is the first usage of; from then on their aggregation is fixed.
  * Should a change have slipped in before the mark, the batch is refused and checked again.
  */
-const confirmFirstUse = async (trx: DbTransaction, catalog: UsageCatalog, codes: string[], at: Date) => {
-  for (const row of await markMetricsUsed(trx, codes, at)) {
-    const known = catalog.metrics.get(row.code);
+const confirmFirstUse = async (
+  trx: DbTransaction,
+  metrics: ReadonlyMap<string, MetricRow>,
+  counted: readonly StoredEvent[],
+  at: Date,
+) => {
+  const firstUsed = [...new Set(counted.map((event) => event.resourceType))].filter(
+    (code) => metrics.get(code)?.used_at === null,
+  );
+  for (const row of await markMetricsUsed(trx, firstUsed, at)) {
+    const known = metrics.get(row.code);
     if (known?.aggregation !== row.aggregation || known.field !== row.field) throw new MetricChangedError(row.code);
   }
 };
@@ -124,7 +129,7 @@ const ingestOnce = async (
   const nowOf = (tenantId: string | undefined): Date =>
     (tenantId === undefined ? undefined : clocks.get(tenantId))?.now() ?? clock.now();
   const results: EventOutcome[] = new Array<EventOutcome>(rawEvents.length);
-  const { catalog, unused } = await readUsageCatalog(db);
+  const catalog = await readUsageCatalog(db);
   const paygKeys = catalog.paygKeys;
   const checked = rawEvents.map((raw) => checkUsageEvent(raw, nowOf(namedTenant(raw)[0]), catalog));
   checked.forEach((check, index) => {
@@ -220,12 +225,7 @@ const ingestOnce = async (
         .map(({ event }) => event);
       await addToDailyUsage(trx, rollUp(counted), nowOf);
       await countDistinctValues(trx, counted, boundaries, nowOf);
-      await confirmFirstUse(
-        trx,
-        catalog,
-        [...new Set(counted.map((event) => event.resourceType))].filter((code) => unused.has(code)),
-        clock.now(),
-      );
+      await confirmFirstUse(trx, catalog.metrics, counted, clock.now());
       const tally = (status: EventOutcome['status']) => results.filter((result) => result.status === status).length;
       return {
         accepted: tally('accepted'),
