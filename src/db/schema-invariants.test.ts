@@ -15,6 +15,8 @@ const platformTables = new Set([
   'payg_products',
   'billable_metrics',
   'test_clocks',
+  // The platform operator printed on every invoice: one row, no tenant's.
+  'document_issuer',
   // Platform-wide endpoints have no tenant, and receive every tenant's events: tenant_id is nullable.
   'webhook_endpoints',
   'webhook_deliveries',

@@ -1,6 +1,8 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { BillingCycle } from '../core/billing-calendar.js';
 import type { ChargeModelName, StoredTier } from '../core/charge-models.js';
+import type { ImageType } from '../core/images.js';
+import type { Locale } from '../core/locales.js';
 import type { MetricAggregation } from '../core/resources.js';
 
 /** Timestamps are written as Date and always read back as Date on both drivers. */
@@ -21,6 +23,14 @@ export interface TenantsTable {
   updated_at: Timestamp;
   /** The test clock whose time the tenant lives in; null: real time. Fixed at creation. */
   test_clock_id: ColumnType<string | null, string | null | undefined, never>;
+  /** The billing profile: who the tenant's invoices are addressed to (each null: not given). */
+  billing_legal_name: ColumnType<string | null, string | null | undefined, string | null>;
+  billing_address: ColumnType<string | null, string | null | undefined, string | null>;
+  billing_tax_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Where finalised invoices are emailed; null: not emailed. */
+  billing_email: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The language of the tenant's documents; absent on insert: `zh-CN` for CNY, else `en` (a trigger). */
+  locale: ColumnType<Locale, Locale | undefined, Locale>;
 }
 
 export interface TestClocksTable {
@@ -415,6 +425,21 @@ export interface NotificationOutboxTable {
   sent_at: Timestamp | null;
 }
 
+/** The platform operator printed on every invoice: at most one row (`id` is always true). */
+export interface DocumentIssuerTable {
+  id: ColumnType<true, true | undefined, never>;
+  legal_name: string;
+  address: string | null;
+  tax_id: string | null;
+  email: string | null;
+  phone: string | null;
+  /** Buffer on the pg driver, Uint8Array on PGlite. */
+  logo: Uint8Array | null;
+  logo_type: ImageType | null;
+  updated_at: Timestamp;
+  updated_by: string;
+}
+
 export interface ExportAuditLogTable {
   id: string;
   event: 'started' | 'completed' | 'failed';
@@ -585,6 +610,7 @@ export interface Database {
   notifications: NotificationsTable;
   notification_outbox: NotificationOutboxTable;
   export_audit_log: ExportAuditLogTable;
+  document_issuer: DocumentIssuerTable;
   payg_products: PaygProductsTable;
   payg_instruments: PaygInstrumentsTable;
   payg_settlements: PaygSettlementsTable;

@@ -3,6 +3,7 @@ import { AppError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
+import { billingProfileColumns } from './billing-profile.js';
 import { findTestClockTime, insertTenant, type TenantRow } from './repository.js';
 import type { CreateTenantInput } from './schemas.js';
 import { tenantDefaults, validateTenantSettings } from './settings.js';
@@ -40,6 +41,9 @@ export const createTenant = async (db: Db, clock: Clock, input: CreateTenantInpu
     created_at: now,
     updated_at: now,
     test_clock_id: input.test_clock_id ?? null,
+    ...billingProfileColumns(input.billing_profile),
+    // Absent, the database gives zh-CN to a CNY tenant and en to others (migration 0017).
+    ...(input.locale === undefined ? {} : { locale: input.locale }),
   });
   return row === undefined ? fail(new AppError('conflict', `tenant ${id} already exists`)) : ok(row);
 };

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { tenantIdPattern, testClockIdPattern } from '../../core/ids.js';
 import { pageQueryFields } from '../../http/pagination.js';
+import { localeSchema, nullablePartyField } from '../../http/party-fields.js';
 
 export { tenantIdPattern };
 export const userIdPattern = '^[A-Za-z0-9_.:@-]{1,128}$';
@@ -28,6 +29,32 @@ const tenantFields = {
   }),
 };
 
+/**
+ * Who the tenant's invoices are addressed to. On create each field given is set; on update (and
+ * sync of an existing tenant) a field given as null is cleared and an absent one is kept.
+ */
+const BillingProfileInput = Type.Object(
+  {
+    legal_name: Type.Optional(nullablePartyField('legal_name')),
+    address: Type.Optional(nullablePartyField('address')),
+    tax_id: Type.Optional(nullablePartyField('tax_id')),
+    email: Type.Optional(
+      nullablePartyField('email', 'Where finalised invoices are emailed (with their PDF); null: not emailed'),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type BillingProfileInput = Static<typeof BillingProfileInput>;
+
+const documentFields = {
+  billing_profile: Type.Optional(BillingProfileInput),
+  locale: Type.Optional(
+    localeSchema(
+      'Language of invoice documents and their emails; on create, zh-CN for a CNY tenant when absent, else en',
+    ),
+  ),
+};
+
 const TenantStatus = Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('closed')]);
 
 export const CreateTenantBody = Type.Object(
@@ -49,6 +76,7 @@ export const CreateTenantBody = Type.Object(
         examples: ['clk_0123456789abcdef'],
       }),
     ),
+    ...documentFields,
   },
   { additionalProperties: false },
 );
@@ -63,6 +91,7 @@ export const UpdateTenantBody = Type.Object(
     payment_terms_days: Type.Optional(tenantFields.payment_terms_days),
     admin_user_id: Type.Optional(tenantFields.admin_user_id),
     status: Type.Optional(TenantStatus),
+    ...documentFields,
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -77,6 +106,7 @@ export const SyncTenantBody = Type.Object(
     time_zone: Type.Optional(tenantFields.time_zone),
     tax_rate: Type.Optional(tenantFields.tax_rate),
     payment_terms_days: Type.Optional(tenantFields.payment_terms_days),
+    ...documentFields,
   },
   { additionalProperties: false },
 );
@@ -91,6 +121,8 @@ export const ListTenantsQuery = Type.Object(
   { additionalProperties: false },
 );
 export type ListTenantsFilter = Static<typeof ListTenantsQuery>;
+
+const nullableText = (example: string) => Type.Union([Type.String(), Type.Null()], { examples: [example] });
 
 export const TenantSchema = Type.Object(
   {
@@ -108,6 +140,16 @@ export const TenantSchema = Type.Object(
       description: 'The test clock the tenant lives on; null: real time',
       examples: [null],
     }),
+    billing_profile: Type.Object(
+      {
+        legal_name: nullableText('Acme Corp Ltd.'),
+        address: nullableText('1 Century Avenue\nPudong, Shanghai 200120'),
+        tax_id: nullableText('91310000MA1FL0000X'),
+        email: nullableText('billing@acme.example'),
+      },
+      { description: "Who the tenant's invoices are addressed to; finalised invoices are emailed to `email`" },
+    ),
+    locale: localeSchema(),
   },
   { $id: 'Tenant' },
 );

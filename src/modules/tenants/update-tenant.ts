@@ -5,6 +5,7 @@ import type { DbTransaction } from '../../db/database.js';
 import { recordEvents } from '../events/record-event.js';
 import { toTenantView } from './view.js';
 import type { TenantScope } from '../../core/principal.js';
+import { billingProfileColumns } from './billing-profile.js';
 import { hasMoneyIn, updateTenant as updateTenantRow, type TenantRow } from './repository.js';
 import type { UpdateTenantInput } from './schemas.js';
 import { validateTenantSettings } from './settings.js';
@@ -33,6 +34,8 @@ export const updateTenant = async (
     ...(input.admin_user_id === undefined ? {} : { admin_user_id: input.admin_user_id }),
     ...(input.status === undefined ? {} : { status: input.status }),
     ...(input.payment_terms_days === undefined ? {} : { payment_terms_days: input.payment_terms_days }),
+    ...(input.locale === undefined ? {} : { locale: input.locale }),
+    ...billingProfileColumns(input.billing_profile),
     ...settings.value,
     updated_at: at,
   });

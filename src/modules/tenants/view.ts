@@ -14,4 +14,11 @@ export const toTenantView = (row: TenantRow): TenantView => ({
   created_at: toRfc3339(row.created_at),
   updated_at: toRfc3339(row.updated_at),
   test_clock_id: row.test_clock_id,
+  billing_profile: {
+    legal_name: row.billing_legal_name,
+    address: row.billing_address,
+    tax_id: row.billing_tax_id,
+    email: row.billing_email,
+  },
+  locale: row.locale,
 });
