@@ -91,6 +91,13 @@ const scenarios: ScenarioSpec[] = [
     env: {},
   },
   {
+    name: 'documents',
+    script: 'documents/main.ts',
+    title: 'Invoice documents: 20-line PDFs at 8 concurrent requests, one of 1,000 lines',
+    onVolume: false,
+    env: {},
+  },
+  {
     name: 'settlement',
     script: 'settlement/main.ts',
     title: 'Pay-as-you-go settlement, 100k lines',

@@ -12,6 +12,7 @@ import { registerBillingRecordRoutes } from './modules/billing-records/routes.js
 import { registerBillingRunRoutes } from './modules/billing-run/routes.js';
 import { registerComplianceExportRoutes } from './modules/compliance-export/routes.js';
 import { registerCreditLedgerRoutes } from './modules/credit-ledger/routes.js';
+import { registerDocumentRoutes } from './modules/documents/routes.js';
 import { registerEventRoutes } from './modules/events/routes.js';
 import { registerHealthRoutes } from './modules/health/routes.js';
 import { installJobMetrics } from './modules/jobs/job-metrics.js';
@@ -63,6 +64,13 @@ const modules: { register(app: Api, wiring: Wiring): void }[] = [
   // A record paid by an admin or from the balance restores the subscription that owed it, in the same transaction.
   {
     register: (app, wiring) => registerBillingRecordRoutes(app, { ...wiring, onRecordPaid: restoreAfterPayment }),
+  },
+  {
+    register: (app, wiring) =>
+      registerDocumentRoutes(app, {
+        ...wiring,
+        issuer: async () => ({ legalName: 'Billing Service', address: null, taxId: null, email: null, phone: null, logo: null }),
+      }),
   },
   { register: registerCreditLedgerRoutes },
   { register: registerSubscriptionRoutes },

@@ -29,15 +29,21 @@ export const takeContractMismatches = (): string[] => mismatches.splice(0);
 const documentPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 
 /** What is wrong with a body, or undefined; `stage` says whether it was the object or the text sent. */
-type Check = (body: string, stage?: string) => string | undefined;
+type Check = (body: string, stage?: string, contentType?: string) => string | undefined;
+
+/**
+ * What the document says a response holds: JSON fitting a schema, bytes of other media types (a
+ * PDF, a page), nothing (304), or why the response is not in the document.
+ */
+type Expected = ValidateFunction | { mediaTypes: string[] } | string;
 
 const checkerFor = (app: FastifyInstance) => {
   let document: OpenApiDocument | undefined;
   // OpenAPI 3.0 schemas: `nullable` is understood, `example` and the like are annotations.
   const ajv = addFormats(new Ajv({ strict: false, allErrors: true, validateSchema: false }));
-  const compiled = new Map<string, ValidateFunction | string>();
+  const compiled = new Map<string, Expected>();
 
-  const validatorFor = (method: string, path: string, status: number): ValidateFunction | string => {
+  const validatorFor = (method: string, path: string, status: number): Expected => {
     const key = `${method} ${path} ${status}`;
     const known = compiled.get(key);
     if (known !== undefined) return known;
@@ -48,9 +54,11 @@ const checkerFor = (app: FastifyInstance) => {
     const found =
       operation === undefined
         ? `${method} ${path} is not in the document`
-        : schema === undefined
+        : response === undefined
           ? `${method} ${path} answered ${status}, which the document does not list`
-          : ajv.compile({ ...(schema as object), components: document.components });
+          : schema === undefined
+            ? { mediaTypes: Object.keys(response.content ?? {}) }
+            : ajv.compile({ ...(schema as object), components: document.components });
     compiled.set(key, found);
     return found;
   };
@@ -61,13 +69,22 @@ const checkerFor = (app: FastifyInstance) => {
     if (url === undefined || request.is404 || request.routeOptions.schema?.hide === true) return undefined;
     const method = request.method === 'HEAD' ? 'GET' : request.method;
     const at = `${request.method} ${documentPath(url)} → ${status}`;
-    return (body, stage = 'sent') => {
+    return (body, stage = 'sent', contentType = '') => {
       if (request.method === 'HEAD') return undefined;
       const where = stage === 'sent' ? at : `${at} (${stage})`;
       const validate = validatorFor(method, documentPath(url), status);
       // An operation or status the document lacks is reported once, with the body sent.
       if (typeof validate === 'string')
         return stage === 'sent' ? `${where}: ${validate}; body ${body.slice(0, 300)}` : undefined;
+      if (typeof validate !== 'function') {
+        if (stage !== 'sent') return undefined;
+        const mediaType = contentType.split(';')[0]!.trim();
+        if (validate.mediaTypes.length === 0)
+          return body === '' ? undefined : `${where}: a body where the document lists none`;
+        return validate.mediaTypes.includes(mediaType)
+          ? undefined
+          : `${where}: ${mediaType || 'no content type'}, where the document lists ${validate.mediaTypes.join(', ')}`;
+      }
       let parsed: unknown;
       try {
         parsed = JSON.parse(body);
@@ -122,7 +139,8 @@ export const checkResponsesAgainstDocument = (app: FastifyInstance): void => {
       pipeline(payload, tee, () => undefined);
       return tee;
     }
-    record(check(typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : ''));
+    const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : '';
+    record(check(body, 'sent', String(reply.getHeader('content-type') ?? '')));
     return payload;
   });
 };
