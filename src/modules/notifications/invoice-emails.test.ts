@@ -203,6 +203,7 @@ describe('queueing', () => {
       await admin.patch(`/admin/tenants/${tenantId}`, { billing_profile: { email: 'first@customer.example' } }),
     );
     const first = await givenRecord(app, tenantId, recordBody(true));
+    app.clock.advance(3_600_000);
     expectData(
       await admin.patch(`/admin/tenants/${tenantId}`, { billing_profile: { email: 'second@customer.example' } }),
     );
