@@ -521,6 +521,46 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/billing/records/{tenant_id}/{record_id}/pdf': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A billing record's invoice document as a PDF (zh-CN or en), named after its invoice number
+     * @description Requires tenant_admin or tenant_viewer of the path's tenant, or platform_admin.
+     */
+    get: operations['getBillingRecordPdf'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/billing/records/{tenant_id}/{record_id}/html': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A billing record's invoice document as a printable page
+     * @description Requires tenant_admin or tenant_viewer of the path's tenant, or platform_admin.
+     */
+    get: operations['getBillingRecordHtml'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/billing/credit-transactions/{tenant_id}': {
     parameters: {
       query?: never;
@@ -1509,6 +1549,34 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/admin/settings/issuer': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The issuer printed on invoices: the saved settings, or the configuration while none are saved
+     * @description Requires the platform_admin or the service role.
+     */
+    get: operations['getIssuer'];
+    /**
+     * Set the issuer printed on invoices (replaces the saved settings; absent fields are empty)
+     * @description Requires the platform_admin role.
+     */
+    put: operations['setIssuer'];
+    post?: never;
+    /**
+     * Remove the saved issuer: invoices use the configuration's (BILLING_ISSUER_*) again
+     * @description Requires the platform_admin role.
+     */
+    delete: operations['resetIssuer'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1575,6 +1643,25 @@ export interface components {
        * @example null
        */
       test_clock_id: string | null;
+      /** @description Who the tenant's invoices are addressed to; finalised invoices are emailed to `email` */
+      billing_profile: {
+        /** @example Acme Corp Ltd. */
+        legal_name: string | null;
+        /**
+         * @example 1 Century Avenue
+         *     Pudong, Shanghai 200120
+         */
+        address: string | null;
+        /** @example 91310000MA1FL0000X */
+        tax_id: string | null;
+        /** @example billing@acme.example */
+        email: string | null;
+      };
+      /**
+       * @description Language of invoice documents and their emails
+       * @example zh-CN
+       */
+      locale: 'zh-CN' | 'en';
     };
     App: {
       /** @example app_001 */
@@ -2425,6 +2512,34 @@ export interface components {
         response_body: string | null;
       }[];
     };
+    /** @description The platform operator printed as the issuer of every invoice */
+    DocumentIssuer: {
+      /** @example Example Cloud Ltd. */
+      legal_name: string;
+      /**
+       * @example 1 Example Road
+       *     Shanghai
+       */
+      address: string | null;
+      /** @example 91310000MA1FL0000X */
+      tax_id: string | null;
+      /** @example billing@example.com */
+      email: string | null;
+      /** @example +86 21 5555 0100 */
+      phone: string | null;
+      /**
+       * @description The logo as a data URL (data:image/png;base64,… or data:image/jpeg;base64,…), or null
+       * @example null
+       */
+      logo: string | null;
+      /** @description settings: saved by PUT /admin/settings/issuer; configuration: the BILLING_ISSUER_* variables (nothing saved) */
+      source: 'settings' | 'configuration';
+      /**
+       * @description When the settings were saved (RFC 3339); null for the configuration
+       * @example 2026-04-01T00:00:00Z
+       */
+      updated_at: string | null;
+    };
   };
   responses: never;
   parameters: never;
@@ -2725,6 +2840,34 @@ export interface operations {
            * @example clk_0123456789abcdef
            */
           test_clock_id?: string;
+          billing_profile?: {
+            /**
+             * @description 1–200 characters, not only spaces, no control characters
+             * @example Acme Corp Ltd.
+             */
+            legal_name?: string | null;
+            /**
+             * @description 1–500 characters, not only spaces; line breaks allowed, no other control characters
+             * @example 1 Century Avenue
+             *     Pudong, Shanghai 200120
+             */
+            address?: string | null;
+            /**
+             * @description 1–64 characters of A–Z, a–z, 0–9, space, ".", "/" and "-"
+             * @example 91310000MA1FL0000X
+             */
+            tax_id?: string | null;
+            /**
+             * @description Where finalised invoices are emailed, with their PDF (null: not emailed): one email address (name@example.com), at most 254 characters
+             * @example billing@acme.example
+             */
+            email?: string | null;
+          };
+          /**
+           * @description Language of invoice documents and their emails; on create, zh-CN for a CNY tenant when absent, else en
+           * @example zh-CN
+           */
+          locale?: 'zh-CN' | 'en';
         };
       };
     };
@@ -2889,6 +3032,34 @@ export interface operations {
            */
           admin_user_id?: string;
           status?: 'active' | 'suspended' | 'closed';
+          billing_profile?: {
+            /**
+             * @description 1–200 characters, not only spaces, no control characters
+             * @example Acme Corp Ltd.
+             */
+            legal_name?: string | null;
+            /**
+             * @description 1–500 characters, not only spaces; line breaks allowed, no other control characters
+             * @example 1 Century Avenue
+             *     Pudong, Shanghai 200120
+             */
+            address?: string | null;
+            /**
+             * @description 1–64 characters of A–Z, a–z, 0–9, space, ".", "/" and "-"
+             * @example 91310000MA1FL0000X
+             */
+            tax_id?: string | null;
+            /**
+             * @description Where finalised invoices are emailed, with their PDF (null: not emailed): one email address (name@example.com), at most 254 characters
+             * @example billing@acme.example
+             */
+            email?: string | null;
+          };
+          /**
+           * @description Language of invoice documents and their emails; on create, zh-CN for a CNY tenant when absent, else en
+           * @example zh-CN
+           */
+          locale?: 'zh-CN' | 'en';
         };
       };
     };
@@ -3156,6 +3327,34 @@ export interface operations {
            * @example 0
            */
           payment_terms_days?: number;
+          billing_profile?: {
+            /**
+             * @description 1–200 characters, not only spaces, no control characters
+             * @example Acme Corp Ltd.
+             */
+            legal_name?: string | null;
+            /**
+             * @description 1–500 characters, not only spaces; line breaks allowed, no other control characters
+             * @example 1 Century Avenue
+             *     Pudong, Shanghai 200120
+             */
+            address?: string | null;
+            /**
+             * @description 1–64 characters of A–Z, a–z, 0–9, space, ".", "/" and "-"
+             * @example 91310000MA1FL0000X
+             */
+            tax_id?: string | null;
+            /**
+             * @description Where finalised invoices are emailed, with their PDF (null: not emailed): one email address (name@example.com), at most 254 characters
+             * @example billing@acme.example
+             */
+            email?: string | null;
+          };
+          /**
+           * @description Language of invoice documents and their emails; on create, zh-CN for a CNY tenant when absent, else en
+           * @example zh-CN
+           */
+          locale?: 'zh-CN' | 'en';
         };
       };
     };
@@ -6276,6 +6475,224 @@ export interface operations {
       };
       /** @description Default Response */
       422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getBillingRecordPdf: {
+    parameters: {
+      query?: {
+        /** @description The document's language; default the tenant's (`locale`) */
+        lang?: 'zh-CN' | 'en';
+      };
+      header?: {
+        /** @description An ETag of this document from an earlier answer: 304 while it is still current */
+        'if-none-match'?: string;
+      };
+      path: {
+        /** @description Tenant ID */
+        tenant_id: string;
+        /** @description Billing record ID */
+        record_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The document; its ETag stays the same while the record does */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/pdf': string;
+        };
+      };
+      /** @description Not modified: the If-None-Match ETag is current */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getBillingRecordHtml: {
+    parameters: {
+      query?: {
+        /** @description The document's language; default the tenant's (`locale`) */
+        lang?: 'zh-CN' | 'en';
+      };
+      header?: {
+        /** @description An ETag of this document from an earlier answer: 304 while it is still current */
+        'if-none-match'?: string;
+      };
+      path: {
+        /** @description Tenant ID */
+        tenant_id: string;
+        /** @description Billing record ID */
+        record_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The document; its ETag stays the same while the record does */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/html': string;
+        };
+      };
+      /** @description Not modified: the If-None-Match ETag is current */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      404: {
         headers: {
           [name: string]: unknown;
         };
@@ -14381,6 +14798,363 @@ export interface operations {
       };
       /** @description Default Response */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  getIssuer: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['DocumentIssuer'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  setIssuer: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description 1–200 characters, not only spaces, no control characters
+           * @example Acme Corp Ltd.
+           */
+          legal_name: string;
+          /**
+           * @description 1–500 characters, not only spaces; line breaks allowed, no other control characters
+           * @example 1 Century Avenue
+           *     Pudong, Shanghai 200120
+           */
+          address?: string | null;
+          /**
+           * @description 1–64 characters of A–Z, a–z, 0–9, space, ".", "/" and "-"
+           * @example 91310000MA1FL0000X
+           */
+          tax_id?: string | null;
+          /**
+           * @description one email address (name@example.com), at most 254 characters
+           * @example billing@acme.example
+           */
+          email?: string | null;
+          /**
+           * @description 1–40 characters of digits, space, "+", "(", ")", ".", "/" and "-"
+           * @example +86 21 5555 0100
+           */
+          phone?: string | null;
+          /**
+           * @description The logo as a data URL, `data:image/png;base64,…` or `data:image/jpeg;base64,…`: its bytes must be the declared type (checked by their first bytes) and at most 204800 (200 KiB); null or absent: no logo
+           * @example data:image/png;base64,iVBORw0KGgo…
+           */
+          logo?: string | null;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['DocumentIssuer'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Rate limit exceeded (see the README, "Rate limits") */
+      429: {
+        headers: {
+          /** @description Seconds until the window resets */
+          'Retry-After'?: number;
+          /** @description Requests allowed in the window */
+          'RateLimit-Limit'?: number;
+          /** @description Requests left in the window: 0 */
+          'RateLimit-Remaining'?: number;
+          /** @description Seconds until the window resets */
+          'RateLimit-Reset'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+    };
+  };
+  resetIssuer: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The HTTP status */
+            code: number;
+            message: string;
+            data: components['schemas']['DocumentIssuer'];
+            /** @description RFC 3339, UTC */
+            timestamp: string;
+          };
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorResponse'];
+        };
+      };
+      /** @description Default Response */
+      403: {
         headers: {
           [name: string]: unknown;
         };

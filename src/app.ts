@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { defaultIssuer, type IssuerConfig } from './config.js';
 import type { Clock } from './core/clock.js';
 import type { DatabaseHandle } from './db/database.js';
 import type { Api, RouteDependencies } from './http/api.js';
@@ -15,6 +16,7 @@ import { registerCreditLedgerRoutes } from './modules/credit-ledger/routes.js';
 import { registerDocumentRoutes } from './modules/documents/routes.js';
 import { registerEventRoutes } from './modules/events/routes.js';
 import { registerHealthRoutes } from './modules/health/routes.js';
+import { registerIssuerRoutes } from './modules/issuer/routes.js';
 import { installJobMetrics } from './modules/jobs/job-metrics.js';
 import { JobRegistry } from './modules/jobs/job-registry.js';
 import { registerJobRoutes } from './modules/jobs/routes.js';
@@ -41,6 +43,8 @@ export interface AppDependencies extends ServerOptions {
   webhookAllowPrivate?: boolean;
   /** The process's long jobs, shared with the scheduler; a registry of the app's own when absent. */
   jobs?: JobRegistry;
+  /** The invoices' issuer while none is saved (`BILLING_ISSUER_*`); the default name and nothing else when absent. */
+  issuerFallback?: IssuerConfig;
 }
 
 /** What the wiring hands each module: the route dependencies, and the server's metrics. */
@@ -48,6 +52,8 @@ interface Wiring extends RouteDependencies {
   metrics: Registry;
   webhookAllowPrivate: boolean;
   jobs: JobRegistry;
+  /** The configuration's issuer: `readIssuer(db, issuerFallback)` is the one every invoice names. */
+  issuerFallback: IssuerConfig;
 }
 
 /**
@@ -65,13 +71,7 @@ const modules: { register(app: Api, wiring: Wiring): void }[] = [
   {
     register: (app, wiring) => registerBillingRecordRoutes(app, { ...wiring, onRecordPaid: restoreAfterPayment }),
   },
-  {
-    register: (app, wiring) =>
-      registerDocumentRoutes(app, {
-        ...wiring,
-        issuer: async () => ({ legalName: 'Billing Service', address: null, taxId: null, email: null, phone: null, logo: null }),
-      }),
-  },
+  { register: registerDocumentRoutes },
   { register: registerCreditLedgerRoutes },
   { register: registerSubscriptionRoutes },
   { register: registerBillingRunRoutes },
@@ -112,6 +112,8 @@ const modules: { register(app: Api, wiring: Wiring): void }[] = [
     register: (app, wiring) =>
       registerWebhookRoutes(app, { ...wiring, allowInternalAddresses: wiring.webhookAllowPrivate }),
   },
+  // The invoices' issuer: saved settings over the configuration's.
+  { register: registerIssuerRoutes },
 ];
 
 /** The service's app: the server, the access guard in front of every route, and every module's routes. */
@@ -125,6 +127,7 @@ export const buildApp = async (deps: AppDependencies): Promise<Api> => {
     metrics,
     webhookAllowPrivate: deps.webhookAllowPrivate ?? false,
     jobs: deps.jobs ?? new JobRegistry(deps.clock),
+    issuerFallback: deps.issuerFallback ?? defaultIssuer,
   };
   for (const module of modules) module.register(app, wiring);
   return app;

@@ -1,5 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, defaultRateLimits, loadConfig, noRateLimits } from './config.js';
+import { ConfigError, defaultIssuer, defaultRateLimits, loadConfig, noRateLimits } from './config.js';
+import { jpegStart, pngImage } from './testing/images.js';
 
 const secret = 'x'.repeat(32);
 
@@ -30,7 +34,9 @@ describe('loadConfig', () => {
       rateLimits: defaultRateLimits,
       trustProxy: false,
       webhookAllowPrivate: true,
+      issuer: { legalName: 'Billing Service', address: null, taxId: null, email: null, phone: null, logo: null },
     });
+    expect(defaultIssuer.legalName).toBe('Billing Service');
   });
 
   it('uses the server database with pool settings when DATABASE_URL is set', () => {
@@ -119,6 +125,75 @@ describe('loadConfig', () => {
     expect(problemsOf({ BILLING_WEBHOOK_ALLOW_PRIVATE: 'yes' })).toEqual([
       'BILLING_WEBHOOK_ALLOW_PRIVATE must be true or false, got "yes"',
     ]);
+  });
+
+  describe('the invoice issuer', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'billing-config-'));
+    const file = (name: string, bytes: Buffer) => {
+      writeFileSync(join(folder, name), bytes);
+      return join(folder, name);
+    };
+
+    it('reads BILLING_ISSUER_* and the logo file, a relative path from the working directory', () => {
+      file('logo.png', pngImage());
+      const config = loadConfig(
+        {
+          BILLING_ISSUER_NAME: '示例云计算（上海）有限公司',
+          BILLING_ISSUER_ADDRESS: 'No. 1 Example Road\nShanghai 200000',
+          BILLING_ISSUER_TAX_ID: '91310000MA1FL0000X',
+          BILLING_ISSUER_EMAIL: 'billing@example.com',
+          BILLING_ISSUER_PHONE: '+86 21 5555 0100',
+          BILLING_ISSUER_LOGO: 'logo.png',
+        },
+        folder,
+      );
+      expect(config.issuer).toEqual({
+        legalName: '示例云计算（上海）有限公司',
+        address: 'No. 1 Example Road\nShanghai 200000',
+        taxId: '91310000MA1FL0000X',
+        email: 'billing@example.com',
+        phone: '+86 21 5555 0100',
+        logo: { type: 'image/png', bytes: pngImage() },
+      });
+      const jpeg = loadConfig({ BILLING_ISSUER_LOGO: file('logo.jpg', jpegStart()) }, '/srv').issuer.logo;
+      expect(jpeg).toEqual({ type: 'image/jpeg', bytes: jpegStart() });
+    });
+
+    it('takes a logo of exactly 200 KiB', () => {
+      const logo = loadConfig({ BILLING_ISSUER_LOGO: file('largest.png', pngImage(204_800)) }, '/srv').issuer.logo;
+      expect(logo?.bytes.length).toBe(204_800);
+    });
+
+    it.each([
+      [{ BILLING_ISSUER_NAME: 'x'.repeat(201) }, /^BILLING_ISSUER_NAME must be 1–200 characters/],
+      [{ BILLING_ISSUER_NAME: 'Acme\u0007' }, /^BILLING_ISSUER_NAME must be .*no control characters/],
+      [{ BILLING_ISSUER_ADDRESS: 'Tab\there' }, /^BILLING_ISSUER_ADDRESS must be .*line breaks allowed/],
+      [{ BILLING_ISSUER_TAX_ID: 'VAT_1' }, /^BILLING_ISSUER_TAX_ID must be 1–64 characters of A–Z/],
+      [{ BILLING_ISSUER_EMAIL: 'billing' }, /^BILLING_ISSUER_EMAIL must be one email address/],
+      [{ BILLING_ISSUER_PHONE: 'call us' }, /^BILLING_ISSUER_PHONE must be 1–40 characters/],
+    ])('reports %j clearly', (env, message) => {
+      const problems = problemsOf(env);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(message);
+    });
+
+    it('refuses a logo that is missing, a folder, too large, or not a PNG or JPEG, naming the file', () => {
+      const missing = join(folder, 'missing.png');
+      expect(problemsOf({ BILLING_ISSUER_LOGO: missing })).toEqual([
+        `BILLING_ISSUER_LOGO ${missing} cannot be read (ENOENT)`,
+      ]);
+      expect(problemsOf({ BILLING_ISSUER_LOGO: folder })).toEqual([
+        `BILLING_ISSUER_LOGO ${folder} cannot be read (EISDIR)`,
+      ]);
+      const large = file('large.png', pngImage(204_801));
+      expect(problemsOf({ BILLING_ISSUER_LOGO: large })).toEqual([
+        `BILLING_ISSUER_LOGO ${large} is 204801 bytes; at most 204800 (200 KiB)`,
+      ]);
+      const gif = file('logo.gif', Buffer.from('GIF89a\x01\x00\x01\x00', 'latin1'));
+      expect(problemsOf({ BILLING_ISSUER_LOGO: gif })).toEqual([
+        `BILLING_ISSUER_LOGO ${gif} is neither a PNG nor a JPEG image`,
+      ]);
+    });
   });
 
   it('reports every bad value at once', () => {

@@ -1,5 +1,8 @@
+import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
+import { imageTypeOf, logoProblem, maxLogoBytes, type Image } from './core/images.js';
+import { isValidPartyField, partyFieldRules, type PartyField } from './core/party-fields.js';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -84,7 +87,32 @@ export interface Config {
   trustProxy: TrustProxy;
   /** Webhook URLs may point at loopback, private and link-local addresses (`BILLING_WEBHOOK_ALLOW_PRIVATE`). */
   webhookAllowPrivate: boolean;
+  issuer: IssuerConfig;
 }
+
+/**
+ * The issuer printed on every invoice (the platform operator) while no settings were saved
+ * through `PUT /admin/settings/issuer`: the `BILLING_ISSUER_*` variables.
+ */
+export interface IssuerConfig {
+  legalName: string;
+  address: string | null;
+  taxId: string | null;
+  email: string | null;
+  phone: string | null;
+  /** `BILLING_ISSUER_LOGO`: a PNG or JPEG file of at most 200 KiB, read at start. */
+  logo: Image | null;
+}
+
+/** The issuer when nothing is configured. */
+export const defaultIssuer: IssuerConfig = {
+  legalName: 'Billing Service',
+  address: null,
+  taxId: null,
+  email: null,
+  phone: null,
+  logo: null,
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -160,6 +188,8 @@ export const loadConfig = (env: Env = process.env, cwd = process.cwd()): Config 
   // Embedded is a developer's machine (receivers on localhost); a server deployment refuses them unless told.
   const webhookAllowPrivate = booleanFrom(value, 'BILLING_WEBHOOK_ALLOW_PRIVATE', databaseUrl === undefined, problems);
 
+  const issuer = issuerFrom(value, cwd, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
@@ -176,7 +206,59 @@ export const loadConfig = (env: Env = process.env, cwd = process.cwd()): Config 
     rateLimits,
     trustProxy,
     webhookAllowPrivate,
+    issuer,
   };
+};
+
+/** The logo file as an image, or why it cannot be one; its size is checked before it is read. */
+const readLogo = (path: string): Image | string => {
+  try {
+    const { size } = statSync(path);
+    if (size > maxLogoBytes) return `is ${size} bytes; at most ${maxLogoBytes} (200 KiB)`;
+    const bytes = readFileSync(path);
+    const type = imageTypeOf(bytes);
+    return logoProblem(bytes) ?? (type === undefined ? 'is neither a PNG nor a JPEG image' : { type, bytes });
+  } catch (error) {
+    return `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+  }
+};
+
+const issuerVariables: Record<Exclude<keyof IssuerConfig, 'logo'>, { name: string; field: PartyField }> = {
+  legalName: { name: 'BILLING_ISSUER_NAME', field: 'legal_name' },
+  address: { name: 'BILLING_ISSUER_ADDRESS', field: 'address' },
+  taxId: { name: 'BILLING_ISSUER_TAX_ID', field: 'tax_id' },
+  email: { name: 'BILLING_ISSUER_EMAIL', field: 'email' },
+  phone: { name: 'BILLING_ISSUER_PHONE', field: 'phone' },
+};
+
+/** `BILLING_ISSUER_*`, each by the rule the API applies to the same field; the logo file read now. */
+const issuerFrom = (value: (name: string) => string | undefined, cwd: string, problems: string[]): IssuerConfig => {
+  const text = (key: keyof typeof issuerVariables): string | null => {
+    const { name, field } = issuerVariables[key];
+    const raw = value(name);
+    if (raw === undefined) return null;
+    if (!isValidPartyField(field, raw)) {
+      problems.push(`${name} must be ${partyFieldRules[field].description}, got "${raw.slice(0, 100)}"`);
+      return null;
+    }
+    return raw;
+  };
+  const issuer: IssuerConfig = {
+    legalName: text('legalName') ?? defaultIssuer.legalName,
+    address: text('address'),
+    taxId: text('taxId'),
+    email: text('email'),
+    phone: text('phone'),
+    logo: null,
+  };
+  const logoPath = value('BILLING_ISSUER_LOGO');
+  if (logoPath !== undefined) {
+    const path = isAbsolute(logoPath) ? logoPath : resolve(cwd, logoPath);
+    const logo = readLogo(path);
+    if (typeof logo === 'string') problems.push(`BILLING_ISSUER_LOGO ${path} ${logo}`);
+    else issuer.logo = logo;
+  }
+  return issuer;
 };
 
 const booleanFrom = (

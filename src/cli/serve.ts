@@ -4,6 +4,8 @@ import { openDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { buildApp } from '../app.js';
 import { startScheduler } from '../jobs/scheduler.js';
+import { composeDocumentEmail } from '../modules/documents/document-email.js';
+import { readIssuer } from '../modules/issuer/read-issuer.js';
 import { createTransports } from '../modules/notifications/transports.js';
 import { createTokenVerifier } from '../modules/auth/tokens.js';
 import { JobRegistry } from '../modules/jobs/job-registry.js';
@@ -30,6 +32,7 @@ export const serve = async (config: Config): Promise<void> => {
     rateLimits: config.rateLimits,
     trustProxy: config.trustProxy,
     webhookAllowPrivate: config.webhookAllowPrivate,
+    issuerFallback: config.issuer,
   });
   // A dropped idle connection is logged, not fatal: the pool reconnects on the next query.
   logPoolError = (error) => app.log.warn({ err: error }, 'database connection lost; the pool will reconnect');
@@ -40,7 +43,12 @@ export const serve = async (config: Config): Promise<void> => {
     `billing service listening on ${address}`,
   );
   printWelcome(base, config, devSecret);
-  const transports = createTransports({ smtpUrl: config.smtpUrl, smtpFrom: config.smtpFrom, clock: systemClock });
+  const transports = createTransports({
+    smtpUrl: config.smtpUrl,
+    smtpFrom: config.smtpFrom,
+    clock: systemClock,
+    composeDocumentEmail: composeDocumentEmail(database.db, () => readIssuer(database.db, config.issuer)),
+  });
   const webhooks = await startWebhookWorker({
     database,
     db: database.db,

@@ -29,7 +29,12 @@ const periodCount = async (): Promise<number> =>
 describe('the scheduler', () => {
   it('runs billing as of its clock on every tick, and each period is billed once however many ticks pass', async () => {
     t.clock.set('2026-01-20T00:00:00Z');
-    const transports = createTransports({ smtpUrl: undefined, smtpFrom: 'billing@localhost', clock: t.clock });
+    const transports = createTransports({
+      smtpUrl: undefined,
+      smtpFrom: 'billing@localhost',
+      clock: t.clock,
+      composeDocumentEmail: null,
+    });
     const stop = startScheduler({ db: t.database.db, clock: t.clock, transports, log: t.app.log }, 20);
     try {
       for (let waited = 0; (await periodCount()) === 0 && waited < 5000; waited += 20) {
@@ -56,7 +61,12 @@ describe('the scheduler', () => {
   it('lists its billing run and settlement among the jobs of the process, with their progress', async () => {
     // Settled up to 2026-01-19 by the ticks above: five more days have ended by the 25th.
     t.clock.set('2026-01-25T00:00:00Z');
-    const transports = createTransports({ smtpUrl: undefined, smtpFrom: 'billing@localhost', clock: t.clock });
+    const transports = createTransports({
+      smtpUrl: undefined,
+      smtpFrom: 'billing@localhost',
+      clock: t.clock,
+      composeDocumentEmail: null,
+    });
     await runScheduledWork({ db: t.database.db, clock: t.clock, transports, log: t.app.log, jobs: t.jobs });
     const { jobs } = expectData<{ jobs: Record<string, unknown>[] }>(await asPlatformAdmin(t).get('/admin/jobs'));
     expect(jobs).toEqual([

@@ -1,5 +1,11 @@
 import type { LightMyRequestResponse } from 'fastify';
-import { defaultRateLimits, type RateLimitClass, type RateLimitConfig, type TrustProxy } from '../config.js';
+import {
+  defaultRateLimits,
+  type IssuerConfig,
+  type RateLimitClass,
+  type RateLimitConfig,
+  type TrustProxy,
+} from '../config.js';
 import { ManualClock } from '../core/clock.js';
 import { buildApp } from '../app.js';
 import type { Api } from '../http/api.js';
@@ -45,6 +51,8 @@ interface TestAppOptions {
   /** Webhook URLs may name internal addresses; true unless a test says otherwise (its receivers are on 127.0.0.1). */
   webhookAllowPrivate?: boolean;
   jobs?: JobRegistry;
+  /** The configuration's invoice issuer (`BILLING_ISSUER_*`); the default when absent. */
+  issuerFallback?: IssuerConfig;
 }
 
 /**
@@ -66,6 +74,7 @@ export const buildTestApi = async (
     webhookAllowPrivate: options.webhookAllowPrivate ?? true,
     ...(options.jobs === undefined ? {} : { jobs: options.jobs }),
     ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+    ...(options.issuerFallback === undefined ? {} : { issuerFallback: options.issuerFallback }),
   });
   checkResponsesAgainstDocument(app);
   return app;

@@ -97,10 +97,12 @@ describe('document figures', () => {
           }),
           { minLength: 1, maxLength: 12 },
         ),
-        fc.constantFrom<RecordStatus>('draft', 'pending', 'paid', 'failed', 'refunded'),
-        fc.double({ min: 0, max: 1, noNaN: true }),
-        fc.constantFrom('zh-CN' as const, 'en' as const),
-        (currency, lines, status, paidShare, locale) => {
+        fc.record({
+          status: fc.constantFrom<RecordStatus>('draft', 'pending', 'paid', 'failed', 'refunded'),
+          paidShare: fc.double({ min: 0, max: 1, noNaN: true }),
+          locale: fc.constantFrom('zh-CN' as const, 'en' as const),
+        }),
+        (currency, lines, { status, paidShare, locale }) => {
           const data = recordData(currency, lines, status, paidShare);
           const api = toRecordDetailView(data.record) as RecordDetailView;
           const content = buildDocumentContent(data, locale);

@@ -1,16 +1,10 @@
 import type { EventRow, RecordWithLines } from '../billing-records/repository.js';
+import type { Issuer } from '../issuer/read-issuer.js';
 import { formatDay, formatMoney, formatNumber, formatRate, formatUnitPrice, type DocumentLocale } from './format.js';
 import { labelsFor, type DocumentLabels, type PaymentMethodName } from './labels.js';
 
 /** The platform operator, on every document. */
-export interface DocumentIssuer {
-  legalName: string;
-  address: string | null;
-  taxId: string | null;
-  email: string | null;
-  phone: string | null;
-  logo: { type: 'image/png' | 'image/jpeg'; bytes: Buffer } | null;
-}
+export type DocumentIssuer = Pick<Issuer, 'legalName' | 'address' | 'taxId' | 'email' | 'phone' | 'logo'>;
 
 /** The tenant as its documents show it. */
 export interface DocumentCustomer {

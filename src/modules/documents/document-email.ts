@@ -1,16 +1,10 @@
 import type { Db } from '../../db/database.js';
+import type { ComposeDocumentEmail } from '../notifications/transports.js';
 import type { DocumentIssuer } from './content.js';
 import { buildDocumentContent } from './content.js';
 import { renderHtml } from './html.js';
 import { renderPdf } from './pdf.js';
 import { readDocumentData } from './read-document.js';
-
-export interface DocumentEmail {
-  subject: string;
-  html: string;
-  text: string;
-  attachment: { filename: string; content: Buffer; contentType: 'application/pdf' };
-}
 
 /**
  * The message that carries a finalised record to the tenant's billing email: the printable page
@@ -18,8 +12,8 @@ export interface DocumentEmail {
  * when the outbox delivers it, from the record as it then stands, in the tenant's language.
  */
 export const composeDocumentEmail =
-  (db: Db, issuer: () => Promise<DocumentIssuer>) =>
-  async (tenantId: string, recordId: string): Promise<DocumentEmail> => {
+  (db: Db, issuer: () => Promise<DocumentIssuer>): ComposeDocumentEmail =>
+  async (tenantId, recordId) => {
     const read = await readDocumentData({ db, scope: { tenantId }, recordId, lang: undefined, issuer });
     if (!read.ok) throw new Error(`cannot compose the document of ${recordId}: ${read.error.message}`);
     const content = buildDocumentContent(read.value.data, read.value.locale);

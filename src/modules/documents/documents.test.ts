@@ -6,6 +6,10 @@ import { givenApp, givenRecord, givenTenant, recordOf } from '../../testing/fixt
 import { hasPdfToText, pdfText } from '../../testing/pdf-text.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
 import type { RecordDetailView } from '../../testing/views.js';
+import { defaultIssuer } from '../../config.js';
+import { pngImage } from '../../testing/images.js';
+import { readIssuer } from '../issuer/read-issuer.js';
+import { composeDocumentEmail } from './document-email.js';
 import { formatMoney, formatNumber, formatUnitPrice, type DocumentLocale } from './format.js';
 
 let t: TestApp;
@@ -133,6 +137,68 @@ describe('invoice PDF', () => {
       expect(text).toContain(mark);
       expect(text).not.toMatch(/INV-\d{4}-\d+/);
     }
+  });
+});
+
+describe('the parties on a document', () => {
+  it.skipIf(!hasPdfToText)(
+    "names the issuer's settings and the tenant's billing profile, and a new ETag when they change",
+    async () => {
+      await givenTenant(t, 'tnt_profile', {
+        name: 'Profile Co',
+        billing_profile: {
+          legal_name: '北京示例科技有限公司',
+          address: '北京市朝阳区建国路 88 号',
+          tax_id: '91110105MA00ABCDE1',
+          email: 'billing@example.cn',
+        },
+      });
+      const record = await givenRecord(t, 'tnt_profile', {
+        type: 'one_time',
+        description: 'Setup',
+        finalize: true,
+        lines: [{ description: 'Setup', resource_type: 'setup', quantity: 1, unit_price: 500 }],
+      });
+      const before = await fetchDocument('tnt_profile', record.record_id, 'pdf');
+      const saved = await asPlatformAdmin(t).put('/admin/settings/issuer', {
+        legal_name: '身份平台有限公司',
+        address: '上海市浦东新区世纪大道 100 号',
+        tax_id: '91310115MA1K4ABCDE',
+        email: 'finance@platform.example',
+        logo: `data:image/png;base64,${pngImage().toString('base64')}`,
+      });
+      expect(saved.statusCode, saved.body).toBe(200);
+      const after = await fetchDocument('tnt_profile', record.record_id, 'pdf');
+      expect(after.headers.etag).not.toBe(before.headers.etag);
+      const { text } = await pdfText(after.rawPayload);
+      for (const shown of [
+        '身份平台有限公司',
+        '91310115MA1K4ABCDE',
+        'finance@platform.example',
+        '北京示例科技有限公司',
+        '北京市朝阳区建国路 88 号',
+        '91110105MA00ABCDE1',
+        'billing@example.cn',
+      ]) {
+        expect(flat(text)).toContain(shown);
+      }
+      expect((await asPlatformAdmin(t).delete('/admin/settings/issuer')).statusCode).toBe(200);
+    },
+  );
+});
+
+describe('the invoice email', () => {
+  it.skipIf(!hasPdfToText)('carries the page as its body and the PDF attached, in the tenant’s language', async () => {
+    const record = await recordOf(t, 'tnt_jpy', (await givenInvoice('tnt_jpy', 3)).record_id);
+    const compose = composeDocumentEmail(t.database.db, () => readIssuer(t.database.db, defaultIssuer));
+    const mail = await compose('tnt_jpy', record.record_id);
+    expect(mail.subject).toBe(`Invoice ${record.invoice_number} · Billing Service`);
+    expect(mail.attachment.filename).toBe(`${record.invoice_number}.pdf`);
+    const total = formatMoney(BigInt(record.total_amount), 'JPY', 'en');
+    expect(flat((await pdfText(mail.attachment.content)).text)).toContain(flat(total));
+    expect(flat(mail.html)).toContain(flat(total));
+    expect(flat(mail.text)).toContain(`Total: ${flat(total)}`);
+    await expect(compose('tnt_jpy', 'rec_0000000000000000')).rejects.toThrow(/billing record not found/);
   });
 });
 

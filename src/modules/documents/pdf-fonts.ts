@@ -78,7 +78,7 @@ export const configurePdfmake = (): void => {
       EmbeddedFont = opened.constructor as unknown as typeof EmbeddedFont;
       return opened;
     }
-    const font = new EmbeddedFont!(this, parsedFonts()[style], `F${++this._fontCount}`);
+    const font = new EmbeddedFont(this, parsedFonts()[style], `F${++this._fontCount}`);
     // pdfkit finalises (embeds) the fonts it finds here when the document ends.
     this._fontFamilies[`${family}-${style}`] = font;
     (this.fontCache[family] ??= {})[style] = font;

@@ -168,8 +168,16 @@ const definition = (content: DocumentContent): TDocumentDefinitions => {
   };
 };
 
-/** The document as a PDF, rendered in process. */
-export const renderPdf = (content: DocumentContent): Promise<Buffer> => {
+/**
+ * The document as a PDF, rendered in process. A logo pdfkit cannot draw (a PNG its decoder chokes
+ * on passes the upload's checks) leaves the document without it rather than without a document.
+ */
+export const renderPdf = async (content: DocumentContent): Promise<Buffer> => {
   configurePdfmake();
-  return pdfmake.createPdf(definition(content)).getBuffer();
+  try {
+    return await pdfmake.createPdf(definition(content)).getBuffer();
+  } catch (error) {
+    if (content.issuer.logo === null) throw error;
+    return renderPdf({ ...content, issuer: { ...content.issuer, logo: null } });
+  }
 };

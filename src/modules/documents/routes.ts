@@ -4,8 +4,9 @@ import type { Api, RouteDependencies } from '../../http/api.js';
 import { errorResponses } from '../../http/envelope.js';
 import { access, tenantScopeOf } from '../auth/access.js';
 import { RecordParams } from '../billing-records/schemas.js';
-import type { DocumentIssuer } from './content.js';
+import type { IssuerConfig } from '../../config.js';
 import { locales } from '../../core/locales.js';
+import { readIssuer } from '../issuer/read-issuer.js';
 import { renderRecordDocument, type DocumentFormat } from './render-document.js';
 
 const DocumentQuery = Type.Object(
@@ -46,10 +47,14 @@ const formats: Record<DocumentFormat, { type: string; disposition: string; summa
 };
 
 export interface DocumentRouteDependencies extends RouteDependencies {
-  issuer: () => Promise<DocumentIssuer>;
+  issuerFallback: IssuerConfig;
 }
 
-export const registerDocumentRoutes = (app: Api, { database: { db }, issuer }: DocumentRouteDependencies): void => {
+export const registerDocumentRoutes = (
+  app: Api,
+  { database: { db }, issuerFallback }: DocumentRouteDependencies,
+): void => {
+  const issuer = () => readIssuer(db, issuerFallback);
   for (const format of ['pdf', 'html'] as const) {
     const { type, disposition, summary, operationId } = formats[format];
     app.get(

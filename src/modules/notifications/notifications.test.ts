@@ -168,7 +168,12 @@ beforeEach(async () => {
   smtpRefusal = undefined;
   receiverSecrets.clear();
   t = await createTestApp();
-  transports = createTransports({ smtpUrl: `smtp://127.0.0.1:${smtpPort}`, smtpFrom, clock: t.clock });
+  transports = createTransports({
+    smtpUrl: `smtp://127.0.0.1:${smtpPort}`,
+    smtpFrom,
+    clock: t.clock,
+    composeDocumentEmail: null,
+  });
   await givenPlan(t, 'metered', {
     name: 'Metered',
     resources: [{ resource_type: 'api_calls', included_units: 1000, overage_unit_price: '0.001' }],
@@ -261,7 +266,7 @@ describe('email', () => {
     const tenantId = await givenSubscribedTenant();
     await givenAlert(tenantId, 'email');
     await crossThreshold(tenantId);
-    const unconfigured = createTransports({ smtpUrl: undefined, smtpFrom, clock: t.clock });
+    const unconfigured = createTransports({ smtpUrl: undefined, smtpFrom, clock: t.clock, composeDocumentEmail: null });
 
     expect(await deliver(unconfigured)).toEqual({ sent: 0, retrying: 1, failed: 0 });
     const pending = await onlyMessage('email');
@@ -438,6 +443,7 @@ describe('webhooks', () => {
       smtpFrom,
       clock: t.clock,
       webhookTimeoutMs: 200,
+      composeDocumentEmail: null,
     });
 
     hookAnswers = [302];

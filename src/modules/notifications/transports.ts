@@ -12,11 +12,42 @@ export interface Transports {
   webhook(message: OutboxMessage): Promise<void>;
 }
 
+/** An invoice document's email: HTML and text bodies and the invoice's PDF. */
+export interface DocumentEmail {
+  subject: string;
+  html: string;
+  text: string;
+  attachment: { filename: string; content: Buffer; contentType: 'application/pdf' };
+}
+
+/**
+ * Composes the email of a finalised record's invoice document (the documents module). Called at
+ * each delivery attempt; a rejection is a failed delivery, retried on the outbox's schedule.
+ */
+export type ComposeDocumentEmail = (tenantId: string, recordId: string) => Promise<DocumentEmail>;
+
+/** The payload of an invoice email queued by the outbox trigger of migration 0017. */
+interface InvoiceDocumentPayload {
+  kind: 'invoice_document';
+  record_id: string;
+}
+
+const isInvoiceDocument = (payload: unknown): payload is InvoiceDocumentPayload =>
+  typeof payload === 'object' &&
+  payload !== null &&
+  (payload as Record<string, unknown>).kind === 'invoice_document' &&
+  typeof (payload as Record<string, unknown>).record_id === 'string';
+
 export interface TransportConfig {
   smtpUrl: string | undefined;
   smtpFrom: string;
   clock: Clock;
   webhookTimeoutMs?: number;
+  /**
+   * Invoice emails' content. Required, so every place that builds transports decides; null:
+   * invoice documents are off, and an invoice email fails (and is retried) saying so.
+   */
+  composeDocumentEmail: ComposeDocumentEmail | null;
 }
 
 export const createTransports = ({
@@ -24,6 +55,7 @@ export const createTransports = ({
   smtpFrom,
   clock,
   webhookTimeoutMs = 10_000,
+  composeDocumentEmail,
 }: TransportConfig): Transports => {
   // A mail relay that hangs must not hold a delivery (and its row lock) for nodemailer's minutes.
   const mailer =
@@ -33,15 +65,24 @@ export const createTransports = ({
   return {
     email: async (message) => {
       if (mailer === undefined) throw new Error('email is not configured: set SMTP_URL');
+      // The same id on a resend after a crash lets mail systems and readers see one message.
+      const messageId = `<${message.id}@billing.local>`;
+      if (isInvoiceDocument(message.payload)) {
+        if (composeDocumentEmail === null) throw new Error('invoice documents are not configured in this process');
+        const mail = await composeDocumentEmail(message.tenant_id, message.payload.record_id);
+        await mailer.sendMail({
+          from: smtpFrom,
+          to: message.destination,
+          subject: mail.subject,
+          html: mail.html,
+          text: mail.text,
+          attachments: [mail.attachment],
+          messageId,
+        });
+        return;
+      }
       const { text } = message.payload as { text: string };
-      await mailer.sendMail({
-        from: smtpFrom,
-        to: message.destination,
-        subject: message.subject,
-        text,
-        // The same id on a resend after a crash lets mail systems and readers see one message.
-        messageId: `<${message.id}@billing.local>`,
-      });
+      await mailer.sendMail({ from: smtpFrom, to: message.destination, subject: message.subject, text, messageId });
     },
     webhook: async (message) => {
       if (message.signing_secret === null) throw new Error('a webhook message has no signing secret');

@@ -39,7 +39,7 @@ const BillingProfileInput = Type.Object(
     address: Type.Optional(nullablePartyField('address')),
     tax_id: Type.Optional(nullablePartyField('tax_id')),
     email: Type.Optional(
-      nullablePartyField('email', 'Where finalised invoices are emailed (with their PDF); null: not emailed'),
+      nullablePartyField('email', 'Where finalised invoices are emailed, with their PDF (null: not emailed)'),
     ),
   },
   { additionalProperties: false },

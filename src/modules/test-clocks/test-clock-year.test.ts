@@ -38,7 +38,12 @@ let clockId: string;
 const work = () => ({
   db: t.database.db,
   clock: t.clock,
-  transports: createTransports({ smtpUrl: undefined, smtpFrom: 'billing@localhost', clock: t.clock }),
+  transports: createTransports({
+    smtpUrl: undefined,
+    smtpFrom: 'billing@localhost',
+    clock: t.clock,
+    composeDocumentEmail: null,
+  }),
   log: t.app.log,
 });
 

@@ -245,7 +245,12 @@ describe('a tenant on a test clock', () => {
     await runScheduledWork({
       db: t.database.db,
       clock: t.clock,
-      transports: createTransports({ smtpUrl: undefined, smtpFrom: 'billing@localhost', clock: t.clock }),
+      transports: createTransports({
+        smtpUrl: undefined,
+        smtpFrom: 'billing@localhost',
+        clock: t.clock,
+        composeDocumentEmail: null,
+      }),
       log: t.app.log,
     });
     t.clock.set('2026-01-01T00:00:00Z');
