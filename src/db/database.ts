@@ -19,7 +19,8 @@ export type DbTransaction = Transaction<Database>;
 export type DatabaseTarget =
   | { kind: 'server'; url: string; pool: DatabasePoolConfig }
   | { kind: 'embedded'; dataDir: string }
-  | { kind: 'memory' };
+  /** In memory, for tests; from `image` (an earlier `image()` of one, e.g. freshly migrated) if given. */
+  | { kind: 'memory'; image?: Blob | File };
 
 export interface DatabaseHandle {
   db: Db;
@@ -33,6 +34,8 @@ export interface DatabaseHandle {
    */
   listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+  /** An in-memory database's files as they stand, to open copies of it (memory databases only). */
+  image?: () => Promise<Blob | File>;
 }
 
 type Listen = DatabaseHandle['listen'];
@@ -88,6 +91,7 @@ export const openDatabase = async (
   try {
     const client = await PGlite.create({
       ...(target.kind === 'embedded' ? { dataDir: target.dataDir } : {}),
+      ...(target.kind === 'memory' && target.image !== undefined ? { loadDataDir: target.image } : {}),
       parsers: { [int8Oid]: parseInt8, [numericOid]: keepText, [dateOid]: keepText },
       extensions: { pg_trgm },
     });
@@ -98,7 +102,8 @@ export const openDatabase = async (
         if (!client.closed) await unlisten();
       };
     };
-    return handleOf(new Kysely<Database>({ dialect: new PGliteDialect(client) }), target.kind, listen, unlock);
+    const handle = handleOf(new Kysely<Database>({ dialect: new PGliteDialect(client) }), target.kind, listen, unlock);
+    return target.kind === 'memory' ? { ...handle, image: () => client.dumpDataDir('none') } : handle;
   } catch (error) {
     unlock();
     throw error;

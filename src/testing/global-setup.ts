@@ -1,17 +1,40 @@
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
-import { testServerUrl } from './test-database.js';
+import { randomToken } from '../core/ids.js';
+import { defaultPoolConfig, openDatabase } from '../db/database.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { templateVariable, testServerUrl, withAdminClient } from './test-database.js';
+
+/** A migrated database every test file's database is copied from; dropped when the run ends. */
+const createTemplate = async (serverUrl: string): Promise<() => Promise<void>> => {
+  const name = `billing_template_${randomToken(12)}`;
+  await withAdminClient(serverUrl, (client) => client.query(`create database ${name}`));
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const handle = await openDatabase({ kind: 'server', url: url.toString(), pool: defaultPoolConfig });
+  try {
+    await migrateToLatest(handle.db);
+  } finally {
+    await handle.close();
+  }
+  // The workers, started after this, inherit it.
+  process.env[templateVariable] = name;
+  return async () => {
+    await withAdminClient(serverUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
+  };
+};
 
 /**
  * Compiles dist/ from the current source, since the CLI tests run the `billing` command as shipped;
- * then fails fast, with the reason, when the configured test server cannot be reached.
+ * then fails fast, with the reason, when the configured test server cannot be reached, and makes
+ * the run's migrated template there. Returns the teardown that drops it.
  */
-export default async function setup(): Promise<void> {
+export default async function setup(): Promise<(() => Promise<void>) | undefined> {
   execFileSync(process.execPath, ['scripts/build.js', '--if-stale'], { stdio: 'inherit' });
   const url = testServerUrl();
   if (url === undefined) {
     console.log('tests: embedded PGlite (set DATABASE_URL to run them on a PostgreSQL server)');
-    return;
+    return undefined;
   }
   const client = new pg.Client({ connectionString: url });
   try {
@@ -21,4 +44,5 @@ export default async function setup(): Promise<void> {
   } finally {
     await client.end();
   }
+  return createTemplate(url);
 }
