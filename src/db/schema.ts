@@ -121,6 +121,21 @@ export interface BillingRecordsTable {
   updated_at: Timestamp;
 }
 
+/**
+ * Finalised records (every status but draft) per tenant, UTC day or month, app and status, kept by
+ * triggers on billing_records in the statement that changes them (migration 0016). Read only.
+ */
+export interface BillingRecordCountsTable {
+  tenant_id: string;
+  span: 'day' | 'month';
+  /** The UTC day, or the first day of the UTC month (YYYY-MM-DD). */
+  start: string;
+  /** '' for records without an app. */
+  app_id: string;
+  status: Exclude<RecordStatus, 'draft'>;
+  n: bigint;
+}
+
 export interface BillingRecordLinesTable {
   tenant_id: string;
   record_id: string;
@@ -565,6 +580,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   billing_records: BillingRecordsTable;
   billing_record_lines: BillingRecordLinesTable;
+  billing_record_counts: BillingRecordCountsTable;
   billing_record_events: BillingRecordEventsTable;
   invoice_sequences: InvoiceSequencesTable;
   idempotency_keys: IdempotencyKeysTable;

@@ -40,6 +40,8 @@ export const tenantOwnedTables = [
   'billing_record_events',
   'billing_record_lines',
   'billing_records',
+  // After the records: deleting them takes their counts to zero, then the rows go.
+  'billing_record_counts',
   'api_keys',
   'apps',
 ] as const satisfies readonly (keyof Database)[];
