@@ -1,5 +1,3 @@
-import { Temporal } from 'temporal-polyfill';
-
 /** Dates [from, until) as YYYY-MM-DD (UTC days); null: no bound on that side. */
 export interface DayRange {
   from: string | null;
@@ -24,28 +22,34 @@ export interface CountSpans {
   records: InstantRange[];
 }
 
+const dayMs = 86_400_000;
 /** The last day a date column holds in every form both drivers write (see clampInstant in search-records.ts). */
-const lastDay = Temporal.PlainDate.from('9999-12-31');
+const lastDay = Date.UTC(9999, 11, 31);
 
-const utcDayOf = (instant: Date): Temporal.PlainDate =>
-  Temporal.Instant.fromEpochMilliseconds(instant.getTime()).toZonedDateTimeISO('UTC').toPlainDate();
-const startOf = (day: Temporal.PlainDate): Date => new Date(day.toZonedDateTime({ timeZone: 'UTC' }).epochMilliseconds);
-const isMidnight = (instant: Date): boolean => startOf(utcDayOf(instant)).getTime() === instant.getTime();
-const before = (a: Temporal.PlainDate, b: Temporal.PlainDate): boolean => Temporal.PlainDate.compare(a, b) < 0;
-const text = (day: Temporal.PlainDate | null): string | null => (day === null ? null : day.toString());
+// UTC days as the epoch milliseconds of their midnight: plain arithmetic (a UTC day is always 24 h).
+const utcDayOf = (instant: Date): number => Math.floor(instant.getTime() / dayMs) * dayMs;
+const dayOfMonth = (day: number): number => new Date(day).getUTCDate();
+const firstOfMonth = (day: number): number => day - (dayOfMonth(day) - 1) * dayMs;
+const firstOfNextMonth = (day: number): number => {
+  const next = new Date(day);
+  // setUTCFullYear, not Date.UTC, which reads years 0–99 as 1900–1999.
+  next.setUTCFullYear(next.getUTCFullYear(), next.getUTCMonth() + 1, 1);
+  return next.getTime();
+};
+const text = (day: number | null): string | null => (day === null ? null : new Date(day).toISOString().slice(0, 10));
 
 /** The first UTC day that starts at or after `instant`; null past the last day. */
-const firstWholeDay = (instant: Date): Temporal.PlainDate | null => {
+const firstWholeDay = (instant: Date): number | null => {
   const day = utcDayOf(instant);
-  if (isMidnight(instant)) return day;
-  return before(day, lastDay) ? day.add({ days: 1 }) : null;
+  if (day === instant.getTime()) return day;
+  return day < lastDay ? day + dayMs : null;
 };
 
 /** The first first-of-month at or after `day`; null past the last day. */
-const firstWholeMonth = (day: Temporal.PlainDate): Temporal.PlainDate | null => {
-  if (day.day === 1) return day;
-  const next = day.with({ day: 1 }).add({ months: 1 });
-  return before(lastDay, next) ? null : next;
+const firstWholeMonth = (day: number): number | null => {
+  if (dayOfMonth(day) === 1) return day;
+  const next = firstOfNextMonth(day);
+  return next > lastDay ? null : next;
 };
 
 /**
@@ -56,24 +60,19 @@ const firstWholeMonth = (day: Temporal.PlainDate): Temporal.PlainDate | null => 
 export const countSpans = (from: Date | null, until: Date | null): CountSpans => {
   const lo = from === null ? null : firstWholeDay(from);
   const hi = until === null ? null : utcDayOf(until);
-  if ((from !== null && lo === null) || (lo !== null && hi !== null && !before(lo, hi))) {
+  if ((from !== null && lo === null) || (lo !== null && hi !== null && lo >= hi)) {
     // No whole UTC day inside: the range is counted from the records alone.
     return { months: [], days: [], records: [{ from, until }] };
   }
   const records: InstantRange[] = [];
-  if (from !== null && lo !== null && startOf(lo).getTime() !== from.getTime()) {
-    records.push({ from, until: startOf(lo) });
-  }
-  if (until !== null && hi !== null && startOf(hi).getTime() !== until.getTime()) {
-    records.push({ from: startOf(hi), until });
-  }
+  if (from !== null && lo !== null && lo !== from.getTime()) records.push({ from, until: new Date(lo) });
+  if (until !== null && hi !== null && hi !== until.getTime()) records.push({ from: new Date(hi), until });
   const monthLo = lo === null ? null : firstWholeMonth(lo);
-  const monthHi = hi === null ? null : hi.with({ day: 1 });
-  const noMonth =
-    (lo !== null && monthLo === null) || (monthLo !== null && monthHi !== null && !before(monthLo, monthHi));
+  const monthHi = hi === null ? null : firstOfMonth(hi);
+  const noMonth = (lo !== null && monthLo === null) || (monthLo !== null && monthHi !== null && monthLo >= monthHi);
   if (noMonth) return { months: [], days: [{ from: text(lo), until: text(hi) }], records };
   const days: DayRange[] = [];
-  if (lo !== null && monthLo !== null && before(lo, monthLo)) days.push({ from: text(lo), until: text(monthLo) });
-  if (hi !== null && monthHi !== null && before(monthHi, hi)) days.push({ from: text(monthHi), until: text(hi) });
+  if (lo !== null && monthLo !== null && lo < monthLo) days.push({ from: text(lo), until: text(monthLo) });
+  if (hi !== null && monthHi !== null && monthHi < hi) days.push({ from: text(monthHi), until: text(hi) });
   return { months: [{ from: text(monthLo), until: text(monthHi) }], days, records };
 };
