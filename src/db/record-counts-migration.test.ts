@@ -67,15 +67,14 @@ describe('migration 0016 over records written before it', () => {
                where id = 'rec_old0000000000005'`.execute(db);
     await sql`update billing_records set status = 'refunded' where id = 'rec_old0000000000002'`.execute(db);
     const after = (await counts()).rows.filter((row) => row.start === '2026-02-01' || row.start === '2026-02-14');
+    // Zeros are deleted: app_old's paid counters of February are gone.
     expect(after).toEqual([
       { span: 'day', start: '2026-02-01', app_id: '', status: 'pending', n: 1n },
-      { span: 'day', start: '2026-02-01', app_id: 'app_old', status: 'paid', n: 0n },
       { span: 'day', start: '2026-02-01', app_id: 'app_old', status: 'refunded', n: 1n },
       { span: 'day', start: '2026-02-14', app_id: '', status: 'refunded', n: 1n },
       { span: 'day', start: '2026-02-14', app_id: 'app_old', status: 'pending', n: 1n },
       { span: 'month', start: '2026-02-01', app_id: '', status: 'pending', n: 1n },
       { span: 'month', start: '2026-02-01', app_id: '', status: 'refunded', n: 1n },
-      { span: 'month', start: '2026-02-01', app_id: 'app_old', status: 'paid', n: 0n },
       { span: 'month', start: '2026-02-01', app_id: 'app_old', status: 'pending', n: 1n },
       { span: 'month', start: '2026-02-01', app_id: 'app_old', status: 'refunded', n: 1n },
     ]);
