@@ -226,6 +226,8 @@ export const loadRecords = async (url: string, tenants: TenantSpec[]): Promise<L
         a.query(`vacuum (analyze) billing_records`),
         b.query(`vacuum (analyze) billing_record_lines`),
       ]);
+      // The search counters (migration 0016), written by its trigger in the records' insert.
+      await a.query(`vacuum (analyze) billing_record_counts`);
       await a.query(`analyze tenants, apps, invoice_sequences`);
     });
   } finally {

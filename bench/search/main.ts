@@ -11,7 +11,9 @@
  *   - http:   GET /billing/records/{tenant}/search?… with a tenant token, over 32 keep-alive
  *             sockets to `billing serve` (pool of 32 database connections, scheduler off)
  *   - direct: the captured statements, in the same order, on a `pg` pool of 32 connections
- * first per filter, then all filters round robin (the headline). Every HTTP answer must be 200.
+ *   - naive:  the same, with the total counted row by row (`count(*)` of the page's filter), as
+ *             search did before its counters (migration 0016); checked once against the app's total
+ * first per filter, then the first seven filters round robin (the headline). Every HTTP answer must be 200.
  * Writes bench/results/records-search.json.
  *
  * Knobs (optional): BENCH_FILTER_SECONDS=2 per filter, BENCH_MIX_SECONDS=10 for the mix;
@@ -56,6 +58,7 @@ interface Comparison {
   total: number | null;
   http: RunStats;
   direct: RunStats;
+  naive: RunStats;
 }
 
 const main = async (): Promise<void> => {
@@ -86,30 +89,35 @@ const main = async (): Promise<void> => {
         if (response.status !== 200)
           throw new Error(`${filter.name}: ${response.status} ${response.body.slice(0, 300)}`);
       };
-    const directSend =
-      (next: () => Filter): Send =>
+    const pgSend =
+      (next: () => Filter, which: 'statements' | 'naive'): Send =>
       async () => {
-        for (const statement of captured.get(next().name)?.statements ?? []) {
+        for (const statement of captured.get(next().name)?.[which] ?? []) {
           await pool.query(statement.sql, statement.parameters as unknown[]);
         }
       };
+    const directSend = (next: () => Filter): Send => pgSend(next, 'statements');
+    const naiveSend = (next: () => Filter): Send => pgSend(next, 'naive');
     // Fill both pools and warm the caches before anything is timed.
     await warmUp(httpSend(roundRobin(filters)), connections * 2, 10_000);
     await warmUp(directSend(roundRobin(filters)), connections * 2, 10_000);
+    await warmUp(naiveSend(roundRobin(filters)), connections * 2, 10_000);
 
     const compare = async (name: string, what: string, chosen: Filter[], seconds: number): Promise<Comparison> => {
       const http = await run(httpSend(roundRobin(chosen)), Number.MAX_SAFE_INTEGER, connections, capMs(seconds));
       const direct = await run(directSend(roundRobin(chosen)), Number.MAX_SAFE_INTEGER, connections, capMs(seconds));
+      const naive = await run(naiveSend(roundRobin(chosen)), Number.MAX_SAFE_INTEGER, connections, capMs(seconds));
       const total = chosen.length === 1 ? (captured.get(chosen[0]?.name ?? '')?.total ?? null) : null;
       console.log(
         `  ${name.padEnd(13)} ${what.padEnd(30)} http ${fmt(http.rps)} req/s p50 ${fmt(http.p50Ms, 1)} p99 ${fmt(http.p99Ms, 1)} ms` +
-          ` | direct ${fmt(direct.rps)} req/s p50 ${fmt(direct.p50Ms, 1)} p99 ${fmt(direct.p99Ms, 1)} ms`,
+          ` | direct ${fmt(direct.rps)} req/s p99 ${fmt(direct.p99Ms, 1)} ms | naive ${fmt(naive.rps)} req/s p99 ${fmt(naive.p99Ms, 1)} ms`,
       );
-      return { name, what, total, http, direct };
+      return { name, what, total, http, direct, naive };
     };
     const perFilter: Comparison[] = [];
     for (const filter of filters) perFilter.push(await compare(filter.name, filter.what, [filter], filterSeconds));
-    const mix = await compare('mix', `all ${filters.length} filters in turn`, filters, mixSeconds);
+    const mixed = filters.filter((filter) => filter.aloneOnly !== true);
+    const mix = await compare('mix', `the first ${mixed.length} filters in turn`, mixed, mixSeconds);
 
     const rows = [...perFilter, mix].map((c) => [
       c.name,
@@ -122,23 +130,40 @@ const main = async (): Promise<void> => {
       fmt(c.direct.p50Ms, 1),
       fmt(c.direct.p99Ms, 1),
       `${(c.http.rps / c.direct.rps).toFixed(2)}x`,
+      fmt(c.naive.rps),
+      fmt(c.naive.p50Ms, 1),
+      fmt(c.naive.p99Ms, 1),
     ]);
     console.log(
       `\n${table(
-        ['filter', 'what', 'total', 'http req/s', 'p50', 'p99', 'direct req/s', 'p50', 'p99', 'http/direct'],
+        [
+          'filter',
+          'what',
+          'total',
+          'http req/s',
+          'p50',
+          'p99',
+          'direct req/s',
+          'p50',
+          'p99',
+          'http/direct',
+          'naive req/s',
+          'p50',
+          'p99',
+        ],
         rows,
-      )}\n(${connections} connections, closed loop; ms; ${big.records} records in the tenant)\n`,
+      )}\n(${connections} connections, closed loop; ms; ${big.records} records in the tenant; naive: the total by count(*), sent directly)\n`,
     );
     const out = writeResults(
       'records-search',
       loadAtStart,
       [
         {
-          measure: `search, ${connections} connections, ${filters.length} filters in turn`,
+          measure: `search, ${connections} connections, ${mixed.length} filters in turn`,
           value: mix.http.rps,
           unit: 'req/s',
           better: 'higher',
-          note: `p50 ${fmt(mix.http.p50Ms, 1)} / p99 ${fmt(mix.http.p99Ms, 1)} ms`,
+          note: `p50 ${fmt(mix.http.p50Ms, 1)} / p99 ${fmt(mix.http.p99Ms, 1)} ms; totals by count(*) sent directly: ${fmt(mix.naive.rps)} req/s, p99 ${fmt(mix.naive.p99Ms, 1)} ms`,
           baseline: {
             what: `the same SQL over pg (p50 ${fmt(mix.direct.p50Ms, 1)} / p99 ${fmt(mix.direct.p99Ms, 1)} ms)`,
             value: mix.direct.rps,

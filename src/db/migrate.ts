@@ -14,6 +14,7 @@ import * as testClocks from './migrations/0012_test_clocks.js';
 import * as reminders from './migrations/0013_reminders.js';
 import * as chargeModels from './migrations/0014_charge_models.js';
 import * as billableMetrics from './migrations/0015_billable_metrics.js';
+import * as billingRecordCounts from './migrations/0016_billing_record_counts.js';
 import * as billingProfiles from './migrations/0017_billing_profiles.js';
 
 /** Listed in code, not read from a folder, so the same set runs under tsx, a bundle or tests. */
@@ -33,6 +34,7 @@ const migrations: Record<string, Migration> = {
   '0013_reminders': reminders,
   '0014_charge_models': chargeModels,
   '0015_billable_metrics': billableMetrics,
+  '0016_billing_record_counts': billingRecordCounts,
   '0017_billing_profiles': billingProfiles,
 };
 

@@ -21,6 +21,9 @@ const platformTables = new Set([
   'webhook_endpoints',
   'webhook_deliveries',
   'webhook_delivery_attempts',
+  // Keyed by a transaction's id: a row exists only while a transaction that changed billing
+  // records is in flight (migration 0016).
+  'billing_record_count_flushes',
   'kysely_migration',
   'kysely_migration_lock',
 ]);

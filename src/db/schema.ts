@@ -131,6 +131,39 @@ export interface BillingRecordsTable {
   updated_at: Timestamp;
 }
 
+/**
+ * Finalised records (every status but draft) per tenant, UTC day or month, app and status, kept by
+ * triggers on billing_records: noted by the statement that changes them, moved here at its
+ * transaction's commit (migration 0016). Read only; a transaction sees its own changes here once
+ * it has committed.
+ */
+export interface BillingRecordCountsTable {
+  tenant_id: string;
+  span: 'day' | 'month';
+  /** The UTC day, or the first day of the UTC month (YYYY-MM-DD). */
+  start: string;
+  /** '' for records without an app. */
+  app_id: string;
+  status: Exclude<RecordStatus, 'draft'>;
+  n: bigint;
+}
+
+/** Changes to billing_record_counts noted by transactions in flight (empty once they end). Triggers' only. */
+export interface BillingRecordCountDeltasTable {
+  tenant_id: string;
+  txid: string;
+  span: 'day' | 'month';
+  start: string;
+  app_id: string;
+  status: Exclude<RecordStatus, 'draft'>;
+  n: bigint;
+}
+
+/** One row per transaction with noted counter changes, until its commit moves them. Triggers' only. */
+export interface BillingRecordCountFlushesTable {
+  txid: string;
+}
+
 export interface BillingRecordLinesTable {
   tenant_id: string;
   record_id: string;
@@ -590,6 +623,9 @@ export interface Database {
   api_keys: ApiKeysTable;
   billing_records: BillingRecordsTable;
   billing_record_lines: BillingRecordLinesTable;
+  billing_record_counts: BillingRecordCountsTable;
+  billing_record_count_deltas: BillingRecordCountDeltasTable;
+  billing_record_count_flushes: BillingRecordCountFlushesTable;
   billing_record_events: BillingRecordEventsTable;
   invoice_sequences: InvoiceSequencesTable;
   idempotency_keys: IdempotencyKeysTable;

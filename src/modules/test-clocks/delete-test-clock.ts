@@ -40,6 +40,10 @@ export const tenantOwnedTables = [
   'billing_record_events',
   'billing_record_lines',
   'billing_records',
+  // Counters of search (migration 0016): the records' deletion is noted for the commit, which
+  // finds the tenants gone and moves nothing.
+  'billing_record_counts',
+  'billing_record_count_deltas',
   'api_keys',
   'apps',
 ] as const satisfies readonly (keyof Database)[];
