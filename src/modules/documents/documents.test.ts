@@ -2,7 +2,17 @@ import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asPlatformAdmin, asTenantAdmin, asTenantViewer } from '../../testing/api.js';
 import { expectError, expectInvalid } from '../../testing/envelopes.js';
-import { givenApp, givenRecord, givenTenant, recordOf } from '../../testing/fixtures.js';
+import {
+  givenApp,
+  givenInstrument,
+  givenProduct,
+  givenRecord,
+  givenTenant,
+  givenUsage,
+  recordOf,
+  recordsOf,
+} from '../../testing/fixtures.js';
+import { settlePayg } from '../payg/settle-payg.js';
 import { hasPdfToText, pdfText } from '../../testing/pdf-text.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
 import type { RecordDetailView } from '../../testing/views.js';
@@ -185,6 +195,35 @@ describe('the parties on a document', () => {
       expect((await asPlatformAdmin(t).delete('/admin/settings/issuer')).statusCode).toBe(200);
     },
   );
+});
+
+describe('a pay-as-you-go record', () => {
+  it.skipIf(!hasPdfToText)('shows the settled day as its period and what each instrument paid', async () => {
+    t.clock.set('2026-04-01T01:00:00Z');
+    await givenTenant(t, 'tnt_payg');
+    await givenApp(t, 'tnt_payg', 'app_payg');
+    await givenProduct(t, { billing_key: 'sms_verifications', display_name: 'SMS', unit_price: '0.045' });
+    await givenInstrument(t, 'tnt_payg', 'coupons', { amount: 1, valid_to: '2026-12-31T00:00:00Z' });
+    t.clock.set('2026-04-01T02:00:00Z');
+    await givenUsage(t, { tenantId: 'tnt_payg', appId: 'app_payg', resourceType: 'sms_verifications', quantity: 100 });
+    t.clock.set('2026-04-01T17:00:00Z'); // 01:00 on 2 April in Shanghai: the 1st has ended
+    await settlePayg(t.database.db, t.clock);
+    const record = (await recordsOf(t, 'tnt_payg')).find((candidate) => candidate.type === 'payg')!;
+    const { text } = await pdfText((await fetchDocument('tnt_payg', record.record_id, 'pdf')).rawPayload);
+    for (const shown of [
+      '按量付费扣款明细',
+      'app_payg',
+      'sms_verifications',
+      '¥4.50',
+      '¥1.00',
+      '¥3.50',
+      '2026-04-01',
+    ]) {
+      expect(flat(text)).toContain(shown);
+    }
+    expect(flat(text)).toMatch(/服务期间\s*2026年4月1日\s*至\s*2026年4月1日/);
+    expect(flat(text)).toContain('按量付费扣款');
+  });
 });
 
 describe('the invoice email', () => {
