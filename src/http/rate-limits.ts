@@ -26,6 +26,8 @@ declare module 'fastify' {
 /** Routes that cost more than their method says; any other GET is `read`, any other method `write`. */
 const routeClassExceptions: Record<string, CallerRateLimitClass> = {
   'GET /billing/records/:tenant_id/search': 'expensive',
+  // A first render of a long invoice is half a second of CPU.
+  'GET /billing/records/:tenant_id/:record_id/pdf': 'expensive',
   'GET /billing/credit-transactions/:tenant_id': 'expensive',
   'POST /internal/billing/export-user-data': 'expensive',
   'POST /admin/billing-run': 'expensive',

@@ -1,5 +1,6 @@
 import type { EventRow, RecordWithLines } from '../billing-records/repository.js';
 import type { Issuer } from '../issuer/read-issuer.js';
+import type { MeteredBilling } from '../metering/list-metered-billings.js';
 import { formatDay, formatMoney, formatNumber, formatRate, formatUnitPrice, type DocumentLocale } from './format.js';
 import { labelsFor, type DocumentLabels, type PaymentMethodName } from './labels.js';
 
@@ -17,16 +18,11 @@ export interface DocumentCustomer {
   email: string | null;
 }
 
-export interface UsageSummaryRow {
-  resourceType: string;
-  periodStart: Date;
-  periodEnd: Date;
-  totalUsage: bigint;
-  includedUnits: bigint;
-  overageUnits: bigint;
-  /** Decimal text in major units, as the metering API shows it. */
-  overageAmount: string;
-}
+/** A metered period a usage record invoices, as the metering API shows it. */
+export type UsageSummaryRow = Pick<
+  MeteredBilling,
+  'resourceType' | 'periodStart' | 'periodEnd' | 'totalUsage' | 'includedUnits' | 'overageUnits' | 'overageAmount'
+>;
 
 export interface PaygDeductionRow {
   settledDay: string;

@@ -1,17 +1,9 @@
 import type { IssuerConfig } from '../../config.js';
-import type { Image } from '../../core/images.js';
 import type { Db } from '../../db/database.js';
 import { findIssuerRow, type IssuerRow } from './repository.js';
 
-/** The platform operator as every invoice names it. */
-export interface Issuer {
-  legalName: string;
-  address: string | null;
-  taxId: string | null;
-  email: string | null;
-  phone: string | null;
-  /** PNG or JPEG bytes, at most 200 KiB, their type checked by their first bytes. */
-  logo: Image | null;
+/** The platform operator as every invoice names it: the configuration's fields, and where they came from. */
+export interface Issuer extends IssuerConfig {
   /** `settings`: saved by `PUT /admin/settings/issuer`; `configuration`: `BILLING_ISSUER_*` (or the default name). */
   source: 'settings' | 'configuration';
   /** When the settings were saved; null for the configuration. */
