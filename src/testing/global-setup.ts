@@ -11,17 +11,21 @@ const createTemplate = async (serverUrl: string): Promise<() => Promise<void>> =
   await withAdminClient(serverUrl, (client) => client.query(`create database ${name}`));
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
+  const drop = async () => {
+    await withAdminClient(serverUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
+  };
   const handle = await openDatabase({ kind: 'server', url: url.toString(), pool: defaultPoolConfig });
   try {
     await migrateToLatest(handle.db);
-  } finally {
+  } catch (error) {
     await handle.close();
+    await drop();
+    throw error;
   }
+  await handle.close();
   // The workers, started after this, inherit it.
   process.env[templateVariable] = name;
-  return async () => {
-    await withAdminClient(serverUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
-  };
+  return drop;
 };
 
 /**

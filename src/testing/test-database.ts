@@ -44,6 +44,8 @@ const migratedImage = (upTo: string | undefined): Promise<Blob | File> => {
         await handle.close();
       }
     })();
+    // A failed build is not kept: the next database tries again and shows its own error.
+    image.catch(() => migratedImages.delete(key));
     migratedImages.set(key, image);
   }
   return image;

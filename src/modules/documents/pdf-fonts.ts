@@ -41,6 +41,16 @@ const parsedFonts = (): Record<FontStyle, FontkitFont> => {
   return parsed;
 };
 
+/**
+ * The parsed font with a glyph cache of the document's own: fontkit remembers, with each glyph,
+ * the character that first reached it, and pdfkit maps the glyph back to that character in the
+ * PDF's text. Shared, a glyph two characters share (⼀ and 一) would read back as whichever an
+ * earlier document used; with its own cache, a document's text and bytes depend on it alone.
+ * The decoded tables stay shared.
+ */
+const ownGlyphs = (font: FontkitFont): FontkitFont =>
+  Object.create(font, { _glyphs: { value: {}, writable: true, configurable: true } }) as FontkitFont;
+
 /** The pdfkit document pdfmake renders into, as far as sharing a parsed font needs it. */
 interface RenderDocument {
   fontCache: Record<string, Partial<Record<string, object>>>;
@@ -78,7 +88,7 @@ export const configurePdfmake = (): void => {
       EmbeddedFont = opened.constructor as unknown as typeof EmbeddedFont;
       return opened;
     }
-    const font = new EmbeddedFont(this, parsedFonts()[style], `F${++this._fontCount}`);
+    const font = new EmbeddedFont(this, ownGlyphs(parsedFonts()[style]), `F${++this._fontCount}`);
     // pdfkit finalises (embeds) the fonts it finds here when the document ends.
     this._fontFamilies[`${family}-${style}`] = font;
     (this.fontCache[family] ??= {})[style] = font;

@@ -3,7 +3,8 @@ import type { TenantScope } from '../../core/principal.js';
 import { fail, ok, type Result } from '../../core/result.js';
 import type { Db } from '../../db/database.js';
 import type { PaymentMethod } from '../../db/schema.js';
-import { findRecord } from '../billing-records/repository.js';
+import { findRecord, type EventRow, type RecordWithLines } from '../billing-records/repository.js';
+import { providerOfPaidReason } from '../subscriptions/payment-reason.js';
 import { findTenant } from '../tenants/repository.js';
 import type { DocumentData, DocumentIssuer } from './content.js';
 import type { DocumentLocale } from './format.js';
@@ -14,6 +15,32 @@ const providerMethod: Record<PaymentMethod, PaymentMethodName> = {
   manual: 'manual',
   sandbox_success: 'sandbox',
   sandbox_decline: 'sandbox',
+};
+
+/**
+ * How a record was paid, from its own history (so a paid invoice's document never changes after):
+ * the credit balance for what it paid, then the provider its move to paid names, else an admin's
+ * mark (offline). Unpaid, how it will be collected. Nothing for a record of no amount.
+ */
+const paymentMethodsOf = (
+  record: RecordWithLines & { events: EventRow[] },
+  subscriptionMethod: PaymentMethod | undefined,
+  payg: boolean,
+): PaymentMethodName[] => {
+  if (record.total_amount === 0n) return [];
+  const methods: PaymentMethodName[] = [];
+  if (record.amount_paid > 0n) methods.push('credit_balance');
+  if (payg) methods.push('payg_deduction');
+  const rest = record.amount_paid < record.total_amount;
+  if (record.status === 'paid' || record.status === 'refunded') {
+    const paid = record.events.findLast((event) => event.to_status === 'paid');
+    const provider = providerOfPaidReason(paid?.reason ?? null);
+    if (provider !== undefined) methods.push(providerMethod[provider]);
+    else if (rest && !payg) methods.push('manual');
+  } else if (rest && subscriptionMethod !== undefined) {
+    methods.push(providerMethod[subscriptionMethod]);
+  }
+  return methods;
 };
 
 export interface DocumentRequest {
@@ -42,11 +69,6 @@ export const readDocumentData = async ({
     record.type === 'payg' ? paygDayOf(db, scope, recordId, tenant.time_zone) : undefined,
     issuer(),
   ]);
-  const methods = new Set<PaymentMethodName>();
-  if (record.amount_paid > 0n) methods.add('credit_balance');
-  if (payg !== undefined) methods.add('payg_deduction');
-  if (subscription !== undefined) methods.add(providerMethod[subscription.payment_method]);
-  if (methods.size === 0 && (record.status === 'paid' || record.status === 'refunded')) methods.add('manual');
   const usagePeriod =
     usage.length === 0
       ? null
@@ -70,7 +92,7 @@ export const readDocumentData = async ({
       subscription !== undefined
         ? { start: subscription.period_start, end: subscription.period_end }
         : (payg?.period ?? usagePeriod),
-    paymentMethods: [...methods],
+    paymentMethods: paymentMethodsOf(record, subscription?.payment_method, payg !== undefined),
     usage,
     payg: payg?.lines ?? [],
   };

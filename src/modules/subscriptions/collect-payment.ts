@@ -7,6 +7,7 @@ import { ledgerBalances } from './credit-balances.js';
 import type { SubscriptionContext } from './issue-invoice.js';
 import { providerFor } from './payment-providers.js';
 import type { SubscriptionRow } from './repository.js';
+import { paidByReason } from './payment-reason.js';
 
 export type Collection = { paid: true } | { paid: false; reason: string };
 
@@ -78,7 +79,7 @@ export const collectLockedRecord = async ({
   });
   switch (outcome.status) {
     case 'succeeded': {
-      const reason = `paid by ${sub.payment_method} (${outcome.reference})`;
+      const reason = paidByReason(sub.payment_method, outcome.reference);
       expectOk(await moveLockedRecord({ trx, clock, scope, record, action: 'mark_paid', actor, reason, writes }));
       return { paid: true };
     }
