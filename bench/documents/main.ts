@@ -16,13 +16,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { ManualClock, systemClock } from '../../src/core/clock.js';
 import { createApp } from '../../src/modules/apps/create-app.js';
 import { createRecord } from '../../src/modules/billing-records/create-record.js';
 import { createTenant } from '../../src/modules/tenants/create-tenant.js';
 import { bearer, freePort, startServer } from '../lib/app.js';
+import { get, type Answer } from '../lib/http.js';
 import { run, type RunStats } from '../lib/closed-loop.js';
 import { writeResults, type Headline } from '../lib/results.js';
 import { announce } from '../lib/scenario.js';
@@ -45,24 +46,6 @@ const linesOf = (count: number) =>
     quantity: index === 0 ? 1 : 12_345 * index,
     unit_price: index === 0 ? 99 : 0.0015,
   }));
-
-interface Answer {
-  status: number;
-  type: string | undefined;
-  bytes: number;
-}
-
-const get = (agent: Agent, port: number, path: string, headers: Record<string, string>) =>
-  new Promise<Answer>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent, headers }, (res) => {
-      let bytes = 0;
-      res.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], bytes }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
 
 const peakRssMb = (pid: number): number => {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -118,8 +101,9 @@ const main = async (): Promise<void> => {
     };
     const pdfPath = (recordId: string) => `/billing/records/${tenantId}/${recordId}/pdf`;
     const expectPdf = (answer: Answer, status = 200) => {
-      if (answer.status !== status || (status === 200 && (answer.type !== 'application/pdf' || answer.bytes === 0))) {
-        throw new Error(`answered ${answer.status} ${answer.type ?? ''} (${answer.bytes} bytes), expected ${status}`);
+      const type = answer.headers['content-type'] ?? '';
+      if (answer.status !== status || (status === 200 && (type !== 'application/pdf' || answer.body.length === 0))) {
+        throw new Error(`answered ${answer.status} ${type} (${answer.body.length} bytes), expected ${status}`);
       }
     };
     // Warm the process (code paths, fonts) on the long record's neighbour, not on a measured one.
@@ -139,14 +123,7 @@ const main = async (): Promise<void> => {
       concurrency,
       60_000,
     );
-    const etag = await new Promise<string>((resolve, reject) => {
-      request({ host: '127.0.0.1', port, path: pdfPath(twenty[0]!), agent, headers }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(String(res.headers.etag)));
-      })
-        .on('error', reject)
-        .end();
-    });
+    const etag = String((await get(agent, port, pdfPath(twenty[0]!), headers)).headers.etag);
     const revalidated = await run(
       async () => expectPdf(await get(agent, port, pdfPath(twenty[0]!), { ...headers, 'if-none-match': etag }), 304),
       records,
@@ -179,7 +156,7 @@ const main = async (): Promise<void> => {
       ),
     );
     console.log(
-      `1,000-line invoice: ${fmt(Math.round(longMs))} ms, ${fmt(Math.round(longAnswer.bytes / 1024))} KB; server peak RSS ${Math.round(rssBefore)} → ${Math.round(rssAfter)} MB`,
+      `1,000-line invoice: ${fmt(Math.round(longMs))} ms, ${fmt(Math.round(longAnswer.body.length / 1024))} KB; server peak RSS ${Math.round(rssBefore)} → ${Math.round(rssAfter)} MB`,
     );
     const headlines: Headline[] = [
       {
@@ -206,7 +183,7 @@ const main = async (): Promise<void> => {
       cached,
       revalidated,
       longMs: Math.round(longMs),
-      longBytes: longAnswer.bytes,
+      longBytes: longAnswer.body.length,
       peakRssMb: { before: Math.round(rssBefore), after: Math.round(rssAfter) },
     });
     console.log(`wrote ${out} in ${elapsed.seconds().toFixed(0)} s`);

@@ -20,10 +20,11 @@
  * --quick: 1 and 2 s.
  */
 import type { ChildProcess } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import pg from 'pg';
 import { systemClock } from '../../src/core/clock.js';
 import { bearer, freePort, startServer } from '../lib/app.js';
+import { get } from '../lib/http.js';
 import { roundRobin, run, warmUp, type RunStats, type Send } from '../lib/closed-loop.js';
 import { loadAverages } from '../lib/cpu.js';
 import { writeResults } from '../lib/results.js';
@@ -39,18 +40,6 @@ const quick = quickMode();
 const connections = 32;
 const filterSeconds = Number(process.env.BENCH_FILTER_SECONDS ?? (quick ? 1 : 2));
 const mixSeconds = Number(process.env.BENCH_MIX_SECONDS ?? (quick ? 2 : 10));
-
-const get = (agent: Agent, port: number, path: string, authorization: string) =>
-  new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent, headers: { authorization } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
 
 interface Comparison {
   name: string;
@@ -85,9 +74,9 @@ const main = async (): Promise<void> => {
       (next: () => Filter): Send =>
       async () => {
         const filter = next();
-        const response = await get(agent, port, path(filter), authorization);
+        const response = await get(agent, port, path(filter), { authorization });
         if (response.status !== 200)
-          throw new Error(`${filter.name}: ${response.status} ${response.body.slice(0, 300)}`);
+          throw new Error(`${filter.name}: ${response.status} ${response.body.toString('utf8', 0, 300)}`);
       };
     const pgSend =
       (next: () => Filter, which: 'statements' | 'naive'): Send =>

@@ -1,31 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
-import { randomToken } from '../core/ids.js';
-import { defaultPoolConfig, openDatabase } from '../db/database.js';
-import { migrateToLatest } from '../db/migrate.js';
-import { templateVariable, testServerUrl, withAdminClient } from './test-database.js';
+import { newServerDatabase, templateVariable, testServerUrl } from './test-database.js';
 
 /** A migrated database every test file's database is copied from; dropped when the run ends. */
 const createTemplate = async (serverUrl: string): Promise<() => Promise<void>> => {
-  const name = `billing_template_${randomToken(12)}`;
-  await withAdminClient(serverUrl, (client) => client.query(`create database ${name}`));
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const drop = async () => {
-    await withAdminClient(serverUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
-  };
-  const handle = await openDatabase({ kind: 'server', url: url.toString(), pool: defaultPoolConfig });
-  try {
-    await migrateToLatest(handle.db);
-  } catch (error) {
-    await handle.close();
-    await drop();
-    throw error;
-  }
-  await handle.close();
+  const template = await newServerDatabase(serverUrl, 'billing_template');
+  // Copies need it without connections: only its name is kept.
+  await template.close();
   // The workers, started after this, inherit it.
-  process.env[templateVariable] = name;
-  return drop;
+  process.env[templateVariable] = template.name;
+  return template.destroy;
 };
 
 /**

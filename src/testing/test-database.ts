@@ -15,7 +15,7 @@ export interface TestDatabase extends DatabaseHandle {
   destroy(): Promise<void>;
 }
 
-export const withAdminClient = async <T>(serverUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> => {
+const withAdminClient = async <T>(serverUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> => {
   const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
   try {
@@ -58,22 +58,44 @@ export const createTestDatabase = async (upTo?: string): Promise<TestDatabase> =
     const handle = await openDatabase({ kind: 'memory', image: await migratedImage(upTo) });
     return { ...handle, url: undefined, destroy: handle.close };
   }
-  const name = `billing_test_${randomToken(12)}`;
   // A copy of the run's migrated template (global-setup.ts) is a fraction of migrating anew.
   const template = upTo === undefined ? process.env[templateVariable] : undefined;
+  return newServerDatabase(serverUrl, 'billing_test', { template, upTo });
+};
+
+/**
+ * A new database on the server named `<prefix>_<random>`: a copy of `template` if given, else
+ * migrated (up to `upTo` if given); dropped again if migrating fails, and by `destroy`.
+ */
+export const newServerDatabase = async (
+  serverUrl: string,
+  prefix: string,
+  { template, upTo }: { template?: string | undefined; upTo?: string | undefined } = {},
+): Promise<TestDatabase & { name: string }> => {
+  const name = `${prefix}_${randomToken(12)}`;
   await withAdminClient(serverUrl, (client) =>
     client.query(`create database ${name}${template === undefined ? '' : ` template ${template}`}`),
   );
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const handle = await openDatabase({ kind: 'server', url: url.toString(), pool: defaultPoolConfig });
-  if (template === undefined) await migrateToLatest(handle.db, upTo);
-  return {
-    ...handle,
-    url: url.toString(),
-    destroy: async () => {
-      await handle.close();
-      await withAdminClient(serverUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
-    },
+  // Closing twice is harmless: a template is closed (copies need it unconnected) long before it is dropped.
+  let open = true;
+  const close = async () => {
+    if (open) await handle.close();
+    open = false;
   };
+  const destroy = async () => {
+    await close();
+    await withAdminClient(serverUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
+  };
+  if (template === undefined) {
+    try {
+      await migrateToLatest(handle.db, upTo);
+    } catch (error) {
+      await destroy();
+      throw error;
+    }
+  }
+  return { ...handle, close, name, url: url.toString(), destroy };
 };

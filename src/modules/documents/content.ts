@@ -8,7 +8,7 @@ import { labelsFor, type DocumentLabels, type PaymentMethodName } from './labels
 export type DocumentIssuer = Pick<Issuer, 'legalName' | 'address' | 'taxId' | 'email' | 'phone' | 'logo'>;
 
 /** The tenant as its documents show it. */
-export interface DocumentCustomer {
+interface DocumentCustomer {
   id: string;
   name: string;
   timeZone: string;

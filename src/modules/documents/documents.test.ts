@@ -16,7 +16,9 @@ import { settlePayg } from '../payg/settle-payg.js';
 import { hasPdfToText, pdfText } from '../../testing/pdf-text.js';
 import { createTestApp, type TestApp } from '../../testing/test-app.js';
 import type { RecordDetailView } from '../../testing/views.js';
+import { Decimal } from 'decimal.js';
 import { defaultIssuer } from '../../config.js';
+import { decimalOf, majorToMinor } from '../../core/money.js';
 import { pngImage } from '../../testing/images.js';
 import { readIssuer } from '../issuer/read-issuer.js';
 import { composeDocumentEmail } from './document-email.js';
@@ -58,7 +60,7 @@ const givenInvoice = async (tenantId: string, lines: number, finalize = true): P
 /** Every figure of the record as the document must show it, formatted from the API's own numbers. */
 const figuresOf = (record: RecordDetailView, locale: DocumentLocale): string[] => {
   const money = (major: number) =>
-    formatMoney(BigInt(Math.round(major * 10 ** exponent(record.currency))), record.currency, locale);
+    formatMoney(majorToMinor(decimalOf(major), record.currency, Decimal.ROUND_HALF_UP), record.currency, locale);
   return [
     money(record.amount),
     money(record.tax_amount),
@@ -74,7 +76,6 @@ const figuresOf = (record: RecordDetailView, locale: DocumentLocale): string[] =
 };
 /** Spaces as a reader sees them: ICU puts a no-break space between a currency code and its amount. */
 const flat = (text: string) => text.replace(/\s+/g, ' ');
-const exponent = (currency: string) => ({ CNY: 2, JPY: 0, KWD: 3 })[currency] ?? 2;
 
 const fetchDocument = async (tenantId: string, recordId: string, format: 'pdf' | 'html', lang?: DocumentLocale) => {
   const response = await asTenantViewer(t, tenantId).get(documentUrl(tenantId, recordId, format, lang));
@@ -238,7 +239,7 @@ describe('the invoice email', () => {
     const mail = await compose('tnt_jpy', record.record_id);
     expect(mail.subject).toBe(`Invoice ${record.invoice_number} · Billing Service`);
     expect(mail.attachment.filename).toBe(`${record.invoice_number}.pdf`);
-    const total = formatMoney(BigInt(record.total_amount), 'JPY', 'en');
+    const total = formatMoney(majorToMinor(decimalOf(record.total_amount), 'JPY', Decimal.ROUND_HALF_UP), 'JPY', 'en');
     expect(flat((await pdfText(mail.attachment.content)).text)).toContain(flat(total));
     expect(flat(mail.html)).toContain(flat(total));
     expect(flat(mail.text)).toContain(`Total: ${flat(total)}`);

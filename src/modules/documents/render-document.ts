@@ -15,7 +15,7 @@ const layoutVersion = 1;
  * formatted) and the layout version. Equal while the record is unchanged, so a client's copy is
  * checked without rendering, and a rendered PDF can be reused.
  */
-export const documentEtag = (content: DocumentContent, format: DocumentFormat): string => {
+const documentEtag = (content: DocumentContent, format: DocumentFormat): string => {
   const hash = createHash('sha256');
   hash.update(`${layoutVersion}/${format}/`);
   hash.update(
@@ -78,7 +78,7 @@ const pdfFor = async (etag: string, content: DocumentContent): Promise<Buffer> =
   return pending;
 };
 
-export type RenderedDocument =
+type RenderedDocument =
   { notModified: true; etag: string } | { notModified: false; etag: string; fileName: string; body: Buffer };
 
 /** Whether an If-None-Match header names this ETag (a list, weak forms and `*` included). */

@@ -31,16 +31,14 @@ const DocumentHeaders = Type.Object({
 const pageSecurityPolicy =
   "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-const formats: Record<DocumentFormat, { type: string; disposition: string; summary: string; operationId: string }> = {
+const formats: Record<DocumentFormat, { type: string; summary: string; operationId: string }> = {
   pdf: {
     type: 'application/pdf',
-    disposition: 'inline',
     summary: "A billing record's invoice document as a PDF (zh-CN or en), named after its invoice number",
     operationId: 'getBillingRecordPdf',
   },
   html: {
     type: 'text/html; charset=utf-8',
-    disposition: 'inline',
     summary: "A billing record's invoice document as a printable page",
     operationId: 'getBillingRecordHtml',
   },
@@ -56,7 +54,7 @@ export const registerDocumentRoutes = (
 ): void => {
   const issuer = () => readIssuer(db, issuerFallback);
   for (const format of ['pdf', 'html'] as const) {
-    const { type, disposition, summary, operationId } = formats[format];
+    const { type, summary, operationId } = formats[format];
     app.get(
       `/billing/records/:tenant_id/:record_id/${format}`,
       {
@@ -96,7 +94,7 @@ export const registerDocumentRoutes = (
         if (format === 'html') reply.header('content-security-policy', pageSecurityPolicy);
         return reply
           .type(type)
-          .header('content-disposition', `${disposition}; filename="${document.fileName}"`)
+          .header('content-disposition', `inline; filename="${document.fileName}"`)
           .send(document.body as never); // bytes, sent as they are: the schema above only documents them
       },
     );
