@@ -85,14 +85,11 @@ const definition = (content: DocumentContent): TDocumentDefinitions => {
     content: [
       {
         columns: [
-          {
-            stack: [
-              ...(logo === null
-                ? []
-                : [{ image: 'logo', fit: [120, 40] as [number, number], margin: [0, 0, 0, 6] as Margins }]),
-              partyBlock(labels.issuer, content.issuer),
-            ],
-          },
+          // The logo beside the issuer, not above it: a 20-line invoice stays on one page.
+          ...(logo === null
+            ? []
+            : [{ width: 'auto' as const, stack: [{ image: 'logo', fit: [100, 40] as [number, number] }] }]),
+          partyBlock(labels.issuer, content.issuer),
           {
             stack: [
               { text: content.title, fontSize: 20, bold: true },
